@@ -1,0 +1,30 @@
+"""Composition root of the analytics service: builds the app from settings and runs it."""
+
+from __future__ import annotations
+
+import uvicorn
+from fastapi import FastAPI
+from ruta_shared.service import create_service_app
+
+from ruta_analytics.settings import AnalyticsSettings
+
+DESCRIPTION = "Cifras en vivo, trazabilidad verificable de la ruta de atención, reportes y tablero."
+
+
+def create_app(settings: AnalyticsSettings | None = None) -> FastAPI:
+    """Build the analytics app; nothing is wired at import time."""
+    return create_service_app(
+        settings or AnalyticsSettings(),
+        title="Ruta: analytics",
+        description=DESCRIPTION,
+    )
+
+
+def run() -> None:
+    """Serve the app on RUTA_HOST:RUTA_PORT."""
+    settings = AnalyticsSettings()
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,1 @@
+"""Ruta's shared library: events, topics, Kafka, outbox, Mongo, settings, logging, metrics, health."""

@@ -1,0 +1,1 @@
+"""Every event payload model, one module per owning service."""

@@ -1,0 +1,1 @@
+"""Kafka publisher, consumer and topic administration on aiokafka."""

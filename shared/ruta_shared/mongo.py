@@ -1,0 +1,33 @@
+"""MongoDB client factory on PyMongo's native async API (Motor is deprecated)."""
+
+from __future__ import annotations
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from ruta_shared.settings import ServiceSettings
+
+Document = dict[str, object]
+
+
+def create_mongo_client(settings: ServiceSettings) -> AsyncMongoClient[Document]:
+    """A client for the service's MongoDB (or FerretDB) server; connects lazily."""
+    return AsyncMongoClient(
+        settings.mongo_url,
+        serverSelectionTimeoutMS=settings.mongo_timeout_ms,
+        connectTimeoutMS=settings.mongo_timeout_ms,
+        tz_aware=True,
+        appname=f"ruta-{settings.service_name}",
+    )
+
+
+def service_database(
+    client: AsyncMongoClient[Document], settings: ServiceSettings
+) -> AsyncDatabase[Document]:
+    """The service's own database (no service reads another's)."""
+    return client[settings.mongo_database]
+
+
+async def ping(client: AsyncMongoClient[Document]) -> None:
+    """Raise unless the server answers a ping."""
+    await client.admin.command("ping")

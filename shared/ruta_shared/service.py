@@ -1,0 +1,217 @@
+"""Builds a Ruta FastAPI service: health, metrics, correlation ids, errors, Mongo, outbox relay."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import traceback
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ruta_shared.correlation import CORRELATION_HEADER, correlation_scope, current_correlation_id
+from ruta_shared.health import health_router
+from ruta_shared.kafka.admin import ensure_topics, kafka_metadata_ok
+from ruta_shared.kafka.publisher import EventPublisher
+from ruta_shared.logging import configure_logging
+from ruta_shared.metrics import Metrics
+from ruta_shared.mongo import create_mongo_client, ping, service_database
+from ruta_shared.outbox import Outbox, OutboxRelay
+from ruta_shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+_STATUSES = {status.value for status in HTTPStatus}
+_TITLES = {
+    401: "No autenticado.",
+    403: "No autorizado.",
+    404: "No encontrado.",
+    405: "Método no permitido.",
+    409: "Conflicto con el estado actual.",
+    412: "La versión enviada ya no es la actual.",
+}
+
+Document = dict[str, Any]
+Hook = Callable[["ServiceContext"], Awaitable[None]]
+
+
+@dataclass
+class ServiceContext:
+    """Everything a service's routes depend on, built once per app in its lifespan."""
+
+    settings: ServiceSettings
+    metrics: Metrics
+    outbox: Outbox = field(default_factory=Outbox)
+    mongo: AsyncMongoClient[Document] | None = None
+    relay: OutboxRelay | None = None
+
+    @property
+    def db(self) -> AsyncDatabase[Document]:
+        """The service's own database."""
+        if self.mongo is None:
+            msg = "the service is not started"
+            raise RuntimeError(msg)
+        return service_database(self.mongo, self.settings)
+
+
+def get_context(request: Request) -> ServiceContext:
+    """FastAPI dependency: the running service's context."""
+    context: ServiceContext = request.app.state.context
+    return context
+
+
+def create_service_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter] = (),
+    outbox_collections: Sequence[str] = (),
+    on_startup: Sequence[Hook] = (),
+) -> FastAPI:
+    """The composition root every service calls: one app, wired from its settings."""
+    metrics = Metrics(settings.service_name)
+    context = ServiceContext(settings=settings, metrics=metrics)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.service_name, settings.log_level)
+        context.mongo = create_mongo_client(settings)
+        relay_task: asyncio.Task[None] | None = None
+        if outbox_collections and settings.run_outbox_relay:
+            context.relay = _build_relay(context, outbox_collections)
+            relay_task = asyncio.create_task(context.relay.run(), name="outbox-relay")
+        for hook in on_startup:
+            await hook(context)
+        log.info("service started", extra={"port": settings.port})
+        try:
+            yield
+        finally:
+            if context.relay is not None and relay_task is not None:
+                context.relay.stop()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait_for(relay_task, timeout=10)
+            await context.mongo.close()
+            log.info("service stopped")
+
+    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+    app.state.context = context
+
+    async def mongo_ready() -> bool:
+        if context.mongo is None:
+            return False
+        await ping(context.mongo)
+        return True
+
+    async def kafka_ready() -> bool:
+        return await kafka_metadata_ok(
+            settings.kafka_bootstrap_servers, settings.readiness_timeout_seconds
+        )
+
+    app.include_router(
+        health_router(
+            settings.service_name,
+            {"mongodb": mongo_ready, "kafka": kafka_ready},
+            settings.readiness_timeout_seconds,
+        )
+    )
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics_endpoint() -> Response:
+        return metrics.exposition()
+
+    for router in routers:
+        app.include_router(router)
+
+    app.middleware("http")(metrics.http_middleware)
+    app.middleware("http")(_correlation_middleware)
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unexpected_error)
+    return app
+
+
+def _build_relay(context: ServiceContext, collections: Sequence[str]) -> OutboxRelay:
+    settings = context.settings
+
+    async def publisher_factory() -> EventPublisher:
+        publisher = EventPublisher(
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            client_id=f"ruta-{settings.service_name}-relay",
+            metrics=context.metrics,
+        )
+        await publisher.start()
+        await ensure_topics(settings.kafka_bootstrap_servers)
+        return publisher
+
+    return OutboxRelay(
+        outbox=context.outbox,
+        collections=[context.db[name] for name in collections],
+        publisher_factory=publisher_factory,
+        service=settings.service_name,
+        metrics=context.metrics,
+        poll_interval=settings.outbox_poll_interval_seconds,
+        batch_size=settings.outbox_batch_size,
+    )
+
+
+async def _correlation_middleware(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """Take the caller's correlation id (or make one), keep it in scope, and echo it back."""
+    incoming = request.headers.get(CORRELATION_HEADER, "")
+    valid = 0 < len(incoming) <= 100 and incoming.replace("-", "").isalnum()
+    with correlation_scope(incoming if valid else current_correlation_id()) as correlation_id:
+        response = await call_next(request)
+        response.headers[CORRELATION_HEADER] = correlation_id
+        return response
+
+
+def error_body(status: int, title: str, errors: list[dict[str, Any]] | None = None) -> JSONResponse:
+    """A problem response; `detail` is Spanish text users may see, `errors` name the fields."""
+    body: dict[str, Any] = {"detail": title}
+    if errors is not None:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status)
+
+
+async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    # FastAPI's default echoes the rejected input, which may be personal data: name fields only.
+    errors = [
+        {
+            "field": ".".join(str(part) for part in error.get("loc", ())),
+            "type": error.get("type", "invalid"),
+            "message": error.get("msg", "valor no válido"),
+        }
+        for error in exc.errors()
+    ]
+    return error_body(422, "Datos no válidos: revise los campos indicados.", errors)
+
+
+async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    # Starlette's own details are English status phrases; ours are Spanish sentences.
+    default = HTTPStatus(exc.status_code).phrase if exc.status_code in _STATUSES else ""
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != default else None
+    response = error_body(exc.status_code, detail or _TITLES.get(exc.status_code, "Error."))
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
+    # Exception messages can quote documents (a duplicate key, say): log the type and frames only.
+    log.error(
+        "unhandled error",
+        extra={"error": type(exc).__name__, "frames": traceback.format_tb(exc.__traceback__)},
+    )
+    return error_body(500, "Error interno. Se registró con el identificador de correlación.")

@@ -1,0 +1,30 @@
+"""Service settings from the environment (`RUTA_` prefix): the only module that reads it."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """What every Ruta service needs; each service subclasses it with its own name and port."""
+
+    model_config = SettingsConfigDict(env_prefix="RUTA_", extra="ignore", frozen=True)
+
+    service_name: str = "ruta"
+    environment: Literal["local", "test", "production"] = "local"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    mongo_url: str = "mongodb://127.0.0.1:27017/"
+    mongo_database: str = "ruta"
+    mongo_timeout_ms: int = Field(default=5000, ge=100)
+
+    outbox_poll_interval_seconds: float = Field(default=1.0, gt=0)
+    outbox_batch_size: int = Field(default=500, ge=1)
+    readiness_timeout_seconds: float = Field(default=2.0, gt=0)
+    run_outbox_relay: bool = True

@@ -1,1 +1,1 @@
-"""Ruta's shared library: events, topics, Kafka, outbox, Mongo, settings, logging, metrics, health."""
+"""Ruta's shared library: events, topics, Kafka, outbox, Mongo, settings, logs, metrics, health."""

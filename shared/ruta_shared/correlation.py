@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 
 from uuid6 import uuid7
 
@@ -22,6 +22,16 @@ def current_correlation_id() -> str:
 def peek_correlation_id() -> str | None:
     """The id in scope, without inventing one (for logs)."""
     return _correlation_id.get()
+
+
+def set_correlation_id(correlation_id: str) -> Token[str | None]:
+    """Put `correlation_id` in scope; pass the token to `reset_correlation_id` (hot paths)."""
+    return _correlation_id.set(correlation_id)
+
+
+def reset_correlation_id(token: Token[str | None]) -> None:
+    """Restore the correlation id that was in scope before `set_correlation_id`."""
+    _correlation_id.reset(token)
 
 
 @contextmanager

@@ -129,9 +129,7 @@ class Outbox:
             update,
             {
                 "$set": {SEQUENCE_FIELD: envelopes[-1].sequence, PENDING_FIELD: True},
-                "$push": {
-                    OUTBOX_FIELD: {"$each": [e.model_dump(mode="json") for e in envelopes]}
-                },
+                "$push": {OUTBOX_FIELD: {"$each": [e.model_dump(mode="json") for e in envelopes]}},
             },
         )
         result = await collection.update_one(
@@ -218,7 +216,10 @@ class OutboxRelay:
         envelopes = [EventEnvelope.model_validate(event) for event in raw_events]
         await publisher.publish_many(envelopes)
         await asyncio.gather(
-            *(self.remove_published(collection, doc["_id"], doc.get(OUTBOX_FIELD) or []) for doc in documents)
+            *(
+                self.remove_published(collection, doc["_id"], doc.get(OUTBOX_FIELD) or [])
+                for doc in documents
+            )
         )
         if self._metrics is not None:
             self._metrics.outbox_pending.labels(self._service).set(0)
@@ -244,7 +245,7 @@ class OutboxRelay:
         if publisher is not None:
             try:
                 await publisher.stop()
-            except Exception:  # noqa: BLE001 (a broken producer may fail to close; it is dropped)
+            except Exception:
                 log.warning("publisher did not stop cleanly")
 
     async def run(self) -> None:
@@ -255,7 +256,7 @@ class OutboxRelay:
                 published = await self.run_once()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 (Kafka or Mongo down: keep events, retry)
+            except Exception as exc:
                 log.warning("outbox relay round failed", extra={"error": type(exc).__name__})
                 if self._metrics is not None:
                     self._metrics.outbox_publish_failures.labels(self._service).inc()

@@ -1,4 +1,4 @@
-"""Settings of the analytics service (environment variables with the RUTA_ prefix)."""
+"""Settings of the analytics service and its stream processor (RUTA_ environment variables)."""
 
 from __future__ import annotations
 
@@ -11,3 +11,6 @@ class AnalyticsSettings(ServiceSettings):
     service_name: str = "analytics"
     port: int = 8004
     mongo_database: str = "ruta_analytics"
+    faust_data_dir: str = ".local/faust"
+    faust_web_port: int = 6066
+    faust_app_id: str = "ruta-analytics"

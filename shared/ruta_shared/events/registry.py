@@ -44,6 +44,7 @@ class EventRegistry:
     def __init__(self) -> None:
         self._models: dict[tuple[str, int], type[EventData]] = {}
         self._upcasters: dict[tuple[str, int], Upcaster] = {}
+        self._latest: dict[str, int] = {}
 
     def register(self, model: E) -> E:
         """Register a payload model (usable as a class decorator)."""
@@ -53,6 +54,7 @@ class EventRegistry:
             msg = f"event {key[0]} v{key[1]} is already registered by {existing.__name__}"
             raise ValueError(msg)
         self._models[key] = model
+        self._latest[key[0]] = max(self._latest.get(key[0], 0), key[1])
         return model
 
     def upcaster(self, event_type: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
@@ -74,11 +76,11 @@ class EventRegistry:
 
     def latest_version(self, event_type: str) -> int:
         """The newest registered version of `event_type`."""
-        versions = [v for t, v in self._models if t == event_type]
-        if not versions:
+        try:
+            return self._latest[event_type]
+        except KeyError:
             msg = f"unknown event type {event_type!r}"
-            raise UnknownEventTypeError(msg)
-        return max(versions)
+            raise UnknownEventTypeError(msg) from None
 
     def model_for(self, event_type: str, version: int) -> type[EventData]:
         """The payload model of one type and version."""
@@ -106,9 +108,11 @@ class EventRegistry:
         return envelope.model_copy(update={"data": data, "version": version})
 
     def validate(self, envelope: EventEnvelope) -> EventEnvelope:
-        """Upcast an envelope and validate its payload; returns it with normalised data."""
+        """Upcast an envelope and validate its payload against the latest model."""
         upcast = self.upcast(envelope)
         payload = self.payload(upcast)
+        if upcast is envelope:
+            return envelope  # valid as received: no need to re-serialise (hot path)
         return upcast.model_copy(update={"data": payload.model_dump(mode="json")})
 
     def payload(self, envelope: EventEnvelope) -> EventData:
@@ -128,15 +132,11 @@ class EventRegistry:
         if raw is None:
             raise UndecodableEventError("empty message")
         try:
-            document = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            msg = f"not JSON: {exc.__class__.__name__}"
-            raise UndecodableEventError(msg) from None
-        if not isinstance(document, dict):
-            raise UndecodableEventError("not a JSON object")
-        try:
-            envelope = EventEnvelope.model_validate(document)
+            envelope = EventEnvelope.model_validate_json(raw)
         except ValidationError as exc:
+            kinds = {error["type"] for error in exc.errors(include_input=False)}
+            if kinds & {"json_invalid", "model_type", "model_attributes_type"}:
+                raise UndecodableEventError("not a JSON event object") from None
             raise InvalidEventError(_describe(exc)) from None
         return self.validate(envelope)
 

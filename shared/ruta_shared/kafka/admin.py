@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterable
 
 from aiokafka import AIOKafkaClient
@@ -30,10 +31,8 @@ async def ensure_topics(
             if name not in existing
         ]
         if wanted:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another process was first
                 await admin.create_topics(wanted)
-            except TopicAlreadyExistsError:
-                pass  # another process created them first
     finally:
         await admin.close()
 
@@ -46,7 +45,7 @@ async def kafka_metadata_ok(bootstrap_servers: str, timeout_seconds: float = 2.0
     try:
         await asyncio.wait_for(client.bootstrap(), timeout_seconds)
         return bool(client.cluster.brokers())
-    except Exception:  # noqa: BLE001 (any failure means "not ready")
+    except Exception:
         return False
     finally:
         await client.close()

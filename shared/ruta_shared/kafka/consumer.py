@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import traceback
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from tenacity import AsyncRetrying, RetryError, stop_after_attempt, wait_exponential
 
-from ruta_shared.correlation import correlation_scope
+from ruta_shared.correlation import reset_correlation_id, set_correlation_id
 from ruta_shared.events import EVENTS, EventEnvelope, EventError, EventRegistry
 from ruta_shared.metrics import Metrics
 from ruta_shared.topics import dead_letter_topic
@@ -65,6 +67,7 @@ class EventConsumer:
             acks="all",
         )
         self._stopping = asyncio.Event()
+        self._consumed: dict[str, Any] = {}  # labelled counters, looked up once per type
 
     async def start(self) -> None:
         """Join the group."""
@@ -99,26 +102,47 @@ class EventConsumer:
         except EventError as exc:
             await self._dead_letter(record, exc.reason, str(exc))
             return
-        with correlation_scope(envelope.correlation_id):
-            try:
-                async for attempt in AsyncRetrying(
-                    stop=stop_after_attempt(self._attempts),
-                    wait=wait_exponential(multiplier=0.05, max=self._retry_max_wait),
-                    reraise=False,
-                ):
-                    with attempt:
-                        await self._handler(envelope)
-            except RetryError as exc:
-                error = exc.last_attempt.exception()
-                log.exception(
-                    "handler failed, dead-lettering",
-                    extra={"event_id": str(envelope.id), "event_type": envelope.type},
-                    exc_info=error,
-                )
-                await self._dead_letter(record, "handler_failed", type(error).__name__)
+        token = set_correlation_id(envelope.correlation_id)
+        try:
+            await self._handler(envelope)  # the common case: no retry machinery
+        except Exception:  # noqa: BLE001 (retried below, then dead-lettered)
+            if not await self._retry(record, envelope):
                 return
+        finally:
+            reset_correlation_id(token)
         if self._metrics is not None:
-            self._metrics.events_consumed.labels(self.group_id, envelope.type).inc()
+            counter = self._consumed.get(envelope.type)
+            if counter is None:
+                counter = self._consumed[envelope.type] = self._metrics.events_consumed.labels(
+                    self.group_id, envelope.type
+                )
+            counter.inc()
+
+    async def _retry(self, record: ConsumerRecord[bytes, bytes], envelope: EventEnvelope) -> bool:
+        """Retry a failed handler with backoff; dead-letter the message when it keeps failing."""
+        try:
+            async for attempt in AsyncRetrying(
+                stop=stop_after_attempt(max(self._attempts - 1, 1)),
+                wait=wait_exponential(multiplier=0.05, max=self._retry_max_wait),
+                reraise=False,
+            ):
+                with attempt:
+                    await self._handler(envelope)
+        except RetryError as exc:
+            error = exc.last_attempt.exception()
+            # Exception texts can quote documents: log the type and the frames, not the message.
+            log.error(  # noqa: TRY400
+                "handler failed, dead-lettering",
+                extra={
+                    "event_id": str(envelope.id),
+                    "event_type": envelope.type,
+                    "error": type(error).__name__,
+                    "frames": traceback.format_tb(error.__traceback__) if error else [],
+                },
+            )
+            await self._dead_letter(record, "handler_failed", type(error).__name__)
+            return False
+        return True
 
     async def _dead_letter(
         self, record: ConsumerRecord[bytes, bytes], reason: str, detail: str

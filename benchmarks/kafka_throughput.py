@@ -39,7 +39,8 @@ def make_envelopes(count: int) -> list[EventEnvelope]:
         opened_at=datetime(2026, 1, 1, tzinfo=UTC),
         crime_types=["trafficking", "csec"],
         region_of_exploitation="16",
-        arrival_channel="fistrap",
+        arrival_channel="institution_referral",
+        referring_institution_kind="prosecutor",
     )
     return [
         new_event(payload, subject=f"case-{n % 1000}", sequence=n // 1000 + 1, actor=actor)

@@ -32,7 +32,7 @@ def _case_opened(**overrides: object) -> CaseOpened:
         "opened_at": datetime(2026, 3, 1, 12, tzinfo=UTC),
         "crime_types": ["trafficking"],
         "region_of_exploitation": "16",
-        "arrival_channel": "fistrap",
+        "arrival_channel": "institution_referral",
     }
     values.update(overrides)
     return CaseOpened.model_validate(values)

@@ -1,40 +1,163 @@
-"""Events published by the intake service (cases, victims, consent, care)."""
+"""Events published by the intake service (cases, victims, relatives, consent, care), keyed by case.
+
+No personal data: pseudonymous ids and non-identifying attributes only.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import ClassVar, Literal
 
 from pydantic import Field
 
 from ruta_shared.events.envelope import EventData
 from ruta_shared.events.registry_default import EVENTS
+from ruta_shared.reference import (
+    COUNTRY_PATTERN,
+    REGION_OR_COUNTRY_PATTERN,
+    UBIGEO_PATTERN,
+    AgeGroup,
+    ArrivalChannel,
+    CareType,
+    CaseStatus,
+    ConsentPurpose,
+    CrimeType,
+    ExploitationPurpose,
+    InstitutionKind,
+    Office,
+    Sex,
+)
 
-Office = Literal["lima", "iquitos", "cusco", "madre_de_dios"]
-CrimeType = Literal[
-    "trafficking",
-    "csec",
-    "forced_labour",
-    "labour_exploitation",
-    "child_labour",
-    "migrant_smuggling",
-    "missing_person",
+Id = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+ClosureReason = Literal[
+    "reintegrated", "transferred", "lost_contact", "declined_services", "deceased", "other"
 ]
-UBIGEO_DEPARTMENT = r"^(0[1-9]|1[0-9]|2[0-5])$"
+GivenBy = Literal["victim", "guardian"]
+
+
+class _IntakeEvent(EventData):
+    source: ClassVar[str] = "intake"
+    case_id: str = Id
 
 
 @EVENTS.register
-class CaseOpened(EventData):
+class CaseOpened(_IntakeEvent):
     """A case was opened at an office."""
 
     event_type: ClassVar[str] = "case.opened"
-    event_version: ClassVar[int] = 1
-    source: ClassVar[str] = "intake"
-
-    case_id: str = Field(min_length=1, max_length=64)
-    case_code: str = Field(min_length=1, max_length=32)
+    case_code: str = Field(pattern=r"^[A-Z]{3}-\d{4}-\d{4,}$")
     office: Office
     opened_at: datetime
     crime_types: list[CrimeType] = Field(min_length=1)
-    region_of_exploitation: str | None = Field(default=None, pattern=UBIGEO_DEPARTMENT)
-    arrival_channel: str = Field(min_length=1, max_length=40)
+    exploitation_purposes: list[ExploitationPurpose] = Field(default_factory=list)
+    region_of_exploitation: str | None = Field(default=None, pattern=UBIGEO_PATTERN)
+    arrival_channel: ArrivalChannel
+    referring_institution_kind: InstitutionKind | None = None
+
+
+@EVENTS.register
+class VictimRegistered(_IntakeEvent):
+    """A victim was registered in a case (non-identifying attributes only)."""
+
+    event_type: ClassVar[str] = "victim.registered"
+    victim_id: str = Id
+    office: Office
+    sex: Sex
+    age_group: AgeGroup
+    age_at_intake: int | None = Field(default=None, ge=0, le=120)
+    nationality: str | None = Field(default=None, pattern=COUNTRY_PATTERN)
+    region_of_origin: str | None = Field(default=None, pattern=REGION_OR_COUNTRY_PATTERN)
+    indigenous_people: bool | None = None
+    disability: bool | None = None
+    registered_at: datetime
+
+
+@EVENTS.register
+class RelativeRegistered(_IntakeEvent):
+    """A relative of a victim was registered to receive support."""
+
+    event_type: ClassVar[str] = "relative.registered"
+    victim_id: str = Id
+    relative_id: str = Id
+    relationship: Literal["parent", "sibling", "child", "partner", "grandparent", "other"]
+    registered_at: datetime
+
+
+@EVENTS.register
+class ConsentRecorded(_IntakeEvent):
+    """A victim's (or guardian's) consent for one purpose was recorded (a new version)."""
+
+    event_type: ClassVar[str] = "consent.recorded"
+    victim_id: str = Id
+    consent_id: str = Id
+    consent_version: int = Field(ge=1)
+    purpose: ConsentPurpose
+    institution_kind: InstitutionKind | None = None  # set for "disclosure"
+    given_by: GivenBy
+    granted: bool
+    recorded_at: datetime
+
+
+@EVENTS.register
+class ConsentWithdrawn(_IntakeEvent):
+    """A consent was withdrawn."""
+
+    event_type: ClassVar[str] = "consent.withdrawn"
+    victim_id: str = Id
+    consent_id: str = Id
+    consent_version: int = Field(ge=1)
+    purpose: ConsentPurpose
+    institution_kind: InstitutionKind | None = None
+    withdrawn_at: datetime
+
+
+@EVENTS.register
+class CareProvided(_IntakeEvent):
+    """Care was given to a victim."""
+
+    event_type: ClassVar[str] = "care.provided"
+    victim_id: str = Id
+    care_id: str = Id
+    care_type: CareType
+    office: Office
+    provided_on: date
+    professional_id: str = Id
+    duration_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
+    amount_pen: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
+
+
+@EVENTS.register
+class CaseStatusChanged(_IntakeEvent):
+    """A case moved from one status to another."""
+
+    event_type: ClassVar[str] = "case.status_changed"
+    from_status: CaseStatus
+    to_status: CaseStatus
+    changed_at: datetime
+
+
+@EVENTS.register
+class CaseClosed(_IntakeEvent):
+    """A case was closed, with a reason."""
+
+    event_type: ClassVar[str] = "case.closed"
+    closure_reason: ClosureReason
+    closed_at: datetime
+
+
+@EVENTS.register
+class CaseReopened(_IntakeEvent):
+    """A closed case was reopened."""
+
+    event_type: ClassVar[str] = "case.reopened"
+    reopened_at: datetime
+
+
+@EVENTS.register
+class VictimDataErased(_IntakeEvent):
+    """A victim's personal data was erased (crypto-shredded); the statistics stay."""
+
+    event_type: ClassVar[str] = "victim.data_erased"
+    victim_id: str = Id
+    erased_at: datetime

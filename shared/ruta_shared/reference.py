@@ -191,3 +191,95 @@ ROLES: Final[dict[str, str]] = {
     "admin": "Administración",
     "partner": "Institución aliada",
 }
+
+Urgency = Literal["low", "normal", "high", "critical"]
+URGENCIES: Final[dict[str, str]] = {
+    "low": "Baja",
+    "normal": "Normal",
+    "high": "Alta",
+    "critical": "Crítica",
+}
+
+DeclineReason = Literal[
+    "no_capacity", "not_competent", "victim_unreachable", "duplicate", "victim_declined", "other"
+]
+DECLINE_REASONS: Final[dict[str, str]] = {
+    "no_capacity": "Sin capacidad de atención",
+    "not_competent": "No es competente",
+    "victim_unreachable": "No se pudo contactar a la víctima",
+    "duplicate": "Derivación duplicada",
+    "victim_declined": "La víctima no aceptó el servicio",
+    "other": "Otro motivo",
+}
+
+ReintegrationMilestone = Literal[
+    "job_training",
+    "employment",
+    "entrepreneurship_plan_funded",
+    "education",
+    "follow_up_visit",
+]
+REINTEGRATION_MILESTONES: Final[dict[str, str]] = {
+    "job_training": "Capacitación laboral",
+    "employment": "Inserción laboral",
+    "entrepreneurship_plan_funded": "Plan de emprendimiento con capital semilla",
+    "education": "Reinserción educativa",
+    "follow_up_visit": "Visita de seguimiento",
+}
+
+TrainingFormat = Literal[
+    "workshop", "course", "talk", "technical_assistance", "regional_meeting", "virtual_course"
+]
+TRAINING_FORMATS: Final[dict[str, str]] = {
+    "workshop": "Taller",
+    "course": "Curso",
+    "talk": "Charla",
+    "technical_assistance": "Asistencia técnica",
+    "regional_meeting": "Encuentro regional",
+    "virtual_course": "Curso virtual",
+}
+
+TrainingTopic = Literal[
+    "trafficking", "child_sexual_exploitation", "forced_labour", "victim_care", "other"
+]
+TRAINING_TOPICS: Final[dict[str, str]] = {
+    "trafficking": "Trata de personas",
+    "child_sexual_exploitation": "Explotación sexual de niñas, niños y adolescentes",
+    "forced_labour": "Trabajo forzoso",
+    "victim_care": "Atención a víctimas",
+    "other": "Otro tema",
+}
+
+Audience = Literal[
+    "justice_operators",
+    "care_operators",
+    "public_officials",
+    "car_staff",
+    "teachers",
+    "parents",
+    "adolescents",
+    "social_leaders",
+    "tourism_providers",
+    "transport_workers",
+    "journalists",
+    "municipal_inspectors",
+    "other",
+]
+AUDIENCES: Final[dict[str, str]] = {
+    "justice_operators": "Operadores de justicia",
+    "care_operators": "Operadores de atención",
+    "public_officials": "Funcionarios públicos",
+    "car_staff": "Personal de Centros de Acogida Residencial (CAR)",
+    "teachers": "Docentes",
+    "parents": "Madres y padres de familia",
+    "adolescents": "Adolescentes",
+    "social_leaders": "Líderes sociales",
+    "tourism_providers": "Prestadores de servicios turísticos",
+    "transport_workers": "Trabajadores del transporte",
+    "journalists": "Periodistas",
+    "municipal_inspectors": "Inspectores municipales",
+    "other": "Otro público",
+}
+
+Modality = Literal["in_person", "virtual"]
+MODALITIES: Final[dict[str, str]] = {"in_person": "Presencial", "virtual": "Virtual"}

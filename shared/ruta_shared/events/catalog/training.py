@@ -1,0 +1,113 @@
+"""Events published by the training service, keyed by session id.
+
+Participants appear by pseudonymous id with non-identifying attributes only."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import ClassVar
+
+from pydantic import Field
+
+from ruta_shared.events.envelope import EventData
+from ruta_shared.events.registry_default import EVENTS
+from ruta_shared.reference import (
+    UBIGEO_PATTERN,
+    Audience,
+    Modality,
+    Office,
+    Sex,
+    TrainingFormat,
+    TrainingTopic,
+)
+
+Id = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+class _TrainingEvent(EventData):
+    source: ClassVar[str] = "training"
+    session_id: str = Id
+
+
+@EVENTS.register
+class TrainingSessionScheduled(_TrainingEvent):
+    """A training session was scheduled."""
+
+    event_type: ClassVar[str] = "training.session_scheduled"
+    office: Office
+    format: TrainingFormat
+    topics: list[TrainingTopic] = Field(min_length=1)
+    audiences: list[Audience] = Field(min_length=1)
+    region: str = Field(pattern=UBIGEO_PATTERN)
+    modality: Modality
+    starts_on: date
+    ends_on: date
+    pedagogic_hours: float = Field(ge=0, le=1000)
+    modules: int = Field(default=1, ge=1)
+    project_code: str | None = Field(default=None, max_length=40)
+
+
+@EVENTS.register
+class TrainingSessionHeld(_TrainingEvent):
+    """A session took place."""
+
+    event_type: ClassVar[str] = "training.session_held"
+    office: Office
+    format: TrainingFormat
+    region: str = Field(pattern=UBIGEO_PATTERN)
+    audiences: list[Audience] = Field(min_length=1)
+    held_on: date
+
+
+@EVENTS.register
+class TrainingSessionCancelled(_TrainingEvent):
+    """A scheduled session was cancelled."""
+
+    event_type: ClassVar[str] = "training.session_cancelled"
+    cancelled_at: datetime
+
+
+@EVENTS.register
+class TrainingAttendanceRecorded(_TrainingEvent):
+    """A registered participant attended a session."""
+
+    event_type: ClassVar[str] = "training.attendance_recorded"
+    participant_id: str = Id
+    sex: Sex
+    audience: Audience
+    institution_kind: str | None = Field(default=None, max_length=40, pattern=r"^[a-z_]+$")
+    role: str | None = Field(default=None, max_length=40, pattern=r"^[a-z_]+$")
+    region: str | None = Field(default=None, pattern=UBIGEO_PATTERN)
+    hours_attended: float = Field(ge=0, le=1000)
+
+
+@EVENTS.register
+class TrainingHeadcountRecorded(_TrainingEvent):
+    """People counted at a session where names were not taken (a talk to 200 adolescents)."""
+
+    event_type: ClassVar[str] = "training.headcount_recorded"
+    audience: Audience
+    female: int = Field(ge=0)
+    male: int = Field(ge=0)
+    unknown: int = Field(ge=0)
+
+
+@EVENTS.register
+class TrainingAssessmentRecorded(_TrainingEvent):
+    """A participant's pre and post test scores (0 to 100)."""
+
+    event_type: ClassVar[str] = "training.assessment_recorded"
+    participant_id: str = Id
+    pre_score: float = Field(ge=0, le=100)
+    post_score: float = Field(ge=0, le=100)
+
+
+@EVENTS.register
+class TrainingCertificateIssued(_TrainingEvent):
+    """A certificate was issued to a participant."""
+
+    event_type: ClassVar[str] = "training.certificate_issued"
+    participant_id: str = Id
+    certificate_id: str = Id
+    hours: float = Field(ge=0)
+    issued_on: date

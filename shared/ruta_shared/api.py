@@ -1,0 +1,175 @@
+"""HTTP API conventions every service shares: field errors, pagination, Idempotency-Key, ETags."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Header, HTTPException, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+T = TypeVar("T")
+Document = dict[str, Any]
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+REPLAY_HEADER = "Idempotent-Replayed"
+
+
+class FieldError(HTTPException):
+    """A 4xx naming the offending field, in the same shape as request validation errors."""
+
+    def __init__(self, field: str, message: str, *, status_code: int = 422, kind: str = "invalid"):
+        super().__init__(
+            status_code=status_code,
+            detail={
+                "detail": "Datos no válidos: revise los campos indicados.",
+                "errors": [{"field": field, "type": kind, "message": message}],
+            },
+        )
+
+
+def problem(status_code: int, detail: str, **extra: Any) -> HTTPException:
+    """An HTTPException whose body is `{"detail": <Spanish sentence>, ...extra}`."""
+    return HTTPException(status_code=status_code, detail={"detail": detail, **extra})
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list: the items, the total matching, and where this page starts."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class PageParams(BaseModel):
+    """Pagination query parameters (limit 1 to 100, default 20)."""
+
+    limit: int = Field(default=20, ge=1, le=100)
+    offset: int = Field(default=0, ge=0, le=1_000_000)
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=100, description="Elementos por página")] = 20,
+    offset: Annotated[int, Query(ge=0, le=1_000_000, description="Desde el elemento")] = 0,
+) -> PageParams:
+    """FastAPI dependency for `?limit=&offset=`."""
+    return PageParams(limit=limit, offset=offset)
+
+
+def etag(version: int) -> str:
+    """The ETag of a resource at a version (its event sequence)."""
+    return f'"{version}"'
+
+
+def if_match_version(
+    if_match: Annotated[
+        str | None,
+        Header(alias="If-Match", description="ETag leído antes de modificar (control de versión)"),
+    ] = None,
+) -> int:
+    """FastAPI dependency: the version the client read; 428 when missing, 422 when malformed."""
+    if if_match is None:
+        raise problem(
+            428,
+            "Falta la cabecera If-Match: lea el recurso y envíe su ETag para no sobrescribir "
+            "cambios de otra persona.",
+        )
+    value = if_match.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise FieldError("If-Match", "debe ser el ETag devuelto al leer el recurso", kind="header")
+    return int(value)
+
+
+def version_conflict() -> HTTPException:
+    """412: the resource changed since the client read it."""
+    return problem(
+        412,
+        "El recurso fue modificado por otra persona desde que lo leyó: vuelva a leerlo y "
+        "repita el cambio.",
+    )
+
+
+def idempotency_key(
+    key: Annotated[
+        str | None,
+        Header(
+            alias=IDEMPOTENCY_HEADER,
+            description="Clave única por operación: un reintento con la misma clave no "
+            "crea nada dos veces",
+            min_length=8,
+            max_length=100,
+            pattern=r"^[A-Za-z0-9_.:-]+$",
+        ),
+    ] = None,
+) -> str | None:
+    """FastAPI dependency for the optional Idempotency-Key header."""
+    return key
+
+
+def fingerprint(payload: Any) -> str:
+    """A stable hash of a request body (to tell a retry from a different request)."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+Operation = Callable[[], Awaitable[tuple[int, Any]]]
+
+
+class IdempotencyStore:
+    """Remembers the outcome of POSTs by (caller, key) so a retried request creates nothing twice.
+
+    Stored responses must not contain personal data: POST responses in Ruta return ids and
+    non-identifying attributes only (personal data is read through audited GETs).
+    """
+
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self._collection = collection
+
+    async def run(
+        self, *, scope: str, key: str | None, request: Any, operation: Operation
+    ) -> JSONResponse:
+        """Run `operation` once per (scope, key); replay its stored response on retries."""
+        if key is None:
+            status, body = await operation()
+            return JSONResponse(body, status_code=status)
+        doc_id = f"{scope}:{key}"
+        digest = fingerprint(request)
+        try:
+            await self._collection.insert_one(
+                {"_id": doc_id, "fingerprint": digest, "state": "running", "at": datetime.now(UTC)}
+            )
+        except DuplicateKeyError:
+            return await self._replay(doc_id, digest)
+        try:
+            status, body = await operation()
+        except BaseException:
+            # Nothing was created (the operation failed): the key may be used again.
+            await self._collection.delete_one({"_id": doc_id, "state": "running"})
+            raise
+        await self._collection.update_one(
+            {"_id": doc_id}, {"$set": {"state": "done", "status": status, "body": body}}
+        )
+        return JSONResponse(body, status_code=status)
+
+    async def _replay(self, doc_id: str, digest: str) -> JSONResponse:
+        stored = await self._collection.find_one({"_id": doc_id})
+        if stored is None:  # the first attempt failed and released the key meanwhile
+            raise problem(409, "La operación con esta Idempotency-Key se está reintentando.")
+        if stored["fingerprint"] != digest:
+            raise FieldError(
+                IDEMPOTENCY_HEADER,
+                "esta clave ya se usó con otra solicitud distinta",
+                kind="idempotency_key_reused",
+            )
+        if stored["state"] != "done":
+            raise problem(409, "La operación con esta Idempotency-Key aún está en curso.")
+        response = JSONResponse(stored["body"], status_code=stored["status"])
+        response.headers[REPLAY_HEADER] = "true"
+        return response

@@ -18,3 +18,13 @@ ensure_env() {
   fi
   uv sync --frozen --all-packages --quiet
 }
+
+# The dashboard test drives Debian's Chromium (headless); install it when it is missing.
+ensure_chromium() {
+  command -v chromium >/dev/null && return 0
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "ruta: installing Debian's chromium for the browser tests" >&2
+  $sudo apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+}

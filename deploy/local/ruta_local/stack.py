@@ -42,6 +42,8 @@ def stack_environment(kafka_server: KafkaServer, mongo: FerretDBServer) -> dict[
         "RUTA_ENVIRONMENT": os.environ.get("RUTA_ENVIRONMENT", "local"),
         "RUTA_KAFKA_BOOTSTRAP_SERVERS": kafka_server.bootstrap,
         "RUTA_MONGO_URL": mongo.url,
+        # Local keys (token signing, field encryption) generated once, shared by every service.
+        "RUTA_KEY_DIR": os.environ.get("RUTA_KEY_DIR", str(STATE_DIR / "keys")),
     }
 
 

@@ -20,19 +20,34 @@ from ruta_local.infra import (
 )
 
 STATE_DIR = Path(os.environ.get("RUTA_LOCAL_DIR", REPO_ROOT / ".local"))
+# Shifts every port of the stack, so a second stack (a test of this command) can run beside one.
+PORT_OFFSET = int(os.environ.get("RUTA_LOCAL_PORT_OFFSET", "0"))
 
-SERVICES = {"intake": 8001, "referrals": 8002, "training": 8003, "analytics": 8004}
-CONSUMER_WEB_PORT = 6066
+SERVICES = {
+    name: port + PORT_OFFSET
+    for name, port in {
+        "intake": 8001,
+        "referrals": 8002,
+        "training": 8003,
+        "analytics": 8004,
+    }.items()
+}
+CONSUMER_WEB_PORT = 6066 + PORT_OFFSET
 
 
 def kafka() -> KafkaServer:
     """The local stack's Kafka node."""
-    return KafkaServer(name="kafka", workdir=STATE_DIR / "kafka")
+    return KafkaServer(
+        name="kafka",
+        workdir=STATE_DIR / "kafka",
+        port=9092 + PORT_OFFSET,
+        controller_port=9093 + PORT_OFFSET,
+    )
 
 
 def ferretdb() -> FerretDBServer:
     """The local stack's FerretDB."""
-    return FerretDBServer(name="ferretdb", workdir=STATE_DIR / "ferretdb")
+    return FerretDBServer(name="ferretdb", workdir=STATE_DIR / "ferretdb", port=27017 + PORT_OFFSET)
 
 
 def stack_environment(kafka_server: KafkaServer, mongo: FerretDBServer) -> dict[str, str]:

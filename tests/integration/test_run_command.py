@@ -29,7 +29,7 @@ def ruta_local(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[s
 
 
 def test_run_command_starts_every_part_and_stops_them(tmp_path: Path) -> None:
-    # A second stack on shifted ports in its own folder, so a developer's running stack is untouched.
+    # A second stack on shifted ports in its own folder: a developer's running stack is untouched.
     offset = random.randrange(20_000, 30_000, 100)
     env = {**os.environ, "RUTA_LOCAL_DIR": str(tmp_path), "RUTA_LOCAL_PORT_OFFSET": str(offset)}
     try:

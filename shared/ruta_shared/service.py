@@ -27,6 +27,12 @@ from ruta_shared.logging import configure_logging
 from ruta_shared.metrics import Metrics
 from ruta_shared.mongo import create_mongo_client, ping, service_database
 from ruta_shared.outbox import Outbox, OutboxRelay
+from ruta_shared.security.install import (
+    SecurityContext,
+    enforce_route_permissions,
+    install_security,
+)
+from ruta_shared.security.settings import SecuritySettings
 from ruta_shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -38,7 +44,9 @@ _TITLES = {
     404: "No encontrado.",
     405: "Método no permitido.",
     409: "Conflicto con el estado actual.",
+    410: "Los datos fueron eliminados.",
     412: "La versión enviada ya no es la actual.",
+    428: "Falta una condición previa (If-Match).",
 }
 
 Document = dict[str, Any]
@@ -54,6 +62,15 @@ class ServiceContext:
     outbox: Outbox = field(default_factory=Outbox)
     mongo: AsyncMongoClient[Document] | None = None
     relay: OutboxRelay | None = None
+    security: SecurityContext | None = None
+
+    @property
+    def auth_db(self) -> AsyncDatabase[Document]:
+        """The auth database (users, login failures, partner credentials)."""
+        if self.mongo is None or self.security is None:
+            msg = "the service is not started"
+            raise RuntimeError(msg)
+        return self.mongo[self.security.settings.auth_mongo_database]
 
     @property
     def db(self) -> AsyncDatabase[Document]:
@@ -78,8 +95,18 @@ def create_service_app(
     routers: Sequence[APIRouter] = (),
     outbox_collections: Sequence[str] = (),
     on_startup: Sequence[Hook] = (),
+    security: SecuritySettings | None = None,
+    issue_tokens: bool = False,
+    accept_partner_api_keys: bool = False,
+    encrypts_fields: bool = True,
 ) -> FastAPI:
-    """The composition root every service calls: one app, wired from its settings."""
+    """The composition root every service calls: one app, wired from its settings.
+
+    Every route other than health, metrics, the OpenAPI documents and the token
+    endpoint must declare a permission with `ruta_shared.security.permissions.require`;
+    the app refuses to build otherwise. `issue_tokens` mounts `POST /auth/token` (Ruta's
+    own issuer, on intake); `accept_partner_api_keys` lets partners use `X-API-Key`.
+    """
     metrics = Metrics(settings.service_name)
     context = ServiceContext(settings=settings, metrics=metrics)
 
@@ -106,6 +133,15 @@ def create_service_app(
 
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
     app.state.context = context
+    context.security = install_security(
+        app,
+        settings=security or SecuritySettings(environment=settings.environment),
+        registry=metrics.registry,
+        auth_database=lambda: context.auth_db,
+        issue_tokens=issue_tokens,
+        accept_api_keys=accept_partner_api_keys,
+        encrypts_fields=encrypts_fields,
+    )
 
     async def mongo_ready() -> bool:
         if context.mongo is None:
@@ -132,6 +168,7 @@ def create_service_app(
 
     for router in routers:
         app.include_router(router)
+    enforce_route_permissions(app)
 
     app.middleware("http")(metrics.http_middleware)
     app.middleware("http")(_correlation_middleware)
@@ -201,8 +238,12 @@ async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResp
 async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
     # Starlette's own details are English status phrases; ours are Spanish sentences.
     default = HTTPStatus(exc.status_code).phrase if exc.status_code in _STATUSES else ""
-    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != default else None
-    response = error_body(exc.status_code, detail or _TITLES.get(exc.status_code, "Error."))
+    if isinstance(exc.detail, dict) and "detail" in exc.detail:
+        # ruta_shared.api.FieldError and problem(): already a body of ours
+        response = JSONResponse(exc.detail, status_code=exc.status_code)
+    else:
+        detail = exc.detail if isinstance(exc.detail, str) and exc.detail != default else None
+        response = error_body(exc.status_code, detail or _TITLES.get(exc.status_code, "Error."))
     if exc.headers:
         response.headers.update(exc.headers)
     return response

@@ -17,6 +17,7 @@ def create_app(settings: AnalyticsSettings | None = None) -> FastAPI:
         settings or AnalyticsSettings(),
         title="Ruta: analytics",
         description=DESCRIPTION,
+        encrypts_fields=False,  # aggregates and audit entries only: no personal data
     )
 
 

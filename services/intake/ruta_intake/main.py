@@ -17,6 +17,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         settings or IntakeSettings(),
         title="Ruta: intake",
         description=DESCRIPTION,
+        issue_tokens=True,  # Ruta's own token issuer (POST /auth/token) lives here
     )
 
 

@@ -17,6 +17,7 @@ def create_app(settings: ReferralsSettings | None = None) -> FastAPI:
         settings or ReferralsSettings(),
         title="Ruta: referrals",
         description=DESCRIPTION,
+        accept_partner_api_keys=True,  # partner institutions may use X-API-Key
     )
 
 

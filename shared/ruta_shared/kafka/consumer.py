@@ -105,7 +105,7 @@ class EventConsumer:
         token = set_correlation_id(envelope.correlation_id)
         try:
             await self._handler(envelope)  # the common case: no retry machinery
-        except Exception:  # noqa: BLE001 (retried below, then dead-lettered)
+        except Exception:
             if not await self._retry(record, envelope):
                 return
         finally:
@@ -131,7 +131,7 @@ class EventConsumer:
         except RetryError as exc:
             error = exc.last_attempt.exception()
             # Exception texts can quote documents: log the type and the frames, not the message.
-            log.error(  # noqa: TRY400
+            log.error(
                 "handler failed, dead-lettering",
                 extra={
                     "event_id": str(envelope.id),

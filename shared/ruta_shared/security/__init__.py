@@ -1,0 +1,1 @@
+"""Authentication, authorisation, partner credentials, field encryption and the access log."""

@@ -1,0 +1,1 @@
+"""Test utilities shared by the services' test suites (never imported by running services)."""

@@ -95,6 +95,7 @@ def create_service_app(
     routers: Sequence[APIRouter] = (),
     outbox_collections: Sequence[str] = (),
     on_startup: Sequence[Hook] = (),
+    on_shutdown: Sequence[Hook] = (),
     security: SecuritySettings | None = None,
     issue_tokens: bool = False,
     accept_partner_api_keys: bool = False,
@@ -124,6 +125,12 @@ def create_service_app(
         try:
             yield
         finally:
+            # Background work stops first (it may still write), then the relay drains, then Mongo.
+            for hook in on_shutdown:
+                try:
+                    await hook(context)
+                except Exception as exc:
+                    log.warning("shutdown hook failed", extra={"error": type(exc).__name__})
             if context.relay is not None and relay_task is not None:
                 context.relay.stop()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -202,13 +209,18 @@ def _build_relay(context: ServiceContext, collections: Sequence[str]) -> OutboxR
     )
 
 
+def _incoming_correlation_id(request: Request) -> str:
+    """The caller's X-Correlation-ID when it is a plausible id, else a fresh one."""
+    incoming = request.headers.get(CORRELATION_HEADER, "")
+    valid = 0 < len(incoming) <= 100 and incoming.replace("-", "").isalnum()
+    return incoming if valid else current_correlation_id()
+
+
 async def _correlation_middleware(
     request: Request, call_next: Callable[[Request], Awaitable[Response]]
 ) -> Response:
     """Take the caller's correlation id (or make one), keep it in scope, and echo it back."""
-    incoming = request.headers.get(CORRELATION_HEADER, "")
-    valid = 0 < len(incoming) <= 100 and incoming.replace("-", "").isalnum()
-    with correlation_scope(incoming if valid else current_correlation_id()) as correlation_id:
+    with correlation_scope(_incoming_correlation_id(request)) as correlation_id:
         response = await call_next(request)
         response.headers[CORRELATION_HEADER] = correlation_id
         return response
@@ -249,10 +261,14 @@ async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
     return response
 
 
-async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
-    # Exception messages can quote documents (a duplicate key, say): log the type and frames only.
-    log.error(
-        "unhandled error",
-        extra={"error": type(exc).__name__, "frames": traceback.format_tb(exc.__traceback__)},
-    )
-    return error_body(500, "Error interno. Se registró con el identificador de correlación.")
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    # This handler runs outside the middlewares, so the correlation id is taken again here.
+    with correlation_scope(_incoming_correlation_id(request)) as correlation_id:
+        # Exception texts can quote documents (a duplicate key, say): log type and frames only.
+        log.error(
+            "unhandled error",
+            extra={"error": type(exc).__name__, "frames": traceback.format_tb(exc.__traceback__)},
+        )
+    response = error_body(500, "Error interno. Se registró con el identificador de correlación.")
+    response.headers[CORRELATION_HEADER] = correlation_id
+    return response

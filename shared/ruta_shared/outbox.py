@@ -9,8 +9,9 @@ them; a crash in between re-publishes, which consumers absorb by deduplicating.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
@@ -46,11 +47,44 @@ def merge_updates(*updates: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[s
     return merged
 
 
+class DocumentLocks:
+    """One asyncio lock per document id, dropped when nobody holds or waits for it.
+
+    FerretDB v1 applies an update as a read followed by a write of the whole document, so
+    two updates of one document in flight at once can lose one of them, even the
+    `_seq`-guarded one (MongoDB updates are atomic and do not need this). Serialising
+    this process's updates of a document (the API's and the relay's) closes that gap
+    within a process; writers in other processes are still only safe on MongoDB.
+    """
+
+    def __init__(self) -> None:
+        self._locks: dict[Any, asyncio.Lock] = {}
+        self._users: dict[Any, int] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, doc_id: Any) -> AsyncIterator[None]:
+        """Hold the lock of `doc_id` while the block runs."""
+        lock = self._locks.setdefault(doc_id, asyncio.Lock())
+        self._users[doc_id] = self._users.get(doc_id, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[doc_id] -= 1
+            if self._users[doc_id] == 0:
+                del self._users[doc_id]
+                del self._locks[doc_id]
+
+
 class Outbox:
     """Writes aggregate documents together with their events, then wakes the relay."""
 
     def __init__(self) -> None:
         self._wake = asyncio.Event()
+        self.locks = DocumentLocks()
+        # Documents written since the relay last looked, by collection name: the relay
+        # reads them by `_id`, which FerretDB looks up directly (other filters scan).
+        self._dirty: dict[str, set[Any]] = {}
 
     def envelopes(
         self,
@@ -95,7 +129,7 @@ class Outbox:
                 PENDING_FIELD: bool(envelopes),
             }
         )
-        self.wake()
+        self.mark(collection, document["_id"])
         return envelopes
 
     async def update(
@@ -132,13 +166,23 @@ class Outbox:
                 "$push": {OUTBOX_FIELD: {"$each": [e.model_dump(mode="json") for e in envelopes]}},
             },
         )
-        result = await collection.update_one(
-            {"_id": doc_id, SEQUENCE_FIELD: expected_sequence}, full
-        )
+        async with self.locks.hold(doc_id):
+            result = await collection.update_one(
+                {"_id": doc_id, SEQUENCE_FIELD: expected_sequence}, full
+            )
         if result.matched_count != 1:
             raise ConcurrencyConflictError(str(doc_id))
-        self.wake()
+        self.mark(collection, doc_id)
         return envelopes
+
+    def mark(self, collection: AsyncCollection[Document], doc_id: Any) -> None:
+        """Note that `doc_id` has new events and wake the relay."""
+        self._dirty.setdefault(collection.name, set()).add(doc_id)
+        self.wake()
+
+    def take_dirty(self, collection: AsyncCollection[Document]) -> set[Any]:
+        """The ids marked in `collection` since the last call (the relay's work list)."""
+        return self._dirty.pop(collection.name, set())
 
     def wake(self) -> None:
         """Tell the relay there is something to publish."""
@@ -160,9 +204,10 @@ PublisherFactory = Callable[[], Awaitable[EventPublisher]]
 class OutboxRelay:
     """Publishes pending outbox events of the given collections, then removes them.
 
-    Woken on write by the Outbox, with a polling fallback for writes by other processes
-    and for recovery after a crash. While Kafka is unreachable it keeps the events and
-    retries with a growing pause; the API keeps accepting writes meanwhile.
+    Woken on write by the Outbox, it reads just the documents written (by `_id`); a full
+    scan for pending documents runs at start and every `scan_interval` seconds, for writes
+    by other processes and for recovery after a crash. While Kafka is unreachable it keeps
+    the events and retries with a growing pause; the API keeps accepting writes meanwhile.
     """
 
     def __init__(
@@ -174,6 +219,7 @@ class OutboxRelay:
         service: str,
         metrics: Metrics | None = None,
         poll_interval: float = 1.0,
+        scan_interval: float = 30.0,
         batch_size: int = 500,
         max_backoff: float = 10.0,
     ) -> None:
@@ -184,15 +230,17 @@ class OutboxRelay:
         self._service = service
         self._metrics = metrics
         self._poll_interval = poll_interval
+        self._scan_interval = scan_interval
         self._batch_size = batch_size
         self._max_backoff = max_backoff
         self._stopping = asyncio.Event()
 
     async def run_once(self) -> int:
-        """Publish everything pending now; returns how many events were published."""
+        """Publish everything pending now (full scan); returns how many events were published."""
         publisher = await self._ensure_publisher()
         total = 0
         for collection in self._collections:
+            self._outbox.take_dirty(collection)  # the scan covers them
             while True:
                 documents = await collection.find(
                     {PENDING_FIELD: True}, {OUTBOX_FIELD: 1}, limit=self._batch_size
@@ -202,6 +250,27 @@ class OutboxRelay:
                 total += await self._publish_documents(collection, publisher, documents)
                 if len(documents) < self._batch_size:
                     break
+        return total
+
+    async def run_marked(self) -> int:
+        """Publish the events of the documents the Outbox marked since the last round."""
+        work = [(c, self._outbox.take_dirty(c)) for c in self._collections]
+        try:
+            publisher = await self._ensure_publisher()
+            total = 0
+            for collection, ids in work:
+                found = await asyncio.gather(
+                    *(collection.find_one({"_id": i}, {OUTBOX_FIELD: 1}) for i in ids)
+                )
+                documents = [doc for doc in found if doc and doc.get(OUTBOX_FIELD)]
+                for start in range(0, len(documents), self._batch_size):
+                    batch = documents[start : start + self._batch_size]
+                    total += await self._publish_documents(collection, publisher, batch)
+        except BaseException:
+            for collection, ids in work:  # not published yet: look again next round
+                for doc_id in ids:
+                    self._outbox.mark(collection, doc_id)
+            raise
         return total
 
     async def _publish_documents(
@@ -229,11 +298,14 @@ class OutboxRelay:
         self, collection: AsyncCollection[Document], doc_id: Any, published: list[Document]
     ) -> None:
         """Drop published events; clear the pending flag unless new events arrived meanwhile."""
-        if published:
-            await collection.update_one({"_id": doc_id}, {"$pullAll": {OUTBOX_FIELD: published}})
-        await collection.update_one(
-            {"_id": doc_id, OUTBOX_FIELD: {"$size": 0}}, {"$set": {PENDING_FIELD: False}}
-        )
+        async with self._outbox.locks.hold(doc_id):
+            if published:
+                await collection.update_one(
+                    {"_id": doc_id}, {"$pullAll": {OUTBOX_FIELD: published}}
+                )
+            await collection.update_one(
+                {"_id": doc_id, OUTBOX_FIELD: {"$size": 0}}, {"$set": {PENDING_FIELD: False}}
+            )
 
     async def _ensure_publisher(self) -> EventPublisher:
         if self._publisher is None:
@@ -251,9 +323,15 @@ class OutboxRelay:
     async def run(self) -> None:
         """Relay until `stop()`."""
         backoff = self._poll_interval
+        loop = asyncio.get_running_loop()
+        next_scan = loop.time()  # scan once at start: recovery after a crash
         while not self._stopping.is_set():
             try:
-                published = await self.run_once()
+                if loop.time() >= next_scan:
+                    published = await self.run_once()
+                    next_scan = loop.time() + self._scan_interval
+                else:
+                    published = await self.run_marked()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

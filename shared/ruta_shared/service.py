@@ -205,6 +205,7 @@ def _build_relay(context: ServiceContext, collections: Sequence[str]) -> OutboxR
         service=settings.service_name,
         metrics=context.metrics,
         poll_interval=settings.outbox_poll_interval_seconds,
+        scan_interval=settings.outbox_scan_interval_seconds,
         batch_size=settings.outbox_batch_size,
     )
 

@@ -25,6 +25,9 @@ class ServiceSettings(BaseSettings):
     mongo_timeout_ms: int = Field(default=5000, ge=100)
 
     outbox_poll_interval_seconds: float = Field(default=1.0, gt=0)
+    # Full scans for pending events (writes by other processes, crash recovery); between
+    # them the relay reads only the documents this process wrote, by `_id`.
+    outbox_scan_interval_seconds: float = Field(default=30.0, gt=0)
     outbox_batch_size: int = Field(default=500, ge=1)
     readiness_timeout_seconds: float = Field(default=2.0, gt=0)
     run_outbox_relay: bool = True

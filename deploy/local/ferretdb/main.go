@@ -22,6 +22,10 @@ func main() {
 	listen := flag.String("listen-addr", "127.0.0.1:27017", "TCP address to listen on")
 	dataDir := flag.String("data-dir", "data", "directory for the SQLite databases")
 	logLevel := flag.String("log-level", "warn", "debug, info, warn or error")
+	// WAL with synchronous=NORMAL syncs at checkpoints, not at every commit: a crash of the
+	// process loses nothing, a power cut may lose the last commits. Right for a local
+	// development and test server; production runs MongoDB.
+	synchronous := flag.String("sqlite-synchronous", "normal", "SQLite synchronous pragma: off, normal or full")
 	flag.Parse()
 
 	dir, err := filepath.Abs(*dataDir)
@@ -39,7 +43,7 @@ func main() {
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
 	// FerretDB wants the SQLite URL to be a directory ending in "/".
-	url := "file:" + strings.TrimSuffix(dir, "/") + "/"
+	url := "file:" + strings.TrimSuffix(dir, "/") + "/?_pragma=synchronous(" + *synchronous + ")"
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: *listen},
 		Handler:   "sqlite",

@@ -155,9 +155,26 @@ class CaseReopened(_IntakeEvent):
 
 
 @EVENTS.register
+class CaseDetailsUpdated(_IntakeEvent):
+    """A case's non-identifying facts were corrected (the values after the change)."""
+
+    event_type: ClassVar[str] = "case.details_updated"
+    crime_types: list[CrimeType] = Field(min_length=1)
+    exploitation_purposes: list[ExploitationPurpose] = Field(default_factory=list)
+    region_of_exploitation: str | None = Field(default=None, pattern=UBIGEO_PATTERN)
+    arrival_channel: ArrivalChannel
+    referring_institution_kind: InstitutionKind | None = None
+    updated_at: datetime
+
+
+@EVENTS.register
 class VictimDataErased(_IntakeEvent):
-    """A victim's personal data was erased (crypto-shredded); the statistics stay."""
+    """A victim's personal data was erased (crypto-shredded); the statistics stay.
+
+    The personal data of the victim's relatives (`relative_ids`) is erased with it.
+    """
 
     event_type: ClassVar[str] = "victim.data_erased"
     victim_id: str = Id
     erased_at: datetime
+    relative_ids: list[str] = Field(default_factory=list)

@@ -1,0 +1,391 @@
+"""Cases: opening (with the first victims), lists with filters, corrections and status changes."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, timedelta
+from typing import Any
+
+from pymongo.errors import DuplicateKeyError
+from ruta_shared.api import Page, PageParams, problem
+from ruta_shared.events.catalog.intake import (
+    CaseClosed,
+    CaseDetailsUpdated,
+    CaseOpened,
+    CaseReopened,
+    CaseStatusChanged,
+)
+from ruta_shared.outbox import SEQUENCE_FIELD
+from ruta_shared.reference import CaseStatus, CrimeType
+from ruta_shared.security.permissions import OFFICE_SCOPE, in_office_scope
+from ruta_shared.security.principal import Principal
+from uuid6 import uuid7
+
+from ruta_intake.deps import Intake
+from ruta_intake.models import (
+    CaseClose,
+    CaseCreate,
+    CaseRead,
+    CaseReopen,
+    CaseSummary,
+    CaseUpdate,
+    ConsentRead,
+    RelativeRead,
+    StatusChange,
+)
+from ruta_intake.people import check_duplicates, victim_attributes, victim_read, victim_registered
+from ruta_intake.rules import (
+    RuleError,
+    check_instant,
+    check_status_move,
+    dedupe,
+    field_prefix,
+    lima_date,
+    lima_day_start,
+    utc_now,
+)
+from ruta_intake.store import Change, change_case, next_case_code, store_personal_data
+
+Document = dict[str, Any]
+
+CODE_ATTEMPTS = 20
+
+
+def check_arrival(channel: str, institution_kind: str | None, *, prefix: str = "body") -> None:
+    """The referring institution is given exactly when an institution referred the case."""
+    if channel == "institution_referral" and institution_kind is None:
+        raise RuleError(
+            f"{prefix}.referring_institution_kind", "indique qué tipo de institución derivó el caso"
+        )
+    if channel != "institution_referral" and institution_kind is not None:
+        raise RuleError(
+            f"{prefix}.referring_institution_kind",
+            "solo se indica cuando el caso llegó derivado por una institución",
+        )
+
+
+def consent_reads(consents: list[Document]) -> list[ConsentRead]:
+    """Every consent version, each marked current when it is its consent's latest."""
+    latest: dict[str, int] = {}
+    for consent in consents:
+        latest[consent["consent_id"]] = max(
+            latest.get(consent["consent_id"], 0), consent["version"]
+        )
+    return [
+        ConsentRead(
+            **{k: v for k, v in c.items() if k != "recorded_by"},
+            current=c["version"] == latest[c["consent_id"]],
+        )
+        for c in consents
+    ]
+
+
+def case_read(doc: Document) -> CaseRead:
+    """A stored case as the API shows it (no personal data is in the case document)."""
+    case_id = str(doc["_id"])
+    return CaseRead(
+        case_id=case_id,
+        case_code=doc["case_code"],
+        office=doc["office"],
+        opened_at=doc["opened_at"],
+        crime_types=doc["crime_types"],
+        exploitation_purposes=doc["exploitation_purposes"],
+        region_of_exploitation=doc["region_of_exploitation"],
+        arrival_channel=doc["arrival_channel"],
+        referring_institution_kind=doc["referring_institution_kind"],
+        status=doc["status"],
+        closure_reason=doc.get("closure_reason"),
+        closed_at=doc.get("closed_at"),
+        reopened_at=doc.get("reopened_at"),
+        victims=[victim_read(case_id, v) for v in doc.get("victims", [])],
+        relatives=[RelativeRead(**r) for r in doc.get("relatives", [])],
+        consents=consent_reads(doc.get("consents", [])),
+        care_count=len(doc.get("care", [])),
+        created_by=doc["created_by"],
+        updated_at=doc["updated_at"],
+        version=int(doc[SEQUENCE_FIELD]),
+    )
+
+
+async def open_case(intake: Intake, *, principal: Principal, body: CaseCreate) -> CaseRead:
+    """Open a case with its first victims: personal data first, then the case and its events."""
+    if not in_office_scope(principal, body.office):
+        raise RuleError("body.office", "no puede abrir casos en otra oficina", status_code=403)
+    now = utc_now()
+    opened_at = check_instant("body.opened_at", body.opened_at or now, now)
+    check_arrival(body.arrival_channel, body.referring_institution_kind)
+    victims = []
+    for position, victim in enumerate(body.victims):
+        with field_prefix(f"body.victims.{position}"):
+            victims.append(victim_attributes(victim, intake_date=lima_date(opened_at), now=now))
+    indexes = await check_duplicates(intake, body.victims, prefix="body.victims.")
+    case_id = str(uuid7())
+    year = lima_date(opened_at).year
+    code, *_ = await asyncio.gather(
+        next_case_code(intake, office=body.office, year=year),
+        *(
+            store_personal_data(
+                intake,
+                subject_type="victim",
+                subject_id=attributes["victim_id"],
+                case_id=case_id,
+                data=victim.personal_data,
+                document_index=index,
+            )
+            for attributes, victim, index in zip(victims, body.victims, indexes, strict=True)
+        ),
+    )
+    doc: Document = {
+        "_id": case_id,
+        "case_code": code,
+        "office": body.office,
+        "opened_at": opened_at,
+        "crime_types": dedupe(list(body.crime_types)),
+        "exploitation_purposes": dedupe(list(body.exploitation_purposes)),
+        "region_of_exploitation": body.region_of_exploitation,
+        "arrival_channel": body.arrival_channel,
+        "referring_institution_kind": body.referring_institution_kind,
+        "status": "open",
+        "closure_reason": None,
+        "closed_at": None,
+        "reopened_at": None,
+        "victims": victims,
+        "relatives": [],
+        "consents": [],
+        "care": [],
+        "created_by": principal.id,
+        "created_at": now,
+        "updated_at": now,
+    }
+    opened = CaseOpened(
+        case_id=case_id,
+        case_code=code,
+        office=body.office,
+        opened_at=opened_at,
+        crime_types=doc["crime_types"],
+        exploitation_purposes=doc["exploitation_purposes"],
+        region_of_exploitation=body.region_of_exploitation,
+        arrival_channel=body.arrival_channel,
+        referring_institution_kind=body.referring_institution_kind,
+    )
+    registered = [victim_registered(case_id, body.office, v) for v in victims]
+    for _ in range(CODE_ATTEMPTS):
+        try:
+            envelopes = await intake.outbox.insert(
+                intake.cases,
+                doc,
+                subject=case_id,
+                payloads=[opened, *registered],
+                actor=principal.actor,
+            )
+        except DuplicateKeyError:
+            # The counter's increments are not isolated on FerretDB: the unique index on
+            # case_code is what guarantees a number is used once; take the next one.
+            doc["case_code"] = await next_case_code(intake, office=body.office, year=year)
+            opened = opened.model_copy(update={"case_code": doc["case_code"]})
+            continue
+        return case_read({**doc, SEQUENCE_FIELD: envelopes[-1].sequence})
+    raise problem(409, "No se pudo asignar un código de caso: intente de nuevo.")
+
+
+async def list_cases(
+    intake: Intake,
+    *,
+    principal: Principal,
+    page: PageParams,
+    office: str | None = None,
+    status: CaseStatus | None = None,
+    region: str | None = None,
+    crime_type: CrimeType | None = None,
+    opened_from: date | None = None,
+    opened_to: date | None = None,
+) -> Page[CaseSummary]:
+    """Cases the caller may see, newest first, filtered; case workers see their offices only."""
+    query: Document = {}
+    if OFFICE_SCOPE.get(principal.role) != "all":
+        offices = sorted(principal.offices)
+        if office is not None:
+            offices = [office] if office in offices else []
+        query["office"] = {"$in": offices}
+    elif office is not None:
+        query["office"] = office
+    if status is not None:
+        query["status"] = status
+    if region is not None:
+        query["region_of_exploitation"] = region
+    if crime_type is not None:
+        query["crime_types"] = crime_type
+    if opened_from is not None and opened_to is not None and opened_from > opened_to:
+        raise RuleError("query.opened_to", "es anterior a opened_from")
+    opened: Document = {}
+    if opened_from is not None:
+        opened["$gte"] = lima_day_start(opened_from)
+    if opened_to is not None:
+        opened["$lt"] = lima_day_start(opened_to + timedelta(days=1))
+    if opened:
+        query["opened_at"] = opened
+    total = await intake.cases.count_documents(query)
+    cursor = intake.cases.find(
+        query,
+        {"_outbox": 0, "relatives": 0, "consents": 0, "care": 0},
+        sort=[("opened_at", -1), ("_id", -1)],
+        skip=page.offset,
+        limit=page.limit,
+    )
+    items = [
+        CaseSummary(
+            case_id=str(doc["_id"]),
+            case_code=doc["case_code"],
+            office=doc["office"],
+            opened_at=doc["opened_at"],
+            status=doc["status"],
+            crime_types=doc["crime_types"],
+            region_of_exploitation=doc["region_of_exploitation"],
+            victim_count=len(doc.get("victims", [])),
+            version=int(doc[SEQUENCE_FIELD]),
+        )
+        async for doc in cursor
+    ]
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+async def update_case(
+    intake: Intake, *, principal: Principal, case_id: str, body: CaseUpdate, if_match: int
+) -> tuple[CaseRead, int]:
+    """Correct a case's facts at the version the caller read (412 if it moved on)."""
+    given = body.model_dump(exclude_unset=True)
+    if not given:
+        raise RuleError("body", "indique al menos un dato que cambiar")
+    if given.get("crime_types", ()) is None:
+        raise RuleError("body.crime_types", "un caso tiene al menos un tipo de delito")
+    if "arrival_channel" in given and given["arrival_channel"] is None:
+        raise RuleError("body.arrival_channel", "no puede quedar vacío")
+    now = utc_now()
+
+    def build(case: Document) -> Change[CaseRead]:
+        merged = {
+            key: case[key]
+            for key in (
+                "crime_types",
+                "exploitation_purposes",
+                "region_of_exploitation",
+                "arrival_channel",
+                "referring_institution_kind",
+            )
+        }
+        merged.update(given)
+        merged["crime_types"] = dedupe(list(merged["crime_types"]))
+        merged["exploitation_purposes"] = dedupe(list(merged["exploitation_purposes"] or []))
+        check_arrival(merged["arrival_channel"], merged["referring_institution_kind"])
+        updated = {**case, **merged, "updated_at": now}
+        return Change(
+            update={"$set": {**merged, "updated_at": now}},
+            payloads=[CaseDetailsUpdated(case_id=case_id, updated_at=now, **merged)],
+            result=case_read(updated),
+        )
+
+    return await _with_version(
+        change_case(intake, case_id=case_id, principal=principal, build=build, if_match=if_match)
+    )
+
+
+async def _with_version(pending: Any) -> tuple[CaseRead, int]:
+    read, version = await pending
+    return read.model_copy(update={"version": version}), version
+
+
+async def change_status(
+    intake: Intake, *, principal: Principal, case_id: str, body: StatusChange, if_match: int
+) -> tuple[CaseRead, int]:
+    """Move a case between open and in care."""
+    now = utc_now()
+
+    def build(case: Document) -> Change[CaseRead]:
+        check_status_move(case["status"], body.status)
+        return Change(
+            update={"$set": {"status": body.status, "updated_at": now}},
+            payloads=[
+                CaseStatusChanged(
+                    case_id=case_id,
+                    from_status=case["status"],
+                    to_status=body.status,
+                    changed_at=now,
+                )
+            ],
+            result=case_read({**case, "status": body.status, "updated_at": now}),
+        )
+
+    return await _with_version(
+        change_case(intake, case_id=case_id, principal=principal, build=build, if_match=if_match)
+    )
+
+
+async def close_case(
+    intake: Intake, *, principal: Principal, case_id: str, body: CaseClose, if_match: int
+) -> tuple[CaseRead, int]:
+    """Close a case with a reason (a coordinator approves closures)."""
+    now = utc_now()
+    closed_at = check_instant("body.closed_at", body.closed_at or now, now)
+
+    def build(case: Document) -> Change[CaseRead]:
+        if case["status"] == "closed":
+            raise RuleError("case_id", "el caso ya está cerrado", status_code=409)
+        if closed_at < case["opened_at"]:
+            raise RuleError("body.closed_at", "es anterior a la apertura del caso")
+        changes = {
+            "status": "closed",
+            "closure_reason": body.closure_reason,
+            "closed_at": closed_at,
+            "updated_at": now,
+        }
+        return Change(
+            update={"$set": changes},
+            payloads=[
+                CaseStatusChanged(
+                    case_id=case_id, from_status=case["status"], to_status="closed", changed_at=now
+                ),
+                CaseClosed(
+                    case_id=case_id, closure_reason=body.closure_reason, closed_at=closed_at
+                ),
+            ],
+            result=case_read({**case, **changes}),
+        )
+
+    return await _with_version(
+        change_case(intake, case_id=case_id, principal=principal, build=build, if_match=if_match)
+    )
+
+
+async def reopen_case(
+    intake: Intake, *, principal: Principal, case_id: str, body: CaseReopen, if_match: int
+) -> tuple[CaseRead, int]:
+    """Reopen a closed case (it becomes open again)."""
+    now = utc_now()
+    reopened_at = check_instant("body.reopened_at", body.reopened_at or now, now)
+
+    def build(case: Document) -> Change[CaseRead]:
+        if case["status"] != "closed":
+            raise RuleError("case_id", "solo se reabre un caso cerrado", status_code=409)
+        if case.get("closed_at") is not None and reopened_at < case["closed_at"]:
+            raise RuleError("body.reopened_at", "es anterior al cierre del caso")
+        changes = {
+            "status": "open",
+            "closure_reason": None,
+            "closed_at": None,
+            "reopened_at": reopened_at,
+            "updated_at": now,
+        }
+        return Change(
+            update={"$set": changes},
+            payloads=[
+                CaseStatusChanged(
+                    case_id=case_id, from_status="closed", to_status="open", changed_at=now
+                ),
+                CaseReopened(case_id=case_id, reopened_at=reopened_at),
+            ],
+            result=case_read({**case, **changes}),
+        )
+
+    return await _with_version(
+        change_case(intake, case_id=case_id, principal=principal, build=build, if_match=if_match)
+    )

@@ -283,3 +283,74 @@ AUDIENCES: Final[dict[str, str]] = {
 
 Modality = Literal["in_person", "virtual"]
 MODALITIES: Final[dict[str, str]] = {"in_person": "Presencial", "virtual": "Virtual"}
+
+# Where a trained person works (training reach by institution); not the referral institutions.
+TraineeInstitutionKind = Literal[
+    "prosecutor_office",
+    "judiciary",
+    "police",
+    "public_defence",
+    "women_ministry",
+    "residential_care",
+    "health",
+    "education",
+    "municipality",
+    "labour",
+    "tourism",
+    "transport",
+    "migration",
+    "ngo",
+    "community",
+    "other",
+]
+TRAINEE_INSTITUTION_KINDS: Final[dict[str, str]] = {
+    "prosecutor_office": "Ministerio Público (fiscalías)",
+    "judiciary": "Poder Judicial",
+    "police": "Policía Nacional del Perú",
+    "public_defence": "Defensa pública",
+    "women_ministry": "Ministerio de la Mujer y Poblaciones Vulnerables (MIMP)",
+    "residential_care": "Centro de Acogida Residencial (CAR)",
+    "health": "Salud",
+    "education": "Educación",
+    "municipality": "Municipalidad",
+    "labour": "Trabajo y promoción del empleo",
+    "tourism": "Turismo",
+    "transport": "Transporte",
+    "migration": "Migraciones",
+    "ngo": "Organización no gubernamental",
+    "community": "Organización comunitaria",
+    "other": "Otra institución",
+}
+
+TraineeRole = Literal[
+    "prosecutor",
+    "judge",
+    "police_officer",
+    "lawyer",
+    "psychologist",
+    "social_worker",
+    "caregiver",
+    "teacher",
+    "health_worker",
+    "inspector",
+    "official",
+    "manager",
+    "student",
+    "other",
+]
+TRAINEE_ROLES: Final[dict[str, str]] = {
+    "prosecutor": "Fiscal",
+    "judge": "Juez o jueza",
+    "police_officer": "Efectivo policial",
+    "lawyer": "Abogado o abogada",
+    "psychologist": "Psicólogo o psicóloga",
+    "social_worker": "Trabajador o trabajadora social",
+    "caregiver": "Educador o cuidador (CAR)",
+    "teacher": "Docente",
+    "health_worker": "Personal de salud",
+    "inspector": "Inspector o inspectora",
+    "official": "Funcionario o servidor público",
+    "manager": "Directivo o jefatura",
+    "student": "Estudiante",
+    "other": "Otro cargo",
+}

@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import uvicorn
 from fastapi import FastAPI
+from ruta_shared.security.settings import SecuritySettings
 from ruta_shared.service import create_service_app
 
 from ruta_training.settings import TrainingSettings
+from ruta_training.store import OUTBOX_COLLECTIONS, ensure_indexes
+from ruta_training.views import ROUTERS
 
-DESCRIPTION = "Capacitaciones, participantes, asistencia y evaluaciones."
+DESCRIPTION = "Capacitaciones: sesiones, participantes, asistencia, evaluaciones y certificados."
 
 
-def create_app(settings: TrainingSettings | None = None) -> FastAPI:
+def create_app(
+    settings: TrainingSettings | None = None, *, security: SecuritySettings | None = None
+) -> FastAPI:
     """Build the training app; nothing is wired at import time."""
     return create_service_app(
         settings or TrainingSettings(),
         title="Ruta: training",
         description=DESCRIPTION,
+        routers=ROUTERS,
+        outbox_collections=OUTBOX_COLLECTIONS,
+        on_startup=[ensure_indexes],
+        security=security,
     )
 
 

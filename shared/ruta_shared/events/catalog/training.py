@@ -69,21 +69,40 @@ class TrainingSessionCancelled(_TrainingEvent):
 
 @EVENTS.register
 class TrainingAttendanceRecorded(_TrainingEvent):
-    """A registered participant attended a session."""
+    """A registered participant attended a session.
+
+    `hours_attended` is the participant's total at this session so far: a later event for
+    the same session and participant (more modules attended) replaces the earlier one.
+    Distinct reach counts `participant_id` once across sessions.
+    """
 
     event_type: ClassVar[str] = "training.attendance_recorded"
     participant_id: str = Id
     sex: Sex
     audience: Audience
-    institution_kind: str | None = Field(default=None, max_length=40, pattern=r"^[a-z_]+$")
-    role: str | None = Field(default=None, max_length=40, pattern=r"^[a-z_]+$")
+    institution_kind: str | None = Field(
+        default=None,
+        max_length=40,
+        pattern=r"^[a-z_]+$",
+        description="A code of reference.TRAINEE_INSTITUTION_KINDS.",
+    )
+    role: str | None = Field(
+        default=None,
+        max_length=40,
+        pattern=r"^[a-z_]+$",
+        description="A code of reference.TRAINEE_ROLES.",
+    )
     region: str | None = Field(default=None, pattern=UBIGEO_PATTERN)
     hours_attended: float = Field(ge=0, le=1000)
 
 
 @EVENTS.register
 class TrainingHeadcountRecorded(_TrainingEvent):
-    """People counted at a session where names were not taken (a talk to 200 adolescents)."""
+    """People counted at a session where names were not taken (a talk to 200 adolescents).
+
+    The counts are absolute for that session and audience: a later event for the same
+    session and audience replaces the earlier one.
+    """
 
     event_type: ClassVar[str] = "training.headcount_recorded"
     audience: Audience
@@ -94,7 +113,7 @@ class TrainingHeadcountRecorded(_TrainingEvent):
 
 @EVENTS.register
 class TrainingAssessmentRecorded(_TrainingEvent):
-    """A participant's pre and post test scores (0 to 100)."""
+    """A participant's pre and post test scores (0 to 100); a later event replaces them."""
 
     event_type: ClassVar[str] = "training.assessment_recorded"
     participant_id: str = Id

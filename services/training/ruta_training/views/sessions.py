@@ -1,0 +1,264 @@
+"""Routes of sessions and what is recorded on them: status, attendance, head counts, scores."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import JSONResponse
+from ruta_shared.api import (
+    Page,
+    PageParams,
+    etag,
+    idempotency_key,
+    if_match_version,
+    page_params,
+)
+from ruta_shared.reference import Audience, Office
+
+from ruta_training import sessions as service
+from ruta_training.deps import ContextDep, TrainingReader, TrainingWriter, idempotency
+from ruta_training.models import (
+    ID_PATTERN,
+    AssessmentCreate,
+    AssessmentRead,
+    AttendanceCreate,
+    AttendanceRead,
+    HeadcountRead,
+    HeadcountSet,
+    SessionCancel,
+    SessionCreate,
+    SessionHold,
+    SessionRead,
+    SessionStatus,
+)
+from ruta_training.participants import load_participant
+
+router = APIRouter(prefix="/sessions", tags=["sesiones"])
+
+SessionId = Annotated[str, Path(pattern=ID_PATTERN, description="Id de la sesión")]
+IdempotencyKey = Annotated[str | None, Depends(idempotency_key)]
+IfMatch = Annotated[int, Depends(if_match_version)]
+Paging = Annotated[PageParams, Depends(page_params)]
+
+
+def _session_response(read: SessionRead, status_code: int = 200) -> JSONResponse:
+    response = JSONResponse(read.model_dump(mode="json"), status_code=status_code)
+    response.headers["ETag"] = etag(read.version)
+    return response
+
+
+@router.post("", response_model=SessionRead, status_code=201)
+async def schedule_session(
+    body: SessionCreate, context: ContextDep, who: TrainingWriter, key: IdempotencyKey
+) -> JSONResponse:
+    """Schedule a session."""
+
+    async def operation() -> tuple[int, Any]:
+        document = await service.schedule(context=context, principal=who, body=body)
+        return 201, service.to_read(document).model_dump(mode="json")
+
+    response = await idempotency(context).run(
+        scope=f"{who.id}:schedule_session",
+        key=key,
+        request=body.model_dump(mode="json"),
+        operation=operation,
+    )
+    if response.status_code == 201:
+        response.headers["ETag"] = etag(
+            int(SessionRead.model_validate_json(bytes(response.body)).version)
+        )
+    return response
+
+
+@router.get("", response_model=Page[SessionRead])
+async def list_sessions(
+    *,
+    context: ContextDep,
+    who: TrainingReader,
+    page: Paging,
+    status: Annotated[SessionStatus | None, Query(description="Estado")] = None,
+    office: Annotated[Office | None, Query(description="Oficina")] = None,
+    starts_from: Annotated[date | None, Query(description="Desde (fecha de inicio)")] = None,
+    starts_to: Annotated[date | None, Query(description="Hasta (fecha de inicio)")] = None,
+) -> Page[SessionRead]:
+    """Sessions in the caller's offices, newest first."""
+    docs, total = await service.list_sessions(
+        context=context,
+        principal=who,
+        page=page,
+        status=status,
+        office=office,
+        starts_from=starts_from,
+        starts_to=starts_to,
+    )
+    return Page(
+        items=[service.to_read(d) for d in docs],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+@router.get("/{session_id}", response_model=SessionRead)
+async def read_session(
+    session_id: SessionId, context: ContextDep, who: TrainingReader
+) -> JSONResponse:
+    """One session, with its ETag."""
+    doc = await service.load_session(context, session_id, who)
+    return _session_response(service.to_read(doc))
+
+
+@router.post("/{session_id}/hold", response_model=SessionRead)
+async def hold_session(
+    session_id: SessionId,
+    body: SessionHold,
+    context: ContextDep,
+    who: TrainingWriter,
+    version: IfMatch,
+) -> JSONResponse:
+    """Mark a scheduled session as held (If-Match required)."""
+    doc = await service.hold(
+        context=context,
+        principal=who,
+        session_id=session_id,
+        held_on=body.held_on,
+        expected_version=version,
+    )
+    return _session_response(service.to_read(doc))
+
+
+@router.post("/{session_id}/cancel", response_model=SessionRead)
+async def cancel_session(
+    session_id: SessionId,
+    body: SessionCancel,
+    context: ContextDep,
+    who: TrainingWriter,
+    version: IfMatch,
+) -> JSONResponse:
+    """Cancel a scheduled session with nothing recorded (If-Match required)."""
+    doc = await service.cancel(
+        context=context,
+        principal=who,
+        session_id=session_id,
+        reason=body.reason,
+        expected_version=version,
+    )
+    return _session_response(service.to_read(doc))
+
+
+@router.post("/{session_id}/attendance", response_model=AttendanceRead)
+async def record_attendance(
+    session_id: SessionId, body: AttendanceCreate, context: ContextDep, who: TrainingWriter
+) -> JSONResponse:
+    """Record that a registered participant attended (201 new, 200 updated or unchanged)."""
+    participant = await load_participant(context, who, body.participant_id)
+    outcome = await service.record_participation(
+        context=context,
+        principal=who,
+        session_id=session_id,
+        attendances=[
+            service.AttendanceInput(
+                participant_id=body.participant_id,
+                attributes={
+                    name: participant.get(name)
+                    for name in ("sex", "audience", "institution_kind", "role", "region")
+                },
+                hours=body.hours_attended,
+                modules=body.modules_attended,
+            )
+        ],
+    )
+    [read] = outcome.attendance
+    return JSONResponse(
+        read.model_dump(mode="json"), status_code=201 if read.recorded == "created" else 200
+    )
+
+
+@router.get("/{session_id}/attendance", response_model=Page[AttendanceRead])
+async def list_attendance(
+    session_id: SessionId, context: ContextDep, who: TrainingReader, page: Paging
+) -> Page[AttendanceRead]:
+    """Who attended (pseudonymous ids and attributes only)."""
+    doc = await service.load_session(context, session_id, who)
+    items = service.attendance_of(doc)
+    return Page(
+        items=items[page.offset : page.offset + page.limit],
+        total=len(items),
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+@router.put("/{session_id}/headcounts/{audience}", response_model=HeadcountRead)
+async def set_headcount(
+    session_id: SessionId,
+    audience: Audience,
+    body: HeadcountSet,
+    context: ContextDep,
+    who: TrainingWriter,
+) -> HeadcountRead:
+    """Set how many people of an audience came where names were not taken."""
+    return await service.set_headcount(
+        context=context, principal=who, session_id=session_id, audience=audience, counts=body
+    )
+
+
+@router.get("/{session_id}/headcounts", response_model=list[HeadcountRead])
+async def list_headcounts(
+    session_id: SessionId, context: ContextDep, who: TrainingReader
+) -> list[HeadcountRead]:
+    """A session's head counts by audience."""
+    doc = await service.load_session(context, session_id, who)
+    return service.headcounts_of(doc)
+
+
+@router.post("/{session_id}/assessments", response_model=AssessmentRead)
+async def record_assessment(
+    session_id: SessionId, body: AssessmentCreate, context: ContextDep, who: TrainingWriter
+) -> JSONResponse:
+    """Record a participant's pre and post test scores (201 new, 200 otherwise)."""
+    outcome = await service.record_participation(
+        context=context,
+        principal=who,
+        session_id=session_id,
+        attendances=[],
+        scores=[
+            service.ScoreInput(
+                participant_id=body.participant_id, pre=body.pre_score, post=body.post_score
+            )
+        ],
+    )
+    read = AssessmentRead(
+        participant_id=body.participant_id,
+        pre_score=body.pre_score,
+        post_score=body.post_score,
+        gain=round(body.post_score - body.pre_score, 2),
+    )
+    return JSONResponse(
+        read.model_dump(mode="json"), status_code=201 if outcome.scores == ["created"] else 200
+    )
+
+
+@router.get("/{session_id}/assessments", response_model=Page[AssessmentRead])
+async def list_assessments(
+    session_id: SessionId, context: ContextDep, who: TrainingReader, page: Paging
+) -> Page[AssessmentRead]:
+    """Scores per participant (the average gain is in the session)."""
+    doc = await service.load_session(context, session_id, who)
+    items = [
+        AssessmentRead(
+            participant_id=pid,
+            pre_score=a["pre"],
+            post_score=a["post"],
+            gain=round(float(a["post"]) - float(a["pre"]), 2),
+        )
+        for pid, a in sorted(doc.get("assessments", {}).items())
+    ]
+    return Page(
+        items=items[page.offset : page.offset + page.limit],
+        total=len(items),
+        limit=page.limit,
+        offset=page.offset,
+    )

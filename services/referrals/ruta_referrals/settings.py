@@ -2,7 +2,27 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
+from pydantic import Field, field_validator
+from ruta_shared.reference import Urgency
 from ruta_shared.settings import ServiceSettings
+
+HOUR = 3600.0
+
+# Deadlines are configuration, not constants: the protocol confirms no numeric limits.
+DEFAULT_ACKNOWLEDGEMENT_SECONDS = {
+    "critical": 4 * HOUR,
+    "high": 24 * HOUR,
+    "normal": 72 * HOUR,
+    "low": 7 * 24 * HOUR,
+}
+DEFAULT_ANSWER_SECONDS = {
+    "critical": 24 * HOUR,
+    "high": 72 * HOUR,
+    "normal": 7 * 24 * HOUR,
+    "low": 14 * 24 * HOUR,
+}
 
 
 class ReferralsSettings(ServiceSettings):
@@ -11,3 +31,42 @@ class ReferralsSettings(ServiceSettings):
     service_name: str = "referrals"
     port: int = 8002
     mongo_database: str = "ruta_referrals"
+
+    # Seconds an institution has to acknowledge a sent referral, and then to accept or
+    # decline it, by urgency (JSON in the environment, e.g. RUTA_ACKNOWLEDGEMENT_DEADLINE_SECONDS).
+    acknowledgement_deadline_seconds: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_ACKNOWLEDGEMENT_SECONDS)
+    )
+    answer_deadline_seconds: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_ANSWER_SECONDS)
+    )
+    overdue_check_interval_seconds: float = Field(default=60.0, gt=0)
+
+    # Background work; tests and one-off tools may switch parts off.
+    run_intake_consumer: bool = True
+    run_webhook_workers: bool = True
+    run_overdue_checker: bool = True
+    seed_institutions: bool = True
+    consumer_group_prefix: str = "ruta-referrals"
+
+    # Webhook delivery: attempt n waits base * 2**(n-1) seconds (capped) before the next.
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50)
+    webhook_backoff_base_seconds: float = Field(default=10.0, gt=0)
+    webhook_backoff_max_seconds: float = Field(default=6 * HOUR, gt=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_poll_interval_seconds: float = Field(default=1.0, gt=0)
+    webhook_lease_seconds: float = Field(default=60.0, gt=0)
+    webhook_batch_size: int = Field(default=50, ge=1)
+
+    @field_validator("acknowledgement_deadline_seconds", "answer_deadline_seconds")
+    @classmethod
+    def _every_urgency(cls, value: dict[str, float]) -> dict[str, float]:
+        """A deadline for every urgency, none negative (a missing one would fail at send)."""
+        missing = set(get_args(Urgency)) - set(value)
+        if missing:
+            msg = f"missing deadlines for urgencies: {sorted(missing)}"
+            raise ValueError(msg)
+        if any(seconds < 0 for seconds in value.values()):
+            msg = "deadlines cannot be negative"
+            raise ValueError(msg)
+        return value

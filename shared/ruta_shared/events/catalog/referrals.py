@@ -93,6 +93,14 @@ class ReferralCompleted(_ReferralEvent):
 
 
 @EVENTS.register
+class ReferralProgressReported(_ReferralEvent):
+    """Progress on the referral was reported (the note itself stays encrypted in referrals)."""
+
+    event_type: ClassVar[str] = "referral.progress_reported"
+    reported_at: datetime
+
+
+@EVENTS.register
 class ReferralRevoked(_ReferralEvent):
     """A coordinator revoked the referral."""
 

@@ -1,0 +1,29 @@
+"""FastAPI dependency aliases of the referrals service."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+from ruta_shared.api import PageParams, idempotency_key, if_match_version, page_params
+
+from ruta_referrals.runtime import Runtime
+
+ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+
+
+def get_runtime(request: Request) -> Runtime:
+    """The running app's Runtime."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+PageDep = Annotated[PageParams, Depends(page_params)]
+IfMatchDep = Annotated[int, Depends(if_match_version)]
+IdempotencyKeyDep = Annotated[str | None, Depends(idempotency_key)]
+CaseIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="Id del caso")]
+VictimIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="Id seudónimo de la víctima")]
+ReferralIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="Id de la derivación")]
+InstitutionIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="Id de la institución")]
+DeliveryIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="Id de la entrega")]

@@ -1,0 +1,1 @@
+"""What referrals learns from intake's events: cases, victims and their consent."""

@@ -1,0 +1,59 @@
+"""Periodic overdue detection: each stage that passed its deadline is published once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+
+from ruta_shared.events import SYSTEM_ACTOR
+
+from ruta_referrals.referrals.service import CaseRouteStore
+from ruta_referrals.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+class OverdueChecker:
+    """Marks referrals overdue every `overdue_check_interval_seconds` until stopped.
+
+    Several replicas may run it: the per-case sequence guard lets only one of them write
+    each overdue mark, and the deadline is cleared in the same write, so each stage of a
+    referral becomes overdue, and is published, exactly once.
+    """
+
+    def __init__(self, runtime: Runtime, routes: CaseRouteStore) -> None:
+        self._runtime = runtime
+        self._routes = routes
+        self._stopping = asyncio.Event()
+
+    async def run_once(self) -> int:
+        """Check now; returns how many referral stages became overdue."""
+        marked = await self._routes.mark_overdue(datetime.now(UTC), SYSTEM_ACTOR)
+        metrics = self._runtime.metrics
+        for referral in marked:
+            metrics.overdue.labels(referral["overdue_stage"], referral["urgency"]).inc()
+            log.info(
+                "referral overdue",
+                extra={"referral_id": referral["referral_id"], "stage": referral["overdue_stage"]},
+            )
+        metrics.overdue_open.set(await self._routes.count_overdue())
+        return len(marked)
+
+    async def run(self) -> None:
+        """Check periodically until `stop()`."""
+        interval = self._runtime.settings.overdue_check_interval_seconds
+        while not self._stopping.is_set():
+            try:
+                await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("overdue check failed", extra={"error": type(exc).__name__})
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), interval)
+
+    def stop(self) -> None:
+        """Finish after the current check."""
+        self._stopping.set()

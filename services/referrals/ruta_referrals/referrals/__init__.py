@@ -1,0 +1,1 @@
+"""Referrals to and from institutions: rules, storage, staff and partner routes."""

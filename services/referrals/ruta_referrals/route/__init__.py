@@ -1,0 +1,1 @@
+"""The end of a victim's route of care: return home and reintegration milestones."""

@@ -1,0 +1,1 @@
+"""Outbound webhooks to institutions: enqueue from Kafka, sign, deliver, retry, dead-letter."""

@@ -1,0 +1,215 @@
+"""Delivers queued webhooks: signed POSTs, exponential backoff, dead-letter after the last try.
+
+At least once: a delivery is marked delivered only after the receiver answered 2xx, and a
+worker that dies mid-attempt loses its lease, so another worker retries it. Every attempt
+of one delivery carries the same `webhook-id`, which receivers use to drop duplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from ruta_shared.events import SYSTEM_ACTOR, EventData
+from ruta_shared.events.catalog.referrals import WebhookDeliveryFailed
+
+from ruta_referrals.referrals.service import CaseRouteStore, Mutation
+from ruta_referrals.runtime import Runtime
+from ruta_referrals.webhooks.deliveries import DeliveryStore
+from ruta_referrals.webhooks.signing import backoff_seconds, signed_headers
+
+log = logging.getLogger(__name__)
+
+Document = dict[str, Any]
+
+
+class WebhookDispatcher:
+    """Sends due deliveries until stopped; woken when something is enqueued or replayed."""
+
+    def __init__(self, runtime: Runtime, routes: CaseRouteStore) -> None:
+        self._runtime = runtime
+        self._routes = routes
+        self._settings = runtime.settings
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def deliveries(self) -> DeliveryStore:
+        """The delivery queue."""
+        return DeliveryStore(self._runtime.db)
+
+    def wake(self) -> None:
+        """Look for due deliveries now."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Finish after the current round."""
+        self._stopping.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Deliver until `stop()`."""
+        self._client = httpx.AsyncClient(
+            timeout=self._settings.webhook_timeout_seconds, follow_redirects=False
+        )
+        try:
+            while not self._stopping.is_set():
+                try:
+                    sent = await self.run_once()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.warning("webhook round failed", extra={"error": type(exc).__name__})
+                    sent = 0
+                if sent == 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(
+                            self._wake.wait(), self._settings.webhook_poll_interval_seconds
+                        )
+                    self._wake.clear()
+        finally:
+            await self._client.aclose()
+            self._client = None
+
+    async def run_once(self) -> int:
+        """Attempt every delivery due now (up to a batch); returns how many were attempted."""
+        lease = timedelta(seconds=self._settings.webhook_lease_seconds)
+        claimed: list[Document] = []
+        while len(claimed) < self._settings.webhook_batch_size and not self._stopping.is_set():
+            delivery = await self.deliveries.claim(datetime.now(UTC), lease)
+            if delivery is None:
+                break
+            claimed.append(delivery)
+        # Concurrently, so one slow institution does not hold up the others' deliveries.
+        results = await asyncio.gather(*(self._attempt(d) for d in claimed), return_exceptions=True)
+        for result in results:
+            if isinstance(result, Exception):  # the lease runs out and another round retries
+                log.warning("webhook attempt failed", extra={"error": type(result).__name__})
+        return len(claimed)
+
+    async def _attempt(self, claimed: Document) -> None:
+        now = datetime.now(UTC)
+        status_code: int | None = None
+        error: str | None = None
+        institution = await self._runtime.institutions.get(claimed["institution_id"])
+        url = None if institution is None else institution.get("webhook_url")
+        secret = (
+            None
+            if institution is None
+            else await self._runtime.institutions.webhook_secret(institution)
+        )
+        if institution is None or institution.get("integration") != "webhook":
+            error = "not_a_webhook_institution"
+        elif url is None or secret is None:
+            error = "webhook_not_configured"
+        else:
+            headers = signed_headers(
+                secret=secret, message_id=claimed["_id"], body=claimed["body"], at=now
+            )
+            client = self._client or httpx.AsyncClient(
+                timeout=self._settings.webhook_timeout_seconds
+            )
+            try:
+                response = await client.post(url, content=claimed["body"], headers=headers)
+                status_code = response.status_code
+            except httpx.HTTPError as exc:
+                error = type(exc).__name__
+        attempts = int(claimed["attempts"]) + 1
+        record = {"at": now, "status_code": status_code, "error": error}
+        metrics = self._runtime.metrics
+        if status_code is not None and 200 <= status_code < 300:
+            await self.deliveries.finish(
+                claimed,
+                {
+                    "$set": {
+                        "status": "delivered",
+                        "attempts": attempts,
+                        "delivered_at": now,
+                        "last_status": status_code,
+                        "last_error": None,
+                        "lease_until": None,
+                    },
+                    "$push": {"history": record},
+                },
+            )
+            metrics.webhook_attempts.labels("delivered").inc()
+            log.info(
+                "webhook delivered",
+                extra={"delivery_id": claimed["_id"], "attempts": attempts},
+            )
+            return
+        if attempts >= self._settings.webhook_max_attempts:
+            await self._dead_letter(claimed, attempts, status_code, now)
+            await self.deliveries.finish(
+                claimed,
+                {
+                    "$set": {
+                        "status": "dead",
+                        "attempts": attempts,
+                        "dead_at": now,
+                        "last_status": status_code,
+                        "last_error": error,
+                        "lease_until": None,
+                    },
+                    "$push": {"history": record},
+                },
+            )
+            metrics.webhook_attempts.labels("dead_lettered").inc()
+            log.warning(
+                "webhook dead-lettered",
+                extra={
+                    "delivery_id": claimed["_id"],
+                    "institution_id": claimed["institution_id"],
+                    "attempts": attempts,
+                    "last_status": status_code,
+                    "error": error,
+                },
+            )
+            return
+        wait = backoff_seconds(
+            attempts,
+            base=self._settings.webhook_backoff_base_seconds,
+            cap=self._settings.webhook_backoff_max_seconds,
+        )
+        await self.deliveries.finish(
+            claimed,
+            {
+                "$set": {
+                    "status": "pending",
+                    "attempts": attempts,
+                    "next_attempt_at": now + timedelta(seconds=wait),
+                    "last_status": status_code,
+                    "last_error": error,
+                    "lease_until": None,
+                },
+                "$push": {"history": record},
+            },
+        )
+        metrics.webhook_attempts.labels("failed").inc()
+
+    async def _dead_letter(
+        self, claimed: Document, attempts: int, status_code: int | None, now: datetime
+    ) -> None:
+        """Publish `webhook.delivery_failed` once per dead-lettering (keyed by case id)."""
+        marker = f"{claimed['_id']}:{claimed.get('replays', 0)}"
+
+        async def rule(case: Document) -> Mutation:
+            if marker in (case.get("webhook_failures") or []):
+                return Mutation({}, [])  # published before a crash: not twice
+            payload: EventData = WebhookDeliveryFailed(
+                case_id=case["_id"],
+                referral_id=claimed["referral_id"],
+                institution_id=claimed["institution_id"],
+                delivery_id=claimed["_id"],
+                attempts=attempts,
+                last_status=status_code,
+                failed_at=now,
+            )
+            return Mutation({"$push": {"webhook_failures": marker}}, [payload])
+
+        await self._routes.mutate(claimed["case_id"], rule, actor=SYSTEM_ACTOR)

@@ -1,0 +1,80 @@
+"""Webhook signing (checked with the standardwebhooks verifier), backoff and payload content."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from ruta_referrals.institutions.service import new_webhook_secret
+from ruta_referrals.webhooks.deliveries import delivery_id, webhook_body
+from ruta_referrals.webhooks.signing import backoff_seconds, signed_headers
+from ruta_shared.events import Actor, new_event
+from ruta_shared.events.catalog.referrals import ReferralDeclined
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+BODY = '{"type":"referral.sent","data":{}}'
+
+
+def test_headers_verify_with_the_standard_library_and_only_with_the_right_secret() -> None:
+    secret = new_webhook_secret()
+    headers = signed_headers(secret=secret, message_id="msg-1", body=BODY, at=datetime.now(UTC))
+    assert Webhook(secret).verify(BODY, headers) == {"type": "referral.sent", "data": {}}
+    with pytest.raises(WebhookVerificationError):
+        Webhook(new_webhook_secret()).verify(BODY, headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(secret).verify(BODY.replace("sent", "accepted"), headers)
+
+
+def test_old_signatures_are_rejected_by_the_receiver() -> None:
+    secret = new_webhook_secret()
+    old = datetime.now(UTC) - timedelta(minutes=10)
+    headers = signed_headers(secret=secret, message_id="msg-1", body=BODY, at=old)
+    with pytest.raises(WebhookVerificationError, match="too old"):
+        Webhook(secret).verify(BODY, headers)
+
+
+def test_backoff_doubles_and_is_capped() -> None:
+    waits = [backoff_seconds(n, base=10, cap=60) for n in range(1, 6)]
+    assert waits == [10, 20, 40, 60, 60]
+
+
+def test_delivery_ids_are_stable_per_event_and_institution() -> None:
+    assert delivery_id("e-1", "fistrap") == delivery_id("e-1", "fistrap")
+    assert delivery_id("e-1", "fistrap") != delivery_id("e-1", "upe")
+    assert delivery_id("e-1", "fistrap") != delivery_id("e-2", "fistrap")
+
+
+def test_the_body_carries_the_partner_view_and_the_event_codes_only() -> None:
+    now = datetime(2026, 11, 26, tzinfo=UTC)
+    envelope = new_event(
+        ReferralDeclined(
+            case_id="case-1",
+            referral_id="ref-1",
+            victim_id="victim-1",
+            institution_id="upe-lima",
+            institution_kind="child_protection",
+            office="iquitos",
+            reason="no_capacity",
+            declined_at=now,
+        ),
+        subject="case-1",
+        sequence=3,
+        actor=Actor(id="ruta-partner-1", role="partner"),
+    )
+    referral = {
+        "referral_id": "ref-1",
+        "victim_id": "victim-1",
+        "institution_id": "upe-lima",
+        "services_requested": ["safe_housing"],
+        "urgency": "high",
+        "status": "declined",
+        "reason": "rk1:ciphertext",
+        "shared_facts": "rk1:ciphertext",
+        "version": 4,
+    }
+    body = webhook_body(envelope, referral, "IQT-2026-0007")
+    assert '"type":"referral.declined"' in body
+    assert '"event_reason":"no_capacity"' in body
+    assert '"case_code":"IQT-2026-0007"' in body
+    for hidden in ("rk1:", "iquitos", "case-1", "child_protection", '"version"'):
+        assert hidden not in body

@@ -1,8 +1,10 @@
-"""The analytics stream processor (faust-streaming): consumes every Ruta event topic.
+"""The analytics stream processor (faust-streaming): projects every Ruta event into MongoDB.
 
-For now it validates each event against the shared registry and keeps a count of events
-by type in a changelog-backed table (exactly-once processing on Kafka). The live
-aggregates, the audit trail and the reports are built on this in the analytics issue.
+Events are taken in small batches; each batch loads the documents it touches, applies the
+events (`facts.FactBatch`) and writes the results idempotently (`store.write_batch`), so a
+duplicate delivery, a crash in the middle of a batch or a restart changes nothing: the same
+events processed again produce the same documents. Unreadable messages go to the topic's
+dead-letter topic. Prometheus metrics are served on the worker's web port at /metrics.
 """
 
 from __future__ import annotations
@@ -10,50 +12,163 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 import faust
-from ruta_shared.events import EVENTS, EventError
+from prometheus_client import Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from pymongo import AsyncMongoClient
+from ruta_shared.events import EVENTS, EventEnvelope, EventError
 from ruta_shared.kafka.admin import ensure_topics
 from ruta_shared.logging import configure_logging
-from ruta_shared.topics import EVENT_TOPICS, PARTITIONS
+from ruta_shared.metrics import LATENCY_BUCKETS, Metrics
+from ruta_shared.mongo import create_mongo_client
+from ruta_shared.topics import PARTITIONS, dead_letter_topic
 
 from ruta_analytics.settings import AnalyticsSettings
+from ruta_analytics.store import active_generation, project
 
 log = logging.getLogger(__name__)
 
+GROUP = "analytics"
+RETRY_MAX_SECONDS = 10.0
+
+
+class ConsumerMetrics:
+    """The stream processor's metrics (shared counters plus its own latency and lag)."""
+
+    def __init__(self) -> None:
+        self.shared = Metrics("analytics-consumer")
+        registry = self.shared.registry
+        self.processing = Histogram(
+            "ruta_analytics_batch_processing_seconds",
+            "Time to project one batch of events into MongoDB.",
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.end_to_end = Histogram(
+            "ruta_analytics_end_to_end_seconds",
+            "From an event's occurred_at to its effect being written.",
+            buckets=(*LATENCY_BUCKETS, 30.0, 60.0, 300.0),
+            registry=registry,
+        )
+        self.lag = Gauge(
+            "ruta_analytics_consumer_lag",
+            "Messages behind the end of each partition after the last batch.",
+            ["topic", "partition"],
+            registry=registry,
+        )
+
+    def handled(self, envelopes: list[EventEnvelope], seconds: float) -> None:
+        """Count a projected batch."""
+        self.processing.observe(seconds)
+        now = datetime.now(UTC)
+        counts: dict[str, int] = {}
+        for envelope in envelopes:
+            counts[envelope.type] = counts.get(envelope.type, 0) + 1
+            self.end_to_end.observe(max((now - envelope.occurred_at).total_seconds(), 0.0))
+        for event_type, count in counts.items():
+            self.shared.events_consumed.labels(GROUP, event_type).inc(count)
+
 
 def create_stream_app(settings: AnalyticsSettings) -> faust.App:
-    """Build the faust app and its agents from settings (nothing is wired at import time)."""
+    """Build the faust app and its agent from settings (nothing is wired at import time)."""
     app = faust.App(
         settings.faust_app_id,
         broker=f"kafka://{settings.kafka_bootstrap_servers}",
         store="memory://",
         datadir=settings.faust_data_dir,
-        processing_guarantee="exactly_once",
+        processing_guarantee=settings.faust_processing_guarantee,
         topic_partitions=PARTITIONS,
         web_port=settings.faust_web_port,
         web_bind="127.0.0.1" if settings.environment != "production" else "0.0.0.0",  # noqa: S104
         consumer_auto_offset_reset="earliest",
+        broker_session_timeout=settings.faust_session_timeout_seconds,
+        broker_heartbeat_interval=min(3.0, settings.faust_session_timeout_seconds / 3),
     )
-    topics = app.topic(*EVENT_TOPICS, key_serializer="raw", value_serializer="raw")
-    events_by_type = app.Table(
-        "events-by-type", default=int, key_type=str, value_type=int, partitions=PARTITIONS
-    )
+    topics = app.topic(*settings.event_topics, key_serializer="raw", value_serializer="raw")
+    dead_letters = {
+        topic: app.topic(dead_letter_topic(topic), key_serializer="raw", value_serializer="raw")
+        for topic in settings.event_topics
+    }
+    metrics = ConsumerMetrics()
+    mongo: dict[str, AsyncMongoClient[dict[str, Any]]] = {}
+
+    async def dead_letter(event: Any, reason: str, detail: str) -> None:
+        message = event.message
+        headers = [
+            ("dlq-reason", reason.encode()),
+            ("dlq-detail", detail[:200].encode()),
+            ("dlq-original-topic", message.topic.encode()),
+            ("dlq-original-partition", str(message.partition).encode()),
+            ("dlq-original-offset", str(message.offset).encode()),
+        ]
+        await dead_letters[message.topic].send(
+            key=message.key, value=message.value, headers=headers
+        )
+        metrics.shared.events_dead_lettered.labels(GROUP, reason).inc()
+
+    async def project_with_retry(envelopes: list[EventEnvelope]) -> None:
+        """Project a batch, retrying while MongoDB is unavailable (never skipping events)."""
+        client = mongo.get("client")
+        if client is None:
+            client = mongo["client"] = create_mongo_client(settings)
+        delay = 0.1
+        while True:
+            try:
+                generation = await active_generation(client[settings.mongo_database])
+                await project(generation, envelopes)
+                return
+            except Exception as exc:
+                log.warning(
+                    "projection failed, retrying",
+                    extra={"error": type(exc).__name__, "delay": delay},
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_SECONDS)
 
     @app.agent(topics)
-    async def count_events(stream: Any) -> None:
-        async for value in stream:
+    async def project_events(stream: Any) -> None:
+        # take_events() acks the batch only after this body finished with it, so an offset
+        # is never committed before its effect is written.
+        async for events in stream.take_events(settings.batch_size, within=settings.batch_seconds):
+            started = time.perf_counter()
+            envelopes = []
+            for event in events:
+                try:
+                    envelopes.append(EVENTS.decode(event.message.value))
+                except EventError as exc:
+                    log.warning("unreadable event dead-lettered", extra={"reason": exc.reason})
+                    await dead_letter(event, exc.reason, str(exc))
+            if envelopes:
+                await project_with_retry(envelopes)
+                metrics.handled(envelopes, time.perf_counter() - started)
+            record_lag(events)
+
+    def record_lag(events: list[Any]) -> None:
+        last: dict[Any, int] = {}
+        for event in events:
+            message = event.message
+            last[message.tp] = max(last.get(message.tp, -1), message.offset)
+        for tp, offset in last.items():
             try:
-                envelope = EVENTS.decode(value)
-            except EventError as exc:
-                log.warning("unreadable event skipped by analytics", extra={"reason": exc.reason})
+                highwater = app.consumer.highwater(tp)
+            except Exception:  # noqa: S112 (a metric must never stop the projection)
                 continue
-            events_by_type[envelope.type] += 1
+            if highwater is not None:
+                metrics.lag.labels(tp.topic, str(tp.partition)).set(max(highwater - offset - 1, 0))
 
     @app.page("/")
     async def health(web: Any, request: Any) -> Any:
         return web.json({"status": "ok", "service": "analytics-consumer"})
+
+    @app.page("/metrics")
+    async def metrics_page(web: Any, request: Any) -> Any:
+        # aiohttp wants the charset apart from the media type.
+        media_type = CONTENT_TYPE_LATEST.split(";", 1)[0]
+        return web.bytes(generate_latest(metrics.shared.registry), content_type=media_type)
 
     return app
 
@@ -62,8 +177,9 @@ def run() -> None:
     """`ruta-analytics-consumer`: start a faust worker (extra arguments go to faust)."""
     settings = AnalyticsSettings()
     configure_logging("analytics-consumer", settings.log_level)
-    # faust ignores topics missing at start; create them first so none is skipped.
-    asyncio.run(ensure_topics(settings.kafka_bootstrap_servers))
+    # faust ignores topics missing at start; create them (and their dead-letter topics) first.
+    topics = [*settings.event_topics, *(dead_letter_topic(t) for t in settings.event_topics)]
+    asyncio.run(ensure_topics(settings.kafka_bootstrap_servers, topics))
     app = create_stream_app(settings)
     if len(sys.argv) == 1:
         sys.argv += ["worker", "--loglevel", "warn"]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+from pydantic import Field
 from ruta_shared.settings import ServiceSettings
+from ruta_shared.topics import EVENT_TOPICS
 
 
 class AnalyticsSettings(ServiceSettings):
@@ -14,3 +18,17 @@ class AnalyticsSettings(ServiceSettings):
     faust_data_dir: str = ".local/faust"
     faust_web_port: int = 6066
     faust_app_id: str = "ruta-analytics"
+    # Effects are idempotent in MongoDB (which Kafka transactions cannot cover), so one effect
+    # per event also holds with at_least_once; exactly_once is the architecture's default.
+    faust_processing_guarantee: Literal["at_least_once", "exactly_once"] = "exactly_once"
+    # A killed worker's partitions move to the others after this long (faust's default: 60s).
+    faust_session_timeout_seconds: float = Field(default=10.0, ge=6.0, le=300.0)
+    # The topics consumed (JSON list in RUTA_EVENT_TOPICS); tests give each worker its own.
+    event_topics: list[str] = Field(default_factory=lambda: list(EVENT_TOPICS))
+    batch_size: int = Field(default=500, ge=1, le=10_000)
+    batch_seconds: float = Field(default=0.05, gt=0, le=5)
+    # Disclosure control: cells below k (and above 0) are suppressed for non-coordinators.
+    suppression_k: int = Field(default=5, ge=2, le=100)
+    # The dashboard's login form is forwarded here (Ruta's token issuer, on intake).
+    auth_token_url: str = "http://127.0.0.1:8001/auth/token"  # noqa: S105 (a URL)
+    dashboard_poll_seconds: float = Field(default=0.25, gt=0, le=5)

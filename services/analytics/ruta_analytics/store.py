@@ -1,0 +1,196 @@
+"""Where projections live in MongoDB: generations of collections, loading and writing batches.
+
+Every projection collection is named `<generation>_<name>`; the document `_id: "active"` in
+`generations` says which generation the API reads and the consumer writes. A rebuild fills a
+fresh generation and then switches the pointer, so readers never see a half-built one.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from pymongo import ASCENDING, DeleteOne, InsertOne, ReplaceOne, UpdateMany
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
+from ruta_shared.events import EventEnvelope
+
+from ruta_analytics.facts import (
+    ALL_COLLECTIONS,
+    AUDIT,
+    AUDIT_HEADS,
+    CASE_DEPENDENT,
+    FactBatch,
+    Key,
+    needed,
+)
+
+Document = dict[str, Any]
+Database = AsyncDatabase[Document]
+
+GENERATIONS: Final = "generations"
+ACTIVE: Final = "active"
+PROGRESS: Final = "progress"  # per generation: a counter bumped after every batch
+DUPLICATE_KEY: Final = 11000
+
+INDEXES: Final[dict[str, list[list[tuple[str, int]]]]] = {
+    "cases": [[("year", ASCENDING), ("month", ASCENDING)]],
+    "victims": [[("year", ASCENDING)], [("case_id", ASCENDING)]],
+    "care": [[("year", ASCENDING)], [("case_id", ASCENDING)]],
+    "referrals": [[("year", ASCENDING)], [("case_id", ASCENDING)]],
+    "returns": [[("case_id", ASCENDING)]],
+    "milestones": [[("case_id", ASCENDING)]],
+    "attendance": [[("session_id", ASCENDING)]],
+    "headcounts": [[("session_id", ASCENDING)]],
+    "assessments": [[("session_id", ASCENDING)]],
+    "audit": [[("trail", ASCENDING)], [("chain", ASCENDING), ("position", ASCENDING)]],
+    "audit_heads": [[("trail", ASCENDING)]],
+}
+
+
+def new_generation_name() -> str:
+    """A fresh generation name (time-ordered, so the newest sorts last)."""
+    return f"g{datetime.now(UTC):%Y%m%d%H%M%S}{secrets.token_hex(2)}"
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One generation's collections."""
+
+    db: Database
+    name: str
+
+    def collection(self, name: str) -> AsyncCollection[Document]:
+        """The generation's collection `name`."""
+        return self.db[f"{self.name}_{name}"]
+
+    async def ensure_indexes(self) -> None:
+        """Create the indexes the figures and the trail need (idempotent)."""
+        for name, indexes in INDEXES.items():
+            for keys in indexes:
+                await self.collection(name).create_index(keys)
+
+    async def drop(self) -> None:
+        """Drop every collection of this generation."""
+        for name in (*ALL_COLLECTIONS, PROGRESS):
+            await self.collection(name).drop()
+
+    async def progress(self) -> int:
+        """How many batches were applied (a change signal for the live dashboard)."""
+        document = await self.collection(PROGRESS).find_one({"_id": "batches"})
+        return int(document["count"]) if document else 0
+
+
+async def active_generation(db: Database, *, create: bool = True) -> Generation:
+    """The generation in use; the first call creates one."""
+    pointer = await db[GENERATIONS].find_one({"_id": ACTIVE})
+    if pointer is not None:
+        return Generation(db, str(pointer["name"]))
+    if not create:
+        msg = "no active generation"
+        raise LookupError(msg)
+    name = new_generation_name()
+    try:
+        await db[GENERATIONS].insert_one({"_id": ACTIVE, "name": name, "since": _now()})
+    except Exception as exc:  # another process created it first
+        if getattr(exc, "code", None) != DUPLICATE_KEY:
+            raise
+        pointer = await db[GENERATIONS].find_one({"_id": ACTIVE})
+        if pointer is None:
+            raise
+        name = str(pointer["name"])
+    generation = Generation(db, name)
+    await db[GENERATIONS].update_one({"_id": f"gen:{name}"}, {"$set": {"name": name}}, upsert=True)
+    await generation.ensure_indexes()
+    return generation
+
+
+async def switch_generation(db: Database, generation: Generation) -> str | None:
+    """Point readers and the consumer at `generation`; returns the previous name."""
+    previous = await db[GENERATIONS].find_one_and_replace(
+        {"_id": ACTIVE}, {"name": generation.name, "since": _now()}, upsert=True
+    )
+    return str(previous["name"]) if previous else None
+
+
+async def load_batch(generation: Generation, envelopes: Sequence[EventEnvelope]) -> FactBatch:
+    """A FactBatch holding every document the events touch, read in one query per collection."""
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for envelope in envelopes:
+        for collection, doc_id in needed(envelope):
+            wanted[collection].add(doc_id)
+    batch = FactBatch()
+    for collection, ids in wanted.items():
+        cursor = generation.collection(collection).find({"_id": {"$in": sorted(ids)}})
+        batch.load(collection, [document async for document in cursor])
+    return batch
+
+
+async def write_batch(generation: Generation, batch: FactBatch) -> None:
+    """Write a batch's effects: facts, then audit entries, then chain heads, then progress.
+
+    Every write is idempotent (replace by id, insert by event id), so a crash anywhere in
+    here is repaired by processing the same events again.
+    """
+    by_collection: dict[str, list[Any]] = defaultdict(list)
+    for collection, doc_id in sorted(batch.dirty):
+        if collection == AUDIT_HEADS:
+            continue
+        document = batch.docs[(collection, doc_id)]
+        by_collection[collection].append(ReplaceOne({"_id": doc_id}, document, upsert=True))
+    for collection, doc_id in sorted(batch.deleted):
+        by_collection[collection].append(DeleteOne({"_id": doc_id}))
+    for collection, operations in by_collection.items():
+        await generation.collection(collection).bulk_write(operations, ordered=False)
+    for case_id, attributes in sorted(batch.propagate.items()):
+        for collection in CASE_DEPENDENT:
+            await generation.collection(collection).bulk_write(
+                [UpdateMany({"case_id": case_id, "case_known": False}, {"$set": attributes})]
+            )
+    await insert_entries(generation, batch.inserts)
+    heads = [
+        ReplaceOne({"_id": doc_id}, batch.docs[(collection, doc_id)], upsert=True)
+        for collection, doc_id in sorted(batch.dirty)
+        if collection == AUDIT_HEADS
+    ]
+    if heads:
+        await generation.collection(AUDIT_HEADS).bulk_write(heads, ordered=False)
+    await generation.collection(PROGRESS).update_one(
+        {"_id": "batches"}, {"$inc": {"count": 1}}, upsert=True
+    )
+
+
+async def insert_entries(generation: Generation, entries: Iterable[Document]) -> None:
+    """Insert audit entries; ones already there (same event id) are left as they are."""
+    operations = [InsertOne(entry) for entry in entries]
+    if not operations:
+        return
+    try:
+        await generation.collection(AUDIT).bulk_write(operations, ordered=False)
+    except BulkWriteError as exc:
+        others = [e for e in exc.details.get("writeErrors", []) if e.get("code") != DUPLICATE_KEY]
+        if others:
+            raise
+
+
+async def project(generation: Generation, envelopes: Sequence[EventEnvelope]) -> FactBatch:
+    """Load, apply and write one batch of events."""
+    batch = await load_batch(generation, envelopes)
+    for envelope in envelopes:
+        batch.apply(envelope)
+    await write_batch(generation, batch)
+    return batch
+
+
+def dirty_keys(batch: FactBatch) -> list[Key]:
+    """Keys a batch will write (for tests and the rebuild's bookkeeping)."""
+    return sorted(batch.dirty)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

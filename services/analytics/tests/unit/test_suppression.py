@@ -1,0 +1,67 @@
+"""Small-cell suppression: primary cells, complementary cells, nothing recomputable."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+from ruta_analytics.suppression import suppress_grid, suppress_vector, with_margins
+
+
+def recoverable(grid: list[list[int]], hidden: list[list[bool]]) -> bool:
+    """True when some line has exactly one hidden cell (it equals total minus the rest)."""
+    height, width = len(grid), len(grid[0])
+    rows = [[hidden[i][j] for j in range(width)] for i in range(height)]
+    cols = [[hidden[i][j] for i in range(height)] for j in range(width)]
+    return any(sum(line) == 1 for line in rows + cols)
+
+
+def test_report_table_keeps_large_cells_and_hides_small_ones() -> None:
+    cells = [[97, 189, 4], [10, 42, 0], [0, 0, 2]]
+    grid = with_margins(cells)
+    hidden = suppress_grid(grid, 5)
+    assert grid[-1][-1] == 344
+    assert hidden[0][2]
+    assert hidden[2][2]
+    assert hidden[2][3]  # the row total of unknown sex (2) is itself small
+    assert not hidden[0][1]
+    assert not hidden[1][1]
+    assert not hidden[3][3]  # the grand total stays
+    assert not recoverable(grid, hidden)
+
+
+def test_single_small_cell_in_a_row_gets_a_complement() -> None:
+    grid = with_margins([[3, 50, 60], [40, 70, 80]])
+    hidden = suppress_grid(grid, 5)
+    assert hidden[0][0]
+    assert sum(hidden[0]) >= 2
+    assert sum(hidden[i][0] for i in range(3)) >= 2
+    assert not recoverable(grid, hidden)
+
+
+def test_zeros_and_large_counts_are_not_primary() -> None:
+    grid = with_margins([[0, 10], [20, 30]])
+    assert not any(itertools.chain.from_iterable(suppress_grid(grid, 5)))
+
+
+def test_random_tables_never_leave_a_cell_recoverable() -> None:
+    rng = random.Random(7)
+    for _ in range(300):
+        height, width = rng.randrange(1, 5), rng.randrange(1, 6)
+        cells = [[rng.choice([0, 1, 2, 4, 5, 9, 30]) for _ in range(width)] for _ in range(height)]
+        grid = with_margins(cells)
+        hidden = suppress_grid(grid, 5)
+        assert not recoverable(grid, hidden)
+        for i, row in enumerate(grid):
+            for j, value in enumerate(row):
+                if 0 < value < 5:
+                    assert hidden[i][j]
+
+
+def test_vector_hides_a_complement_for_a_lone_small_entry() -> None:
+    mask, total_hidden = suppress_vector([3, 40, 12], 5)
+    assert mask == [True, False, True]
+    assert not total_hidden
+    mask, total_hidden = suppress_vector([3, 0], 5)
+    assert mask[0]
+    assert total_hidden

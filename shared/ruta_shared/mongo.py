@@ -17,6 +17,7 @@ def create_mongo_client(settings: ServiceSettings) -> AsyncMongoClient[Document]
         serverSelectionTimeoutMS=settings.mongo_timeout_ms,
         connectTimeoutMS=settings.mongo_timeout_ms,
         tz_aware=True,
+        maxPoolSize=settings.mongo_max_pool_size,
         appname=f"ruta-{settings.service_name}",
     )
 

@@ -23,6 +23,7 @@ class ServiceSettings(BaseSettings):
     mongo_url: str = "mongodb://127.0.0.1:27017/"
     mongo_database: str = "ruta"
     mongo_timeout_ms: int = Field(default=5000, ge=100)
+    mongo_max_pool_size: int = Field(default=100, ge=1)
 
     outbox_poll_interval_seconds: float = Field(default=1.0, gt=0)
     # Full scans for pending events (writes by other processes, crash recovery); between

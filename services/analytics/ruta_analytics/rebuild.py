@@ -151,6 +151,7 @@ async def rebuild(settings: AnalyticsSettings, *, show_progress: bool = True) ->
         total = sum(end[tp] - beginnings[tp] for tp in partitions)
         bar = ProgressLine() if show_progress else None
         cache = FactBatch()
+        written: set[tuple[str, Any]] = set()
         pending = 0
 
         async def keep(envelopes: list[EventEnvelope]) -> None:
@@ -159,7 +160,7 @@ async def rebuild(settings: AnalyticsSettings, *, show_progress: bool = True) ->
                 cache.apply(envelope)
             pending += len(envelopes)
             if pending >= FLUSH_EVENTS:
-                await _flush(target, cache)
+                await _flush(target, cache, written)
                 pending = 0
 
         def report(done: int) -> None:
@@ -167,7 +168,7 @@ async def rebuild(settings: AnalyticsSettings, *, show_progress: bool = True) ->
                 bar(done, total)
 
         events, skipped = await _read_until(consumer, end, keep, report)
-        await _flush(target, cache)
+        await _flush(target, cache, written)
         if bar is not None:
             bar(events, total, final=True)
         await target.ensure_indexes()
@@ -198,9 +199,9 @@ async def rebuild(settings: AnalyticsSettings, *, show_progress: bool = True) ->
         await client.close()
 
 
-async def _flush(target: Generation, cache: FactBatch) -> None:
+async def _flush(target: Generation, cache: FactBatch, written: set[tuple[str, Any]]) -> None:
     """Write what the in-memory projection changed, then forget the audit entries' bodies."""
-    await write_batch(target, cache)
+    await write_batch(target, cache, written=written)
     for entry in cache.inserts:
         cache.docs[(AUDIT, entry["_id"])] = {"_id": entry["_id"], "position": entry["position"]}
     cache.inserts.clear()

@@ -18,8 +18,11 @@ class AnalyticsSettings(ServiceSettings):
     faust_data_dir: str = ".local/faust"
     faust_web_port: int = 6066
     faust_app_id: str = "ruta-analytics"
-    # Effects are idempotent in MongoDB (which Kafka transactions cannot cover), so one effect
-    # per event also holds with at_least_once; exactly_once is the architecture's default.
+    # Kafka transactions cannot cover MongoDB: one effect per event comes from the idempotent,
+    # sequence-guarded writes plus offsets acked only after a batch is written, under either
+    # guarantee (neither caused the slow kill-and-restart test: see store.propagate_cases).
+    # exactly_once also commits dead letters atomically with the offsets (no duplicate dead
+    # letter after a crash); it is the architecture's default.
     faust_processing_guarantee: Literal["at_least_once", "exactly_once"] = "exactly_once"
     # A killed worker's partitions move to the others after this long (faust's default: 60s).
     faust_session_timeout_seconds: float = Field(default=10.0, ge=6.0, le=300.0)

@@ -7,14 +7,15 @@ fresh generation and then switches the pointer, so readers never see a half-buil
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from pymongo import ASCENDING, DeleteOne, InsertOne, ReplaceOne, UpdateMany
+from pymongo import ASCENDING, DeleteOne, InsertOne, ReplaceOne, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
@@ -119,42 +120,46 @@ async def switch_generation(db: Database, generation: Generation) -> str | None:
 
 
 async def load_batch(generation: Generation, envelopes: Sequence[EventEnvelope]) -> FactBatch:
-    """A FactBatch holding every document the events touch, read in one query per collection."""
+    """A FactBatch holding every document the events touch, each read by `_id`.
+
+    One `find_one` per id, concurrently: FerretDB looks up `_id` equality directly, while an
+    `_id: {$in: ...}` filter is a full scan that grows with the collection.
+    """
     wanted: dict[str, set[str]] = defaultdict(set)
     for envelope in envelopes:
         for collection, doc_id in needed(envelope):
             wanted[collection].add(doc_id)
     batch = FactBatch()
     for collection, ids in wanted.items():
-        cursor = generation.collection(collection).find({"_id": {"$in": sorted(ids)}})
-        batch.load(collection, [document async for document in cursor])
+        target = generation.collection(collection)
+        found = await asyncio.gather(*(target.find_one({"_id": i}) for i in sorted(ids)))
+        batch.load(collection, [document for document in found if document is not None])
     return batch
 
 
-async def write_batch(generation: Generation, batch: FactBatch) -> None:
+async def write_batch(
+    generation: Generation, batch: FactBatch, *, written: set[tuple[str, Any]] | None = None
+) -> None:
     """Write a batch's effects: facts, then audit entries, then chain heads, then progress.
 
     Every write is idempotent (replace by id, insert by event id), so a crash anywhere in
-    here is repaired by processing the same events again.
+    here is repaired by processing the same events again. `written` is for a rebuild into
+    fresh collections: documents not in it yet are inserted rather than upserted (an upsert
+    costs FerretDB a lookup that grows with the collection) and then added to it.
     """
     by_collection: dict[str, list[Any]] = defaultdict(list)
     for collection, doc_id in sorted(batch.dirty):
         if collection == AUDIT_HEADS:
             continue
-        document = batch.docs[(collection, doc_id)]
-        by_collection[collection].append(ReplaceOne({"_id": doc_id}, document, upsert=True))
+        by_collection[collection].append(_put(batch, collection, doc_id, written))
     for collection, doc_id in sorted(batch.deleted):
         by_collection[collection].append(DeleteOne({"_id": doc_id}))
     for collection, operations in by_collection.items():
         await generation.collection(collection).bulk_write(operations, ordered=False)
-    for case_id, attributes in sorted(batch.propagate.items()):
-        for collection in CASE_DEPENDENT:
-            await generation.collection(collection).bulk_write(
-                [UpdateMany({"case_id": case_id, "case_known": False}, {"$set": attributes})]
-            )
+    await propagate_cases(generation, batch.propagate)
     await insert_entries(generation, batch.inserts)
     heads = [
-        ReplaceOne({"_id": doc_id}, batch.docs[(collection, doc_id)], upsert=True)
+        _put(batch, collection, doc_id, written)
         for collection, doc_id in sorted(batch.dirty)
         if collection == AUDIT_HEADS
     ]
@@ -163,6 +168,40 @@ async def write_batch(generation: Generation, batch: FactBatch) -> None:
     await generation.collection(PROGRESS).update_one(
         {"_id": "batches"}, {"$inc": {"count": 1}}, upsert=True
     )
+
+
+def _put(
+    batch: FactBatch, collection: str, doc_id: Any, written: set[tuple[str, Any]] | None
+) -> InsertOne[Document] | ReplaceOne[Document]:
+    """An insert for a document new to a fresh collection, else a replace by id (upsert)."""
+    document = batch.docs[(collection, doc_id)]
+    if written is not None and (collection, doc_id) not in written:
+        written.add((collection, doc_id))
+        return InsertOne(document)
+    return ReplaceOne({"_id": doc_id}, document, upsert=True)
+
+
+async def propagate_cases(generation: Generation, attributes: Mapping[str, Document]) -> None:
+    """Give the facts written before their case was known the case's attributes.
+
+    One query per dependent collection finds them for every case of the batch, then each is
+    updated by `_id`. (FerretDB uses an index for `_id` only: a filter on `case_id` is a
+    full scan, so a scan per case made every batch slower as the collections grew.)
+    """
+    if not attributes:
+        return
+    cases = sorted(attributes)
+    for collection in CASE_DEPENDENT:
+        target = generation.collection(collection)
+        pending = target.find(
+            {"case_id": {"$in": cases}, "case_known": False}, {"_id": 1, "case_id": 1}
+        )
+        operations = [
+            UpdateOne({"_id": document["_id"]}, {"$set": attributes[document["case_id"]]})
+            async for document in pending
+        ]
+        if operations:
+            await target.bulk_write(operations, ordered=False)
 
 
 async def insert_entries(generation: Generation, entries: Iterable[Document]) -> None:

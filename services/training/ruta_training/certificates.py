@@ -16,6 +16,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from ruta_shared.api import FieldError, problem
 from ruta_shared.events.catalog.training import TrainingCertificateIssued
@@ -28,6 +29,8 @@ from ruta_training.models import CertificateIssued, CertificateVerification
 from ruta_training.participants import SUBJECT_TYPE, decrypt_names
 from ruta_training.sessions import Change, change_session, load_session
 from ruta_training.store import CERTIFICATE_CODES
+
+LIMA: Final = ZoneInfo("America/Lima")
 
 CODE_BYTES: Final = 20
 CODE_LENGTH: Final = 32  # base32 characters of 20 bytes
@@ -81,7 +84,7 @@ async def issue(
             "created_at": datetime.now(UTC),
         }
     )
-    today = datetime.now(UTC).date()
+    today = datetime.now(LIMA).date()  # dates of sessions are Peruvian dates
 
     def plan(doc: dict[str, Any]) -> Change:
         current = doc.get("certificates", {}).get(participant_id)

@@ -9,12 +9,18 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from ruta_intake.rules import age_on, lima_date
+from ruta_intake.rules import age_on, lima_date, utc_now
 from ruta_shared.events import EVENTS
 from ruta_shared.security.principal import Role
 from ruta_shared.testing.kafka import read_topic, wait_for
 from ruta_shared.testing.leak_check import CanaryPerson, LeakChecker
 from ruta_shared.topics import INTAKE_EVENTS
+
+
+def lima_today() -> date:
+    """Today in Peru (the API judges dates in America/Lima, not in UTC)."""
+    return lima_date(utc_now())
+
 
 pytestmark = pytest.mark.integration
 
@@ -186,7 +192,7 @@ async def test_case_lifecycle_publishes_its_events_and_leaks_no_personal_data(
             assert closed.json()["closure_reason"] == "reintegrated"
             late_care = await client.post(
                 f"/cases/{case_id}/victims/{victim_id}/care",
-                json={"care_type": "legal", "provided_on": date.today().isoformat()},
+                json={"care_type": "legal", "provided_on": lima_today().isoformat()},
                 headers=worker,
             )
             assert late_care.status_code == 409
@@ -351,8 +357,8 @@ async def test_reads_are_scoped_to_the_callers_offices(served: Any) -> None:
             "status": "open",
             "crime_type": "csec",
             "region": "17",
-            "opened_from": (date.today() - timedelta(days=1)).isoformat(),
-            "opened_to": (date.today() + timedelta(days=1)).isoformat(),
+            "opened_from": (lima_today() - timedelta(days=1)).isoformat(),
+            "opened_to": (lima_today() + timedelta(days=1)).isoformat(),
         },
         headers=coordinator,
     )

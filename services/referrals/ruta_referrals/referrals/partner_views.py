@@ -23,7 +23,7 @@ from ruta_referrals.referrals.models import (
 )
 from ruta_referrals.referrals.rules import Action, partner_view, visible_to_partner
 from ruta_referrals.referrals.service import NOT_FOUND
-from ruta_referrals.referrals.views import store
+from ruta_referrals.referrals.views import logged_details, store
 from ruta_referrals.runtime import Runtime
 
 router = APIRouter(prefix="/partner", tags=["socios"])
@@ -116,16 +116,7 @@ async def get_partner_referral_details(
             409,
             "La víctima retiró su consentimiento: los datos de la derivación ya no se comparten.",
         )
-    await runtime.access_log.record(
-        principal=principal,
-        subject_type="victim",
-        subject_id=referral["victim_id"],
-        purpose="referral",
-        fields=["referral_reason", "shared_facts", "progress_notes"],
-        case_id=case["_id"],
-    )
-    response.headers["Cache-Control"] = "no-store"
-    return await routes.details(referral)
+    return await logged_details(runtime, principal, case, referral, response)
 
 
 async def _act(

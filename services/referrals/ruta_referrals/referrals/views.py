@@ -35,6 +35,26 @@ router = APIRouter(tags=["derivaciones"])
 Document = dict[str, Any]
 
 
+async def logged_details(
+    runtime: Runtime,
+    principal: Principal,
+    case: dict[str, Any],
+    referral: dict[str, Any],
+    response: Response,
+) -> ReferralDetails:
+    """A referral's decrypted free text, the read recorded in the access log (staff or partner)."""
+    await runtime.access_log.record(
+        principal=principal,
+        subject_type="victim",
+        subject_id=referral["victim_id"],
+        purpose="referral",
+        fields=["referral_reason", "shared_facts", "progress_notes"],
+        case_id=case["_id"],
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return await store(runtime).details(referral)
+
+
 def store(runtime: Runtime) -> CaseRouteStore:
     """The case-route store of this app."""
     return CaseRouteStore(
@@ -203,16 +223,7 @@ async def get_referral_details(
     if found is None or not in_office_scope(principal, found[0]["office"]):
         raise problem(404, NOT_FOUND)
     case, referral = found
-    await runtime.access_log.record(
-        principal=principal,
-        subject_type="victim",
-        subject_id=referral["victim_id"],
-        purpose="referral",
-        fields=["referral_reason", "shared_facts", "progress_notes"],
-        case_id=case["_id"],
-    )
-    response.headers["Cache-Control"] = "no-store"
-    return await routes.details(referral)
+    return await logged_details(runtime, principal, case, referral, response)
 
 
 async def _act(

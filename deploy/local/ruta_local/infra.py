@@ -6,6 +6,7 @@ import asyncio
 import base64
 import contextlib
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -94,23 +95,63 @@ def kafka_libs() -> Path:
     return target
 
 
+FERRETDB_PATCHES = FERRETDB_MODULE / "patches"
+FERRETDB_PATH = "github.com/FerretDB/FerretDB"
+
+
 def ferretdb_binary() -> Path:
-    """FerretDB v1 built from the Go module proxy through our own module, once per go.sum."""
+    """FerretDB v1 built from the Go module proxy through our own module, once per go.sum.
+
+    FerretDB's source is downloaded (and checked against go.sum) as a module, copied, patched
+    with `deploy/local/ferretdb/patches/*.patch` and built through a `replace` in a copy of
+    our go.mod, so the committed go.mod and go.sum stay those of the released v1.24.2.
+    """
+    patches = sorted(FERRETDB_PATCHES.glob("*.patch"))
     sources = [FERRETDB_MODULE / name for name in ("go.mod", "go.sum", "main.go")]
-    target = cache_dir() / "ferretdb" / _digest(*sources) / "ferretdb"
+    target = cache_dir() / "ferretdb" / _digest(*sources, *patches) / "ferretdb"
     if target.exists():
         return target
     go = require_tool("go", "install Go 1.24+ (https://go.dev/doc/install or Debian's golang)")
-    staging = target.with_name(f"ferretdb.{os.getpid()}.tmp")
-    staging.parent.mkdir(parents=True, exist_ok=True)
+    git = require_tool("git", "install git (it applies our patches to FerretDB's source)")
+    work = target.with_name(f"build.{os.getpid()}.tmp")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
     env_build = ["env", "GOFLAGS=-mod=readonly", "CGO_ENABLED=0"]
+    log = target.parent / "go-build.log"
     _run_build(
-        [*env_build, go, "build", "-trimpath", "-o", str(staging), "."],
+        [*env_build, go, "mod", "download", FERRETDB_PATH],
         FERRETDB_MODULE,
-        target.parent / "go-build.log",
+        log,
+        "downloading FerretDB",
+    )
+    listed = subprocess.run(
+        [*env_build, go, "mod", "download", "-json", FERRETDB_PATH],
+        cwd=FERRETDB_MODULE,
+        capture_output=True,
+        check=True,
+        text=True,
+    )
+    downloaded = json.loads(listed.stdout)
+    source = work / "FerretDB"
+    shutil.copytree(downloaded["Dir"], source)
+    for path in source.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    for patch in patches:
+        _run_build([git, "apply", "-p1", str(patch)], source, log, f"applying {patch.name}")
+    modfile = work / "go.mod"
+    modfile.write_text(
+        (FERRETDB_MODULE / "go.mod").read_text() + f"\nreplace {FERRETDB_PATH} => {source}\n"
+    )
+    shutil.copyfile(FERRETDB_MODULE / "go.sum", work / "go.sum")
+    staging = work / "ferretdb"
+    _run_build(
+        [*env_build, go, "build", "-trimpath", f"-modfile={modfile}", "-o", str(staging), "."],
+        FERRETDB_MODULE,
+        log,
         "building FerretDB",
     )
     staging.rename(target)
+    shutil.rmtree(work, ignore_errors=True)
     return target
 
 

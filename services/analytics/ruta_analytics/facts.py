@@ -36,7 +36,10 @@ HEADCOUNTS: Final = "headcounts"
 ASSESSMENTS: Final = "assessments"
 AUDIT: Final = "audit"
 AUDIT_HEADS: Final = "audit_heads"
-PENDING: Final = "pending_cases"  # case ids whose facts arrived before case.opened
+# One document per case whose facts arrived before its case.opened, listing those facts
+# (`facts`: {collection, id} documents; FerretDB stores no nested arrays) so that they get
+# the case's attributes by `_id` later.
+PENDING: Final = "pending_cases"
 
 FACT_COLLECTIONS: Final = (
     CASES,
@@ -119,28 +122,22 @@ class FactBatch:
     """The documents one batch touches, and what to write back.
 
     `docs` holds every loaded document (absent ones are simply missing); `dirty` the keys to
-    replace; `inserts` the new audit entries; `propagate` the cases whose earlier facts must
-    receive the case's attributes once it is known.
+    replace; `inserts` the new audit entries; `propagate` the facts not loaded in this batch
+    that must receive their case's attributes now that the case is known (updated by `_id`
+    after the batch's other writes, before the pending documents are deleted).
     """
 
     docs: dict[Key, Document] = field(default_factory=dict)
     dirty: set[Key] = field(default_factory=set)
     deleted: set[Key] = field(default_factory=set)
     inserts: list[Document] = field(default_factory=list)
-    propagate: dict[str, Document] = field(default_factory=dict)
+    propagate: dict[Key, Document] = field(default_factory=dict)
     handled: dict[str, int] = field(default_factory=dict)
-    by_case: dict[str, set[Key]] = field(default_factory=dict)
 
     def load(self, collection: str, documents: Iterable[Document]) -> None:
         """Add documents read from `collection`."""
         for document in documents:
-            self._remember(collection, document)
-
-    def _remember(self, collection: str, document: Document) -> None:
-        key = (collection, str(document["_id"]))
-        self.docs[key] = document
-        if collection in CASE_DEPENDENT and document.get("case_id"):
-            self.by_case.setdefault(document["case_id"], set()).add(key)
+            self.docs[(collection, str(document["_id"]))] = document
 
     def get(self, collection: str, doc_id: str) -> Document | None:
         """A loaded (or created in this batch) document."""
@@ -149,7 +146,7 @@ class FactBatch:
     def put(self, collection: str, document: Document) -> None:
         """Create or replace a document; it will be written."""
         key = (collection, str(document["_id"]))
-        self._remember(collection, document)
+        self.docs[key] = document
         self.dirty.add(key)
         self.deleted.discard(key)
 
@@ -196,14 +193,37 @@ class FactBatch:
         document["seq"] = envelope.sequence
         return document
 
-    def case_attributes(self, case_id: str) -> Document:
-        """What a dependent fact copies from its case; marks the case pending if unknown."""
+    def case_attributes(self, case_id: str, fact: Key) -> Document:
+        """What fact `fact` copies from its case; if the case is not known yet, the fact is
+        listed in the case's pending document to receive the attributes later."""
         case = self.get(CASES, case_id)
         if case is not None and case.get("opened"):
             return _case_attributes(case)
-        if self.get(PENDING, case_id) is None:
-            self.put(PENDING, {"_id": case_id})
+        pending = self.get(PENDING, case_id) or {"_id": case_id, "facts": []}
+        listed = pending.get("facts", [])
+        entry = {"collection": fact[0], "id": fact[1]}
+        if entry not in listed:
+            self.put(PENDING, {**pending, "facts": [*listed, entry]})
         return {"crime_types": [], "region_of_exploitation": None, "case_known": False}
+
+    def settle_pending(self, case_id: str) -> None:
+        """Give the facts listed as pending for an opened case its attributes, and drop the
+        list. Also run when the case event itself was already applied, so a crash between
+        writing the case and updating its facts is repaired by the redelivery."""
+        case = self.get(CASES, case_id)
+        pending = self.get(PENDING, case_id)
+        if case is None or not case.get("opened") or pending is None:
+            return
+        attributes = _case_attributes(case)
+        for fact in pending.get("facts", []):
+            collection, doc_id = fact["collection"], fact["id"]
+            key = (collection, doc_id)
+            document = self.docs.get(key)
+            if document is not None:
+                self.put(collection, {**document, **attributes})
+            else:
+                self.propagate[key] = attributes
+        self.delete(PENDING, case_id)
 
 
 def _pair(left: str, right: str) -> str:
@@ -243,6 +263,7 @@ def _case_event(batch: FactBatch, envelope: EventEnvelope) -> None:
     case_id = data["case_id"]
     case = batch.guarded(CASES, case_id, envelope)
     if case is None:
+        batch.settle_pending(case_id)
         return
     kind = envelope.type
     if kind == "case.opened":
@@ -259,13 +280,6 @@ def _case_event(batch: FactBatch, envelope: EventEnvelope) -> None:
             status="open",
             **period_fields(lima_date(opened_at)),
         )
-        if batch.get(PENDING, case_id) is not None:
-            batch.propagate[case_id] = _case_attributes(case)
-            batch.delete(PENDING, case_id)
-            for key in sorted(batch.by_case.get(case_id, ())):
-                document = batch.docs.get(key)
-                if document is not None:
-                    batch.put(key[0], {**document, **_case_attributes(case)})
     elif kind == "case.status_changed":
         case["status"] = data["to_status"]
     elif kind == "case.closed":
@@ -277,6 +291,7 @@ def _case_event(batch: FactBatch, envelope: EventEnvelope) -> None:
     elif kind == "case.reopened":
         case.update(status="open", reopened_at=stamp(_instant(data["reopened_at"])))
     batch.put(CASES, case)
+    batch.settle_pending(case_id)
 
 
 def _victim_registered(batch: FactBatch, envelope: EventEnvelope) -> None:
@@ -296,7 +311,7 @@ def _victim_registered(batch: FactBatch, envelope: EventEnvelope) -> None:
         disability=data.get("disability"),
         registered_at=stamp(registered_at),
         **period_fields(lima_date(registered_at)),
-        **batch.case_attributes(data["case_id"]),
+        **batch.case_attributes(data["case_id"], (VICTIMS, victim["_id"])),
     )
     batch.put(VICTIMS, victim)
 
@@ -312,7 +327,7 @@ def _care_provided(batch: FactBatch, envelope: EventEnvelope) -> None:
         office=data["office"],
         care_type=data["care_type"],
         **period_fields(_day(data["provided_on"])),
-        **batch.case_attributes(data["case_id"]),
+        **batch.case_attributes(data["case_id"], (CARE, care["_id"])),
     )
     batch.put(CARE, care)
 
@@ -333,7 +348,7 @@ def _referral_event(batch: FactBatch, envelope: EventEnvelope) -> None:
         institution_id=data["institution_id"],
         institution_kind=data["institution_kind"],
         office=data["office"],
-        **batch.case_attributes(data["case_id"]),
+        **batch.case_attributes(data["case_id"], (REFERRALS, referral["_id"])),
     )
     referral.setdefault("outcome", "pending")
     referral.setdefault("accepted_ever", False)
@@ -373,7 +388,7 @@ def _returned_home(batch: FactBatch, envelope: EventEnvelope) -> None:
             "region_of_origin": data["region_of_origin"],
             "funded": data["funded"],
             **period_fields(_day(data["returned_on"])),
-            **batch.case_attributes(data["case_id"]),
+            **batch.case_attributes(data["case_id"], (RETURNS, str(envelope.id))),
         },
     )
 
@@ -390,7 +405,7 @@ def _milestone(batch: FactBatch, envelope: EventEnvelope) -> None:
             "milestone": data["milestone"],
             "region": data.get("region"),
             **period_fields(_day(data["reached_on"])),
-            **batch.case_attributes(data["case_id"]),
+            **batch.case_attributes(data["case_id"], (MILESTONES, str(envelope.id))),
         },
     )
 

@@ -20,7 +20,7 @@ class AnalyticsSettings(ServiceSettings):
     faust_app_id: str = "ruta-analytics"
     # Kafka transactions cannot cover MongoDB: one effect per event comes from the idempotent,
     # sequence-guarded writes plus offsets acked only after a batch is written, under either
-    # guarantee (neither caused the slow kill-and-restart test: see store.propagate_cases).
+    # guarantee.
     # exactly_once also commits dead letters atomically with the offsets (no duplicate dead
     # letter after a crash); it is the architecture's default.
     faust_processing_guarantee: Literal["at_least_once", "exactly_once"] = "exactly_once"

@@ -25,7 +25,6 @@ from ruta_analytics.facts import (
     ALL_COLLECTIONS,
     AUDIT,
     AUDIT_HEADS,
-    CASE_DEPENDENT,
     FactBatch,
     Key,
     needed,
@@ -122,8 +121,8 @@ async def switch_generation(db: Database, generation: Generation) -> str | None:
 async def load_batch(generation: Generation, envelopes: Sequence[EventEnvelope]) -> FactBatch:
     """A FactBatch holding every document the events touch, each read by `_id`.
 
-    One `find_one` per id, concurrently: FerretDB looks up `_id` equality directly, while an
-    `_id: {$in: ...}` filter is a full scan that grows with the collection.
+    One `find_one` per id, concurrently: FerretDB (with our patch) looks up `_id` equality in
+    its index, while an `_id: {$in: ...}` filter is a full scan that grows with the collection.
     """
     wanted: dict[str, set[str]] = defaultdict(set)
     for envelope in envelopes:
@@ -152,11 +151,15 @@ async def write_batch(
         if collection == AUDIT_HEADS:
             continue
         by_collection[collection].append(_put(batch, collection, doc_id, written))
-    for collection, doc_id in sorted(batch.deleted):
-        by_collection[collection].append(DeleteOne({"_id": doc_id}))
     for collection, operations in by_collection.items():
         await generation.collection(collection).bulk_write(operations, ordered=False)
     await propagate_cases(generation, batch.propagate)
+    # Deletions last: a pending-case list goes only once its facts were updated.
+    deletions: dict[str, list[Any]] = defaultdict(list)
+    for collection, doc_id in sorted(batch.deleted):
+        deletions[collection].append(DeleteOne({"_id": doc_id}))
+    for collection, operations in deletions.items():
+        await generation.collection(collection).bulk_write(operations, ordered=False)
     await insert_entries(generation, batch.inserts)
     heads = [
         _put(batch, collection, doc_id, written)
@@ -181,27 +184,18 @@ def _put(
     return ReplaceOne({"_id": doc_id}, document, upsert=True)
 
 
-async def propagate_cases(generation: Generation, attributes: Mapping[str, Document]) -> None:
-    """Give the facts written before their case was known the case's attributes.
+async def propagate_cases(generation: Generation, attributes: Mapping[Key, Document]) -> None:
+    """Give facts written before their case was known the case's attributes, by `_id`.
 
-    One query per dependent collection finds them for every case of the batch, then each is
-    updated by `_id`. (FerretDB uses an index for `_id` only: a filter on `case_id` is a
-    full scan, so a scan per case made every batch slower as the collections grew.)
+    The case's pending document lists those facts, so no query by `case_id` is needed
+    (FerretDB uses an index for `_id` only; any other filter is a full scan that made every
+    batch slower as the collections grew).
     """
-    if not attributes:
-        return
-    cases = sorted(attributes)
-    for collection in CASE_DEPENDENT:
-        target = generation.collection(collection)
-        pending = target.find(
-            {"case_id": {"$in": cases}, "case_known": False}, {"_id": 1, "case_id": 1}
-        )
-        operations = [
-            UpdateOne({"_id": document["_id"]}, {"$set": attributes[document["case_id"]]})
-            async for document in pending
-        ]
-        if operations:
-            await target.bulk_write(operations, ordered=False)
+    by_collection: dict[str, list[UpdateOne]] = defaultdict(list)
+    for (collection, doc_id), values in sorted(attributes.items()):
+        by_collection[collection].append(UpdateOne({"_id": doc_id}, {"$set": values}))
+    for collection, operations in by_collection.items():
+        await generation.collection(collection).bulk_write(operations, ordered=False)
 
 
 async def insert_entries(generation: Generation, entries: Iterable[Document]) -> None:

@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 from ruta_analytics.audit import entry_hash
 from ruta_analytics.facts import AUDIT, AUDIT_HEADS, FACT_COLLECTIONS
 from ruta_analytics.figures import Filters, exact_figures
-from ruta_analytics.store import Generation, project
+from ruta_analytics.store import Generation, load_batch, project
 from ruta_analytics.synthetic import StreamBuilder, chunked, random_stream, report_stream
 from ruta_shared.security.principal import Role
 
@@ -81,6 +81,34 @@ async def test_facts_arriving_before_their_case_get_its_attributes(generation: G
     unknown = await generation.collection("referrals").count_documents({"case_known": False})
     assert unknown == 0
     assert in_order["filters"] == {"crime_type": "trafficking"}
+
+
+async def test_a_crash_before_pending_facts_got_their_case_is_repaired_by_redelivery(
+    generation: Generation,
+) -> None:
+    builder = StreamBuilder()
+    case_id = builder.open_case(at=datetime(2017, 3, 1, 12, tzinfo=UTC))
+    victim_id = builder.register_victim(case_id, at=datetime(2017, 3, 2, 12, tzinfo=UTC))
+    opened, registered = builder.envelopes
+    await project(generation, [registered])  # the victim arrives before its case
+    victims = generation.collection("victims")
+    assert (await victims.find_one({"_id": victim_id}) or {})["case_known"] is False
+    pending = await generation.collection("pending_cases").find_one({"_id": case_id})
+    assert pending is not None
+    assert pending["facts"] == [{"collection": "victims", "id": victim_id}]
+
+    # The worker dies after writing the case and before updating the victim's fact.
+    batch = await load_batch(generation, [opened])
+    batch.apply(opened)
+    case = batch.get("cases", case_id)
+    await generation.collection("cases").replace_one({"_id": case_id}, case, upsert=True)
+
+    await project(generation, [opened])  # redelivered after the restart
+    victim = await victims.find_one({"_id": victim_id})
+    assert victim is not None
+    assert victim["case_known"] is True
+    assert victim["crime_types"] == case["crime_types"]
+    assert await generation.collection("pending_cases").find_one({"_id": case_id}) is None
 
 
 async def tamper_setup(generation: Generation) -> tuple[str, list[Doc]]:

@@ -59,13 +59,7 @@ async def test_report_stream_gives_the_report_table_even_when_delivered_twice(
     assert "ruta_analytics_consumer_lag" in metrics
 
 
-@pytest.mark.xfail(
-    reason="known defect, not a faust stall: the live projection on FerretDB still slows as "
-    "collections grow (case-attribute propagation scans per batch), so 7,044 events do not "
-    "always finish within the test's 90 s on this 2-core machine",
-    strict=False,
-)
-async def test_killed_mid_batch_then_restarted_counts_each_event_once_and_rebuild_matches(
+async def test_killed_mid_batch_then_restarted_counts_each_event_once(
     db: AsyncDatabase[Doc],
     publisher: Any,
     worker: Any,

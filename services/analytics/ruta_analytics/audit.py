@@ -1,11 +1,12 @@
 """The tamper-evident audit trail: hash-chained entries and their verification (pure logic).
 
-Every event becomes one entry in the chain of its (subject, publishing service): Kafka keeps
-that stream in one partition and in order, so a chain is rebuilt identically from the
-topics. A case's (or session's) trail is the union of its chains; its timeline orders their
-entries by time. Each entry's hash is SHA-256 over the canonical JSON of the entry itself
-(chain, position, the previous entry's hash and the whole event), and each chain keeps a
-head (last position and hash) so that removing the last entries is detected too.
+Every event becomes one entry appended to the trail of its case (or session; events that
+name neither are filed under their subject), whichever service published it: one chain per
+trail, in the order the analytics consumer appends them. Each entry's hash is SHA-256 over
+the canonical JSON of the entry itself (chain, position, the previous entry's hash and the
+whole event), and each chain keeps a head (last position and hash) so that removing the last
+entries is detected too. The trail is a ledger, not a projection: it is kept across
+generations and a rebuild never rewrites it (see `store.LEDGER`).
 """
 
 from __future__ import annotations
@@ -30,11 +31,6 @@ def canonical_json(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def chain_id(envelope: EventEnvelope) -> str:
-    """The chain an event belongs to: its publishing service and its subject."""
-    return f"{envelope.source}:{envelope.subject}"
-
-
 def trail_id(envelope: EventEnvelope) -> str:
     """The trail (case or session) an event is filed under."""
     for name in TRAIL_FIELDS:
@@ -42,6 +38,11 @@ def trail_id(envelope: EventEnvelope) -> str:
         if isinstance(value, str) and value:
             return value
     return envelope.subject
+
+
+def chain_id(envelope: EventEnvelope) -> str:
+    """The chain an event is appended to: one per trail."""
+    return trail_id(envelope)
 
 
 def entry_hash(*, chain: str, position: int, prev_hash: str, event: Mapping[str, Any]) -> str:

@@ -54,7 +54,6 @@ FACT_COLLECTIONS: Final = (
     ASSESSMENTS,
     PENDING,
 )
-ALL_COLLECTIONS: Final = (*FACT_COLLECTIONS, AUDIT, AUDIT_HEADS)
 # Facts of a case that carry its crime types and region of exploitation for filtering.
 CASE_DEPENDENT: Final = (VICTIMS, CARE, REFERRALS, RETURNS, MILESTONES)
 
@@ -79,15 +78,27 @@ REFERRAL_STAMPS: Final = {
 CASE_EVENTS: Final = frozenset(
     {"case.opened", "case.status_changed", "case.closed", "case.reopened"}
 )
+# Events whose fact copies its case's attributes (and waits for them if the case is unknown).
+CASE_DEPENDENT_EVENTS: Final = frozenset(
+    {
+        "victim.registered",
+        "care.provided",
+        "victim.returned_home",
+        "reintegration.milestone_reached",
+        *REFERRAL_STAMPS,
+    }
+)
 SESSION_EVENTS: Final = frozenset(
     {"training.session_scheduled", "training.session_held", "training.session_cancelled"}
 )
 
 
-def needed(envelope: EventEnvelope) -> list[Key]:
+def needed(envelope: EventEnvelope, *, audit: bool = True) -> list[Key]:
     """The documents an event reads or writes (loaded before the batch is applied)."""
     data = envelope.data
-    keys: list[Key] = [(AUDIT, str(envelope.id)), (AUDIT_HEADS, chain_id(envelope))]
+    keys: list[Key] = []
+    if audit:
+        keys += [(AUDIT, str(envelope.id)), (AUDIT_HEADS, chain_id(envelope))]
     kind = envelope.type
     case_id = str(data.get("case_id", ""))
     if kind in CASE_EVENTS:
@@ -110,9 +121,7 @@ def needed(envelope: EventEnvelope) -> list[Key]:
         keys.append((HEADCOUNTS, _pair(data["session_id"], data["audience"])))
     elif kind == "training.assessment_recorded":
         keys.append((ASSESSMENTS, _pair(data["session_id"], data["participant_id"])))
-    if kind in {"victim.registered", "care.provided"} or kind in REFERRAL_STAMPS:
-        keys.append((PENDING, case_id))
-    if kind in {"victim.returned_home", "reintegration.milestone_reached"}:
+    if kind in CASE_DEPENDENT_EVENTS:
         keys.append((PENDING, case_id))
     return keys
 
@@ -127,6 +136,7 @@ class FactBatch:
     after the batch's other writes, before the pending documents are deleted).
     """
 
+    audit: bool = True  # False in a rebuild: the ledger is left alone
     docs: dict[Key, Document] = field(default_factory=dict)
     dirty: set[Key] = field(default_factory=set)
     deleted: set[Key] = field(default_factory=set)
@@ -160,7 +170,8 @@ class FactBatch:
     def apply(self, envelope: EventEnvelope) -> None:
         """Apply one event: its audit entry first, then its facts."""
         self.handled[envelope.type] = self.handled.get(envelope.type, 0) + 1
-        self._audit(envelope)
+        if self.audit:
+            self._audit(envelope)
         handler = _HANDLERS.get(envelope.type)
         if handler is not None:
             handler(self, envelope)

@@ -5,6 +5,9 @@ collections (keeping the documents in memory and writing them in bulk), catches 
 whatever arrived meanwhile, switches the active-generation pointer, and catches up once
 more so nothing the live consumer wrote to the old generation in between is missing. Then
 generations older than the previous one are dropped. Prints a progress line to stderr.
+
+The audit trail is not rebuilt: it is a ledger the live consumer appends to, kept across
+generations (`store.LEDGER`); regenerating it would replace evidence with a copy.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from ruta_shared.events import EVENTS, EventEnvelope, EventError
 from ruta_shared.logging import configure_logging
 from ruta_shared.mongo import create_mongo_client
 
-from ruta_analytics.facts import AUDIT, FactBatch
+from ruta_analytics.facts import FactBatch
 from ruta_analytics.settings import AnalyticsSettings
 from ruta_analytics.store import (
     GENERATIONS,
@@ -150,7 +153,7 @@ async def rebuild(settings: AnalyticsSettings, *, show_progress: bool = True) ->
         end = await consumer.end_offsets(partitions)
         total = sum(end[tp] - beginnings[tp] for tp in partitions)
         bar = ProgressLine() if show_progress else None
-        cache = FactBatch()
+        cache = FactBatch(audit=False)
         written: set[tuple[str, Any]] = set()
         pending = 0
 
@@ -174,7 +177,7 @@ async def rebuild(settings: AnalyticsSettings, *, show_progress: bool = True) ->
         await target.ensure_indexes()
 
         async def apply(envelopes: list[EventEnvelope]) -> None:
-            await project(target, envelopes)
+            await project(target, envelopes, audit=False)
 
         previous: str | None = None
         # Catch up with what arrived while rebuilding, switch, and catch up once more: the
@@ -200,11 +203,8 @@ async def rebuild(settings: AnalyticsSettings, *, show_progress: bool = True) ->
 
 
 async def _flush(target: Generation, cache: FactBatch, written: set[tuple[str, Any]]) -> None:
-    """Write what the in-memory projection changed, then forget the audit entries' bodies."""
+    """Write what the in-memory projection changed since the last flush."""
     await write_batch(target, cache, written=written)
-    for entry in cache.inserts:
-        cache.docs[(AUDIT, entry["_id"])] = {"_id": entry["_id"], "position": entry["position"]}
-    cache.inserts.clear()
     cache.dirty.clear()
     cache.deleted.clear()
     cache.propagate.clear()

@@ -3,6 +3,10 @@
 Every projection collection is named `<generation>_<name>`; the document `_id: "active"` in
 `generations` says which generation the API reads and the consumer writes. A rebuild fills a
 fresh generation and then switches the pointer, so readers never see a half-built one.
+
+The audit trail is the exception: it is a ledger (`audit_trail`, `audit_trail_heads`), the
+same for every generation, appended to by the live consumer only. A rebuild never rewrites
+it: regenerating evidence from a copy would erase what it is there to show.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -22,9 +26,9 @@ from pymongo.errors import BulkWriteError
 from ruta_shared.events import EventEnvelope
 
 from ruta_analytics.facts import (
-    ALL_COLLECTIONS,
     AUDIT,
     AUDIT_HEADS,
+    FACT_COLLECTIONS,
     FactBatch,
     Key,
     needed,
@@ -48,9 +52,21 @@ INDEXES: Final[dict[str, list[list[tuple[str, int]]]]] = {
     "attendance": [[("session_id", ASCENDING)]],
     "headcounts": [[("session_id", ASCENDING)]],
     "assessments": [[("session_id", ASCENDING)]],
-    "audit": [[("trail", ASCENDING)], [("chain", ASCENDING), ("position", ASCENDING)]],
-    "audit_heads": [[("trail", ASCENDING)]],
 }
+# The ledger: its collections and indexes. (chain, position) is unique, so two writers
+# appending to one chain at once cannot both succeed (see `insert_entries`).
+LEDGER: Final = {AUDIT: "audit_trail", AUDIT_HEADS: "audit_trail_heads"}
+LEDGER_INDEXES: Final[dict[str, list[tuple[list[tuple[str, int]], bool]]]] = {
+    AUDIT: [
+        ([("trail", ASCENDING)], False),
+        ([("chain", ASCENDING), ("position", ASCENDING)], True),
+    ],
+    AUDIT_HEADS: [([("trail", ASCENDING)], False)],
+}
+
+
+class ChainConflictError(RuntimeError):
+    """Another writer appended to a chain this batch appends to; load and apply it again."""
 
 
 def new_generation_name() -> str:
@@ -66,7 +82,9 @@ class Generation:
     name: str
 
     def collection(self, name: str) -> AsyncCollection[Document]:
-        """The generation's collection `name`."""
+        """The generation's collection `name` (the ledger's for the audit trail)."""
+        if name in LEDGER:
+            return self.db[LEDGER[name]]
         return self.db[f"{self.name}_{name}"]
 
     async def ensure_indexes(self) -> None:
@@ -74,16 +92,24 @@ class Generation:
         for name, indexes in INDEXES.items():
             for keys in indexes:
                 await self.collection(name).create_index(keys)
+        await ensure_ledger_indexes(self.db)
 
     async def drop(self) -> None:
-        """Drop every collection of this generation."""
-        for name in (*ALL_COLLECTIONS, PROGRESS):
+        """Drop every projection collection of this generation (never the ledger)."""
+        for name in (*FACT_COLLECTIONS, PROGRESS):
             await self.collection(name).drop()
 
     async def progress(self) -> int:
         """How many batches were applied (a change signal for the live dashboard)."""
         document = await self.collection(PROGRESS).find_one({"_id": "batches"})
         return int(document["count"]) if document else 0
+
+
+async def ensure_ledger_indexes(db: Database) -> None:
+    """Create the audit ledger's indexes (idempotent)."""
+    for name, indexes in LEDGER_INDEXES.items():
+        for keys, unique in indexes:
+            await db[LEDGER[name]].create_index(keys, unique=unique)
 
 
 async def active_generation(db: Database, *, create: bool = True) -> Generation:
@@ -118,7 +144,9 @@ async def switch_generation(db: Database, generation: Generation) -> str | None:
     return str(previous["name"]) if previous else None
 
 
-async def load_batch(generation: Generation, envelopes: Sequence[EventEnvelope]) -> FactBatch:
+async def load_batch(
+    generation: Generation, envelopes: Sequence[EventEnvelope], *, audit: bool = True
+) -> FactBatch:
     """A FactBatch holding every document the events touch, each read by `_id`.
 
     One `find_one` per id, concurrently: FerretDB (with our patch) looks up `_id` equality in
@@ -126,9 +154,9 @@ async def load_batch(generation: Generation, envelopes: Sequence[EventEnvelope])
     """
     wanted: dict[str, set[str]] = defaultdict(set)
     for envelope in envelopes:
-        for collection, doc_id in needed(envelope):
+        for collection, doc_id in needed(envelope, audit=audit):
             wanted[collection].add(doc_id)
-    batch = FactBatch()
+    batch = FactBatch(audit=audit)
     for collection, ids in wanted.items():
         target = generation.collection(collection)
         found = await asyncio.gather(*(target.find_one({"_id": i}) for i in sorted(ids)))
@@ -198,22 +226,33 @@ async def propagate_cases(generation: Generation, attributes: Mapping[Key, Docum
         await generation.collection(collection).bulk_write(operations, ordered=False)
 
 
-async def insert_entries(generation: Generation, entries: Iterable[Document]) -> None:
-    """Insert audit entries; ones already there (same event id) are left as they are."""
-    operations = [InsertOne(entry) for entry in entries]
-    if not operations:
+async def insert_entries(generation: Generation, entries: Sequence[Document]) -> None:
+    """Insert audit entries; ones already there (same event id) are left as they are.
+
+    A duplicate (chain, position) for an event not in the ledger means another writer took
+    that place in the chain: ChainConflictError, and the batch is loaded and applied again.
+    """
+    if not entries:
         return
+    ledger = generation.collection(AUDIT)
     try:
-        await generation.collection(AUDIT).bulk_write(operations, ordered=False)
+        await ledger.bulk_write([InsertOne(entry) for entry in entries], ordered=False)
     except BulkWriteError as exc:
-        others = [e for e in exc.details.get("writeErrors", []) if e.get("code") != DUPLICATE_KEY]
+        errors = exc.details.get("writeErrors", [])
+        others = [e for e in errors if e.get("code") != DUPLICATE_KEY]
         if others:
             raise
+        for error in errors:
+            event_id = entries[error["index"]]["_id"]
+            if await ledger.find_one({"_id": event_id}, {"_id": 1}) is None:
+                raise ChainConflictError(entries[error["index"]]["chain"]) from exc
 
 
-async def project(generation: Generation, envelopes: Sequence[EventEnvelope]) -> FactBatch:
-    """Load, apply and write one batch of events."""
-    batch = await load_batch(generation, envelopes)
+async def project(
+    generation: Generation, envelopes: Sequence[EventEnvelope], *, audit: bool = True
+) -> FactBatch:
+    """Load, apply and write one batch of events (`audit=False`: facts only, for a rebuild)."""
+    batch = await load_batch(generation, envelopes, audit=audit)
     for envelope in envelopes:
         batch.apply(envelope)
     await write_batch(generation, batch)

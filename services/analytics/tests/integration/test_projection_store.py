@@ -6,17 +6,23 @@ import csv
 import io
 import random
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from openpyxl import load_workbook
-from ruta_analytics.audit import entry_hash
+from ruta_analytics.audit import entry_hash, verify_trail
 from ruta_analytics.facts import AUDIT, AUDIT_HEADS, FACT_COLLECTIONS
 from ruta_analytics.figures import Filters, exact_figures
-from ruta_analytics.store import Generation, load_batch, project
+from ruta_analytics.store import (
+    ChainConflictError,
+    Generation,
+    load_batch,
+    project,
+    write_batch,
+)
 from ruta_analytics.synthetic import StreamBuilder, chunked, random_stream, report_stream
 from ruta_shared.security.principal import Role
 
@@ -111,6 +117,116 @@ async def test_a_crash_before_pending_facts_got_their_case_is_repaired_by_redeli
     assert await generation.collection("pending_cases").find_one({"_id": case_id}) is None
 
 
+async def swap_positions(ledger: Any, one: Doc, other: Doc) -> None:
+    """Reorder two entries as a tamperer would (through a free position: it is unique)."""
+    await ledger.update_one({"_id": one["_id"]}, {"$set": {"position": -1}})
+    await ledger.update_one({"_id": other["_id"]}, {"$set": {"position": one["position"]}})
+    await ledger.update_one({"_id": one["_id"]}, {"$set": {"position": other["position"]}})
+
+
+async def test_one_chain_per_case_whichever_service_published_its_events(
+    generation: Generation,
+    api: tuple[FastAPI, httpx.AsyncClient],
+    token_for: Callable[[Role], str],
+) -> None:
+    _, client = api
+    builder = StreamBuilder()
+    at = datetime(2017, 3, 1, 12, tzinfo=UTC)
+    case_id = builder.open_case(at=at)
+    victim_id = builder.register_victim(case_id, at=at + timedelta(hours=1))
+    referral_id = builder.new_id("ref")
+    builder.emit(
+        "referral.requested",
+        "referrals",
+        referral_id,
+        {
+            "case_id": case_id,
+            "referral_id": referral_id,
+            "victim_id": victim_id,
+            "institution_id": "fistrap-lima",
+            "institution_kind": "fistrap",
+            "office": "lima",
+            "direction": "outgoing",
+            "urgency": "normal",
+            "due_on": "2017-03-20",
+            "requested_at": (at + timedelta(hours=2)).isoformat(),
+        },
+        at=at + timedelta(hours=2),
+    )
+    builder.emit(
+        "pii.accessed",
+        "referrals",
+        referral_id,
+        {
+            "access_id": builder.new_id("acc"),
+            "subject_type": "victim",
+            "subject_id": victim_id,
+            "case_id": case_id,
+            "purpose": "referral",
+            "fields": ["names"],
+            "accessed_at": (at + timedelta(hours=3)).isoformat(),
+        },
+        at=at + timedelta(hours=3),
+    )
+    opened, registered, requested, accessed = builder.envelopes
+    # Another topic, so another order: the referral's events are appended first.
+    await project(generation, [requested, accessed])
+    await project(generation, [opened, registered])
+
+    ledger = generation.collection(AUDIT)
+    entries = [d async for d in ledger.find({"trail": case_id}).sort("position", 1)]
+    assert [e["_id"] for e in entries] == [
+        str(e.id) for e in (requested, accessed, opened, registered)
+    ]
+    assert {e["chain"] for e in entries} == {case_id}
+    assert [e["position"] for e in entries] == [1, 2, 3, 4]
+    assert [e["prev_hash"] for e in entries[1:]] == [e["hash"] for e in entries[:-1]]
+    headers = {"Authorization": f"Bearer {token_for(Role.AUDITOR)}"}
+    body = (await client.get(f"/audit/trails/{case_id}/verify", headers=headers)).json()
+    assert (body["valid"], body["entries"], body["chains"]) == (True, 4, 1)
+    timeline = (await client.get(f"/audit/trails/{case_id}", headers=headers)).json()
+    assert [e["type"] for e in timeline["entries"]] == [
+        "case.opened",
+        "victim.registered",
+        "referral.requested",
+        "pii.accessed",
+    ]
+
+    # Swapping an intake entry with a referral entry breaks the chain at the first of them.
+    await swap_positions(ledger, entries[1], entries[2])
+    body = (await client.get(f"/audit/trails/{case_id}/verify", headers=headers)).json()
+    assert body["valid"] is False
+    broken = body["first_broken_link"]
+    assert (broken["position"], broken["reason"]) == (2, "prev_hash_mismatch")
+
+
+async def test_two_writers_cannot_both_append_at_one_place_in_a_chain(
+    generation: Generation,
+) -> None:
+    builder = StreamBuilder()
+    case_id = builder.open_case(at=datetime(2017, 3, 1, 12, tzinfo=UTC))
+    builder.register_victim(case_id, at=datetime(2017, 3, 2, 12, tzinfo=UTC))
+    builder.register_victim(case_id, at=datetime(2017, 3, 3, 12, tzinfo=UTC))
+    opened, first, second = builder.envelopes
+    await project(generation, [opened])
+    # Two workers load the chain's head before either writes.
+    one = await load_batch(generation, [first])
+    other = await load_batch(generation, [second])
+    one.apply(first)
+    other.apply(second)
+    await write_batch(generation, one)
+    with pytest.raises(ChainConflictError):
+        await write_batch(generation, other)
+
+    await project(generation, [second])  # the consumer's retry: load and apply again
+    await project(generation, [first])  # and a redelivery appends nothing
+    ledger = generation.collection(AUDIT)
+    entries = [d async for d in ledger.find({"trail": case_id}).sort("position", 1)]
+    heads = [d async for d in generation.collection(AUDIT_HEADS).find({"trail": case_id})]
+    assert [e["_id"] for e in entries] == [str(e.id) for e in (opened, first, second)]
+    assert verify_trail(entries, heads) is None
+
+
 async def tamper_setup(generation: Generation) -> tuple[str, list[Doc]]:
     builder = StreamBuilder()
     case_id = builder.open_case(at=datetime(2017, 3, 1, 12, tzinfo=UTC))
@@ -150,8 +266,7 @@ async def test_verify_reports_the_first_broken_link(
         await audit.delete_one({"_id": entries[4]["_id"]})
         expected = (5, "head_mismatch")
     elif tamper == "reorder":
-        await audit.update_one({"_id": entries[1]["_id"]}, {"$set": {"position": 3}})
-        await audit.update_one({"_id": entries[2]["_id"]}, {"$set": {"position": 2}})
+        await swap_positions(audit, entries[1], entries[2])
         expected = (2, "prev_hash_mismatch")
     else:  # edit an entry and recompute its own hash: the next link breaks
         event = {**entries[1]["event"], "actor": {"id": "someone-else", "role": "case_worker"}}

@@ -17,9 +17,10 @@ from datetime import date, datetime
 from typing import Any, Final
 
 from ruta_shared.events import EventEnvelope
+from ruta_shared.lima import lima_date
 
 from ruta_analytics.audit import GENESIS, build_entry, chain_id
-from ruta_analytics.periods import lima_date, parse_stamp, period_fields, stamp
+from ruta_analytics.periods import parse_stamp, period_fields, stamp
 
 Document = dict[str, Any]
 Key = tuple[str, str]  # (collection, _id)

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any, Final
 
+from ruta_shared.lima import today_lima
 from ruta_shared.reference import (
     AGE_GROUPS,
     AUDIENCES,
@@ -35,7 +36,6 @@ from ruta_analytics.facts import (
     SESSIONS,
     VICTIMS,
 )
-from ruta_analytics.periods import today_lima
 from ruta_analytics.store import Generation
 from ruta_analytics.suppression import (
     suppress_count,

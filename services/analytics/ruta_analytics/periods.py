@@ -1,12 +1,10 @@
-"""Time in the figures: years and months in Peru's time zone, and fixed-format timestamps."""
+"""Time in the figures: period fields of a Peruvian day, and fixed-format timestamps."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Final
-from zoneinfo import ZoneInfo
 
-LIMA: Final = ZoneInfo("America/Lima")
 # One fixed width so stored timestamps sort as text and survive MongoDB without losing
 # microseconds (a BSON date keeps milliseconds only, and a rebuild must match exactly).
 TIMESTAMP_FORMAT: Final = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -22,16 +20,6 @@ def parse_stamp(text: str) -> datetime:
     return datetime.strptime(text, TIMESTAMP_FORMAT).replace(tzinfo=UTC)
 
 
-def lima_date(moment: datetime) -> date:
-    """The calendar day in Lima of an instant."""
-    return moment.astimezone(LIMA).date()
-
-
 def period_fields(day: date) -> dict[str, int | str]:
     """The period fields every fact carries: year, month and the day as text."""
     return {"year": day.year, "month": day.month, "day": day.isoformat()}
-
-
-def today_lima(now: datetime | None = None) -> date:
-    """Today's date in Lima."""
-    return lima_date(now or datetime.now(UTC))

@@ -1,7 +1,8 @@
 """`ruta-analytics-rebuild`: rebuild every projection from the start of the topics.
 
-Reads every partition of every event topic from its beginning into a fresh generation of
-collections (keeping the documents in memory and writing them in bulk), catches up with
+Reads every partition of every event topic from its beginning, projecting in memory, then
+inserts every resulting document into a fresh generation of collections in bulk (inserts
+only: FerretDB inserts far faster than it replaces), catches up with
 whatever arrived meanwhile, switches the active-generation pointer, and catches up once
 more so nothing the live consumer wrote to the old generation in between is missing. Then
 generations older than the previous one are dropped. Prints a progress line to stderr.
@@ -35,12 +36,11 @@ from ruta_analytics.store import (
     new_generation_name,
     project,
     switch_generation,
-    write_batch,
 )
 
 log = logging.getLogger(__name__)
 
-FLUSH_EVENTS: Final = 20_000
+WRITE_CHUNK: Final = 10_000  # documents per insert command
 FETCH_RECORDS: Final = 5_000
 Progress = Callable[[int, int], None]
 
@@ -59,8 +59,12 @@ class RebuildResult:
 class ProgressLine:
     """A one-line progress bar on stderr (no dependency needed)."""
 
-    def __init__(self, stream: Any = None, every: float = 0.5) -> None:
+    def __init__(
+        self, stream: Any = None, every: float = 0.5, label: str = "rebuild", unit: str = "events"
+    ) -> None:
         self.stream = stream or sys.stderr
+        self.label = label
+        self.unit = unit
         self.every = every
         self.started = time.perf_counter()
         self.last = 0.0
@@ -75,8 +79,8 @@ class ProgressLine:
         filled = int(share * 30)
         rate = done / max(now - self.started, 1e-9)
         self.stream.write(
-            f"\rrebuild [{'#' * filled}{'.' * (30 - filled)}] {done:,}/{total:,} events "
-            f"({share:6.1%}) {rate:,.0f} ev/s"
+            f"\r{self.label} [{'#' * filled}{'.' * (30 - filled)}] {done:,}/{total:,} "
+            f"{self.unit} ({share:6.1%}) {rate:,.0f}/s"
         )
         if final:
             self.stream.write("\n")
@@ -154,26 +158,19 @@ async def rebuild(settings: AnalyticsSettings, *, show_progress: bool = True) ->
         total = sum(end[tp] - beginnings[tp] for tp in partitions)
         bar = ProgressLine() if show_progress else None
         cache = FactBatch(audit=False)
-        written: set[tuple[str, Any]] = set()
-        pending = 0
 
         async def keep(envelopes: list[EventEnvelope]) -> None:
-            nonlocal pending
             for envelope in envelopes:
                 cache.apply(envelope)
-            pending += len(envelopes)
-            if pending >= FLUSH_EVENTS:
-                await _flush(target, cache, written)
-                pending = 0
 
         def report(done: int) -> None:
             if bar is not None:
                 bar(done, total)
 
         events, skipped = await _read_until(consumer, end, keep, report)
-        await _flush(target, cache, written)
         if bar is not None:
             bar(events, total, final=True)
+        await _write_all(target, cache, show_progress=show_progress)
         await target.ensure_indexes()
 
         async def apply(envelopes: list[EventEnvelope]) -> None:
@@ -202,12 +199,23 @@ async def rebuild(settings: AnalyticsSettings, *, show_progress: bool = True) ->
         await client.close()
 
 
-async def _flush(target: Generation, cache: FactBatch, written: set[tuple[str, Any]]) -> None:
-    """Write what the in-memory projection changed since the last flush."""
-    await write_batch(target, cache, written=written)
-    cache.dirty.clear()
-    cache.deleted.clear()
-    cache.propagate.clear()
+async def _write_all(target: Generation, cache: FactBatch, *, show_progress: bool) -> None:
+    """Insert every document of the in-memory projection into the fresh generation."""
+    final = sorted(cache.dirty - cache.deleted)
+    bar = ProgressLine(label="write", unit="documents") if show_progress else None
+    done = 0
+    by_collection: dict[str, list[Any]] = {}
+    for collection, doc_id in final:
+        by_collection.setdefault(collection, []).append(cache.docs[(collection, doc_id)])
+    for collection, documents in by_collection.items():
+        for start in range(0, len(documents), WRITE_CHUNK):
+            chunk = documents[start : start + WRITE_CHUNK]
+            await target.collection(collection).insert_many(chunk, ordered=False)
+            done += len(chunk)
+            if bar is not None:
+                bar(done, len(final))
+    if bar is not None:
+        bar(done, len(final), final=True)
 
 
 async def _drop_old(db: AsyncDatabase[dict[str, Any]], *, keep: set[str]) -> None:

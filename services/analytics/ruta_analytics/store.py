@@ -164,21 +164,17 @@ async def load_batch(
     return batch
 
 
-async def write_batch(
-    generation: Generation, batch: FactBatch, *, written: set[tuple[str, Any]] | None = None
-) -> None:
+async def write_batch(generation: Generation, batch: FactBatch) -> None:
     """Write a batch's effects: facts, then audit entries, then chain heads, then progress.
 
     Every write is idempotent (replace by id, insert by event id), so a crash anywhere in
-    here is repaired by processing the same events again. `written` is for a rebuild into
-    fresh collections: documents not in it yet are inserted rather than upserted (an upsert
-    costs FerretDB a lookup that grows with the collection) and then added to it.
+    here is repaired by processing the same events again.
     """
     by_collection: dict[str, list[Any]] = defaultdict(list)
     for collection, doc_id in sorted(batch.dirty):
         if collection == AUDIT_HEADS:
             continue
-        by_collection[collection].append(_put(batch, collection, doc_id, written))
+        by_collection[collection].append(_put(batch, collection, doc_id))
     for collection, operations in by_collection.items():
         await generation.collection(collection).bulk_write(operations, ordered=False)
     await propagate_cases(generation, batch.propagate)
@@ -190,7 +186,7 @@ async def write_batch(
         await generation.collection(collection).bulk_write(operations, ordered=False)
     await insert_entries(generation, batch.inserts)
     heads = [
-        _put(batch, collection, doc_id, written)
+        _put(batch, collection, doc_id)
         for collection, doc_id in sorted(batch.dirty)
         if collection == AUDIT_HEADS
     ]
@@ -201,15 +197,9 @@ async def write_batch(
     )
 
 
-def _put(
-    batch: FactBatch, collection: str, doc_id: Any, written: set[tuple[str, Any]] | None
-) -> InsertOne[Document] | ReplaceOne[Document]:
-    """An insert for a document new to a fresh collection, else a replace by id (upsert)."""
-    document = batch.docs[(collection, doc_id)]
-    if written is not None and (collection, doc_id) not in written:
-        written.add((collection, doc_id))
-        return InsertOne(document)
-    return ReplaceOne({"_id": doc_id}, document, upsert=True)
+def _put(batch: FactBatch, collection: str, doc_id: Any) -> ReplaceOne[Document]:
+    """A replace by id (upsert) of a document the batch changed."""
+    return ReplaceOne({"_id": doc_id}, batch.docs[(collection, doc_id)], upsert=True)
 
 
 async def propagate_cases(generation: Generation, attributes: Mapping[Key, Document]) -> None:

@@ -8,13 +8,14 @@ from typing import Any
 
 from ruta_shared.api import Page, PageParams
 from ruta_shared.events.catalog.intake import CareProvided
+from ruta_shared.lima import lima_date
 from ruta_shared.reference import CareType
 from ruta_shared.security.principal import Principal
 from uuid6 import uuid7
 
 from ruta_intake.deps import Intake
 from ruta_intake.models import CareCreate, CareRead
-from ruta_intake.rules import check_day, check_not_closed, lima_date, utc_now
+from ruta_intake.rules import check_day, check_not_closed, utc_now
 from ruta_intake.store import Change, change_case, find_item, load_case
 
 Document = dict[str, Any]

@@ -15,6 +15,7 @@ from ruta_shared.events.catalog.intake import (
     CaseReopened,
     CaseStatusChanged,
 )
+from ruta_shared.lima import lima_date, lima_day_start
 from ruta_shared.outbox import SEQUENCE_FIELD
 from ruta_shared.reference import CaseStatus, CrimeType
 from ruta_shared.security.permissions import OFFICE_SCOPE, in_office_scope
@@ -40,8 +41,6 @@ from ruta_intake.rules import (
     check_status_move,
     dedupe,
     field_prefix,
-    lima_date,
-    lima_day_start,
     utc_now,
 )
 from ruta_intake.store import Change, change_case, next_case_code, store_personal_data

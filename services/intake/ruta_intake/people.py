@@ -9,6 +9,7 @@ from typing import Any
 from ruta_shared.api import problem
 from ruta_shared.events.catalog.intake import RelativeRegistered, VictimDataErased, VictimRegistered
 from ruta_shared.events.catalog.security import AccessPurpose
+from ruta_shared.lima import lima_date
 from ruta_shared.reference import Office
 from ruta_shared.security.crypto import DataErasedError
 from ruta_shared.security.principal import Principal
@@ -25,14 +26,7 @@ from ruta_intake.models import (
     VictimCreate,
     VictimRead,
 )
-from ruta_intake.rules import (
-    RuleError,
-    check_not_closed,
-    derive_age,
-    field_prefix,
-    lima_date,
-    utc_now,
-)
+from ruta_intake.rules import RuleError, check_not_closed, derive_age, field_prefix, utc_now
 from ruta_intake.store import (
     Change,
     SubjectType,

@@ -4,21 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Final
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ruta_shared.reference import OFFICE_CODES, AgeGroup, CaseStatus
-
-
-def _lima() -> timezone | ZoneInfo:
-    try:
-        return ZoneInfo("America/Lima")
-    except ZoneInfoNotFoundError:  # slim images without tz data: Peru has had no DST since 1994
-        return timezone(timedelta(hours=-5), "America/Lima")
-
-
-LIMA: Final = _lima()
 
 ADULT_AGE: Final = 18
 MAX_AGE: Final = 120
@@ -55,16 +44,6 @@ def to_millis(instant: datetime) -> datetime:
     """An instant in UTC truncated to the millisecond."""
     utc = instant.astimezone(UTC)
     return utc.replace(microsecond=utc.microsecond // 1000 * 1000)
-
-
-def lima_date(instant: datetime) -> date:
-    """The calendar date of an instant in Peru."""
-    return instant.astimezone(LIMA).date()
-
-
-def lima_day_start(day: date) -> datetime:
-    """The first instant of a Peruvian calendar day, in UTC."""
-    return datetime(day.year, day.month, day.day, tzinfo=LIMA).astimezone(UTC)
 
 
 def case_code(office: str, year: int, number: int) -> str:

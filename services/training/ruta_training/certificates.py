@@ -16,10 +16,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Final
-from zoneinfo import ZoneInfo
 
 from ruta_shared.api import FieldError, problem
 from ruta_shared.events.catalog.training import TrainingCertificateIssued
+from ruta_shared.lima import today_lima
 from ruta_shared.security.principal import Principal
 from ruta_shared.service import ServiceContext
 from uuid6 import uuid7
@@ -29,8 +29,6 @@ from ruta_training.models import CertificateIssued, CertificateVerification
 from ruta_training.participants import SUBJECT_TYPE, decrypt_names
 from ruta_training.sessions import Change, change_session, load_session
 from ruta_training.store import CERTIFICATE_CODES
-
-LIMA: Final = ZoneInfo("America/Lima")
 
 CODE_BYTES: Final = 20
 CODE_LENGTH: Final = 32  # base32 characters of 20 bytes
@@ -84,7 +82,7 @@ async def issue(
             "created_at": datetime.now(UTC),
         }
     )
-    today = datetime.now(LIMA).date()  # dates of sessions are Peruvian dates
+    today = today_lima()  # dates of sessions are Peruvian dates
 
     def plan(doc: dict[str, Any]) -> Change:
         current = doc.get("certificates", {}).get(participant_id)

@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from ruta_intake.rules import lima_date, utc_now
+from ruta_intake.rules import utc_now
+from ruta_shared.lima import lima_date
 from ruta_shared.testing.leak_check import LeakChecker
 
 

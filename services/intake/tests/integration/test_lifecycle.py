@@ -9,8 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from ruta_intake.rules import age_on, lima_date, utc_now
+from ruta_intake.rules import age_on, utc_now
 from ruta_shared.events import EVENTS
+from ruta_shared.lima import lima_date
 from ruta_shared.security.principal import Role
 from ruta_shared.testing.kafka import read_topic, wait_for
 from ruta_shared.testing.leak_check import CanaryPerson, LeakChecker

@@ -13,8 +13,8 @@ from ruta_intake.rules import (
     check_instant,
     check_status_move,
     derive_age,
-    lima_date,
 )
+from ruta_shared.lima import lima_date
 
 
 def test_the_year_of_a_case_is_the_year_in_peru() -> None:

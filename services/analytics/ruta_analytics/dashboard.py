@@ -7,7 +7,8 @@ returns the access token. The page keeps the token in sessionStorage and sends i
 `Authorization` header of a fetch() whose response body is read as a server-sent event
 stream, so the token never appears in a URL (EventSource cannot send headers). The stream
 (`/dashboard/stream`, permission dashboard:read) pushes the exact figures when it opens and
-whenever a new batch of events reaches the projection.
+whenever a new batch of events reaches the projection, and ends with an `expired` event when
+the token it was opened with expires (the page then asks to log in again).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Final
 
@@ -53,15 +55,19 @@ def stream_router() -> APIRouter:
     async def stream(
         request: Request,
         context: Context,
-        _: Annotated[Principal, require("dashboard:read")],
+        principal: Annotated[Principal, require("dashboard:read")],
     ) -> StreamingResponse:
-        """Server-sent events: `figures` now and after every projected batch."""
+        """Server-sent events: `figures` now and after every projected batch; `expired`."""
         settings = analytics_settings(context)
 
         async def events() -> AsyncIterator[bytes]:
             seen: tuple[str, int] | None = None
             idle = 0.0
             while not await request.is_disconnected():
+                expires_at = principal.expires_at
+                if expires_at is not None and datetime.now(UTC) >= expires_at:
+                    yield sse("expired", {"detail": "La sesión expiró."})
+                    return
                 generation = await active_generation(context.db)
                 state = (generation.name, await generation.progress())
                 if state != seen:

@@ -144,6 +144,7 @@ class JwtVerifier:
                     offices=frozenset(claims.get("offices") or ()),
                     institution_id=claims.get("institution_id"),
                     auth=claims.get("auth", "password"),
+                    expires_at=_expiry(claims),
                 )
             roles = _dig(claims, self._claims.roles)
             ruta_roles = (
@@ -158,9 +159,15 @@ class JwtVerifier:
                 offices=frozenset(_dig(claims, self._claims.offices) or ()),
                 institution_id=str(institution) if institution is not None else None,
                 auth="oidc",
+                expires_at=_expiry(claims),
             )
         except (KeyError, ValueError, TypeError, ValidationError):
             raise TokenError("bad_claims") from None
+
+
+def _expiry(claims: Mapping[str, Any]) -> datetime:
+    """The token's `exp` claim (seconds since the epoch, checked by PyJWT) as a datetime."""
+    return datetime.fromtimestamp(int(claims["exp"]), UTC)
 
 
 def _dig(claims: Mapping[str, Any], path: str) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Literal, get_args
 
@@ -36,6 +37,10 @@ class Principal(BaseModel):
     offices: frozenset[Office] = frozenset()
     institution_id: str | None = Field(default=None, min_length=1, max_length=100)
     auth: AuthKind
+    expires_at: datetime | None = Field(
+        default=None,
+        description="When the credential stops being valid (a token's exp); None for API keys.",
+    )
 
     @model_validator(mode="after")
     def _institution_only_for_partners(self) -> Principal:

@@ -37,8 +37,12 @@ def test_a_valid_token_names_the_principal(
     security_settings: SecuritySettings, make_token: TokenFactory
 ) -> None:
     who = principal(Role.CASE_WORKER, offices=frozenset({"lima", "cusco"}))
+    before = datetime.now(UTC).replace(microsecond=0)
     verified = build_verifier(security_settings).verify(make_token(who))
-    assert verified == who
+    assert verified.model_copy(update={"expires_at": None}) == who
+    # The token's exp travels with the principal (an open event stream ends then).
+    assert verified.expires_at is not None
+    assert before < verified.expires_at <= datetime.now(UTC) + timedelta(hours=1)
 
 
 def test_a_partner_token_carries_its_institution(

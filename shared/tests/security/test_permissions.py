@@ -97,7 +97,14 @@ async def test_permission_check_denies_with_403() -> None:
 
 
 def test_principal_never_holds_a_name_and_partners_need_an_institution() -> None:
-    assert set(Principal.model_fields) == {"id", "role", "offices", "institution_id", "auth"}
+    assert set(Principal.model_fields) == {
+        "id",
+        "role",
+        "offices",
+        "institution_id",
+        "auth",
+        "expires_at",
+    }
     with pytest.raises(ValueError, match="institution_id"):
         Principal(id="p", role=Role.PARTNER, auth="api_key")
     with pytest.raises(ValueError, match="institution_id"):

@@ -18,11 +18,12 @@ import secrets
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
@@ -38,7 +39,9 @@ from ruta_analytics.synthetic import StreamBuilder, random_stream
 from ruta_intake.main import create_app as create_intake_app
 from ruta_intake.settings import IntakeSettings
 from ruta_local.infra import free_port
-from ruta_shared.security.principal import Role
+from ruta_shared.security.jwt import sign_token
+from ruta_shared.security.keys import load_signing_keys
+from ruta_shared.security.principal import Principal, Role
 from ruta_shared.security.settings import SecuritySettings
 from ruta_shared.security.users import UserStore
 from ruta_shared.testing.kafka import wait_for
@@ -309,3 +312,30 @@ async def check_dashboard(
     assert str(now.astimezone(ZoneInfo("America/Lima")).year) in await page.inner_text("#per-year")
     assert not browser_errors, browser_errors
     await context.close()
+
+
+async def test_the_stream_ends_when_its_token_expires(
+    api: tuple[FastAPI, httpx.AsyncClient], security_settings: SecuritySettings
+) -> None:
+    _, client = api
+    who = Principal(
+        id="user-coordinator", role=Role.COORDINATOR, offices=frozenset({"lima"}), auth="password"
+    )
+    token = sign_token(
+        who,
+        keys=load_signing_keys(security_settings),
+        issuer=security_settings.jwt_issuer,
+        audience=security_settings.jwt_audience,
+        lifetime=timedelta(seconds=2),
+    )
+    headers = {"Authorization": f"Bearer {token}"}
+    # The response is complete only because the stream ended by itself at expiry.
+    response = await asyncio.wait_for(client.get("/dashboard/stream", headers=headers), 30)
+    assert response.status_code == 200
+    events = [block.split("\n")[0] for block in response.text.split("\n\n") if block]
+    assert events[0] == "event: figures"
+    assert events[-1] == "event: expired"
+    # Refused (401), or, within the verifier's clock-skew leeway, a stream that only says so.
+    again = await client.get("/dashboard/stream", headers=headers)
+    assert again.status_code == 401 or again.text.startswith("event: expired\n")
+    assert "event: figures" not in again.text

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from pymongo import ASCENDING, DeleteOne, InsertOne, ReplaceOne, UpdateOne
+from pymongo import ASCENDING, DeleteOne, ReplaceOne, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
@@ -217,25 +217,28 @@ async def propagate_cases(generation: Generation, attributes: Mapping[Key, Docum
 
 
 async def insert_entries(generation: Generation, entries: Sequence[Document]) -> None:
-    """Insert audit entries; ones already there (same event id) are left as they are.
+    """Insert audit entries in order; ones already there (same event id) are skipped.
 
-    A duplicate (chain, position) for an event not in the ledger means another writer took
-    that place in the chain: ChainConflictError, and the batch is loaded and applied again.
+    In order, stopping at the first error: a duplicate (chain, position) for an event not in
+    the ledger means another writer took that place in the chain, and nothing after it may be
+    inserted (a later entry of the same chain would link to one that is not there). That is
+    ChainConflictError: the batch is loaded and applied again.
     """
-    if not entries:
-        return
     ledger = generation.collection(AUDIT)
-    try:
-        await ledger.bulk_write([InsertOne(entry) for entry in entries], ordered=False)
-    except BulkWriteError as exc:
-        errors = exc.details.get("writeErrors", [])
-        others = [e for e in errors if e.get("code") != DUPLICATE_KEY]
-        if others:
-            raise
-        for error in errors:
-            event_id = entries[error["index"]]["_id"]
-            if await ledger.find_one({"_id": event_id}, {"_id": 1}) is None:
-                raise ChainConflictError(entries[error["index"]]["chain"]) from exc
+    remaining = list(entries)
+    while remaining:
+        try:
+            await ledger.insert_many(remaining, ordered=True)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if not errors or errors[0].get("code") != DUPLICATE_KEY:
+                raise
+            failed = remaining[errors[0]["index"]]
+            if await ledger.find_one({"_id": failed["_id"]}, {"_id": 1}) is None:
+                raise ChainConflictError(failed["chain"]) from exc
+            remaining = remaining[errors[0]["index"] + 1 :]
+        else:
+            return
 
 
 async def project(

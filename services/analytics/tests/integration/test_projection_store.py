@@ -207,23 +207,25 @@ async def test_two_writers_cannot_both_append_at_one_place_in_a_chain(
     case_id = builder.open_case(at=datetime(2017, 3, 1, 12, tzinfo=UTC))
     builder.register_victim(case_id, at=datetime(2017, 3, 2, 12, tzinfo=UTC))
     builder.register_victim(case_id, at=datetime(2017, 3, 3, 12, tzinfo=UTC))
-    opened, first, second = builder.envelopes
+    builder.register_victim(case_id, at=datetime(2017, 3, 4, 12, tzinfo=UTC))
+    opened, first, second, third = builder.envelopes
     await project(generation, [opened])
-    # Two workers load the chain's head before either writes.
+    # Two workers load the chain's head before either writes; one appends two entries.
     one = await load_batch(generation, [first])
-    other = await load_batch(generation, [second])
+    other = await load_batch(generation, [second, third])
     one.apply(first)
     other.apply(second)
+    other.apply(third)
     await write_batch(generation, one)
     with pytest.raises(ChainConflictError):
         await write_batch(generation, other)
 
-    await project(generation, [second])  # the consumer's retry: load and apply again
+    await project(generation, [second, third])  # the consumer's retry: load and apply again
     await project(generation, [first])  # and a redelivery appends nothing
     ledger = generation.collection(AUDIT)
     entries = [d async for d in ledger.find({"trail": case_id}).sort("position", 1)]
     heads = [d async for d in generation.collection(AUDIT_HEADS).find({"trail": case_id})]
-    assert [e["_id"] for e in entries] == [str(e.id) for e in (opened, first, second)]
+    assert [e["_id"] for e in entries] == [str(e.id) for e in (opened, first, second, third)]
     assert verify_trail(entries, heads) is None
 
 

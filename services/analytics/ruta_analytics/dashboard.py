@@ -116,9 +116,13 @@ async def login(request: StarletteRequest) -> Response:
         "username": form.get("username", ""),
         "password": form.get("password", ""),
     }
+    # The issuer throttles failed logins per client address too: pass on the browser's
+    # (intake's uvicorn honours X-Forwarded-For from the addresses in FORWARDED_ALLOW_IPS,
+    # 127.0.0.1 by default).
+    forwarded = {"X-Forwarded-For": request.client.host} if request.client else {}
     try:
         async with httpx.AsyncClient(timeout=10.0) as client:
-            answer = await client.post(settings.auth_token_url, data=payload)
+            answer = await client.post(settings.auth_token_url, data=payload, headers=forwarded)
     except httpx.HTTPError as exc:
         log.warning("token issuer unreachable", extra={"error": type(exc).__name__})
         return JSONResponse(

@@ -339,3 +339,46 @@ async def test_the_stream_ends_when_its_token_expires(
     again = await client.get("/dashboard/stream", headers=headers)
     assert again.status_code == 401 or again.text.startswith("event: expired\n")
     assert "event: figures" not in again.text
+
+
+async def test_the_login_proxy_passes_the_browser_address_to_the_issuer(
+    settings: AnalyticsSettings,
+    security_settings: SecuritySettings,
+    mongo_url: str,
+    kafka_bootstrap: str,
+    unique: str,
+) -> None:
+    security = security_settings.model_copy(
+        update={"auth_mongo_database": f"auth_{unique}", "login_free_failures": 1}
+    )
+    intake_settings = IntakeSettings(
+        environment="test",
+        kafka_bootstrap_servers=kafka_bootstrap,
+        mongo_url=mongo_url,
+        mongo_database=f"intake_{unique}",
+        run_outbox_relay=False,
+    )
+    async with served(create_intake_app(intake_settings, security=security), "intake") as intake:
+        app = create_analytics_app(
+            settings.model_copy(update={"auth_token_url": f"{intake}/auth/token"}),
+            security=security,
+        )
+        async with app.router.lifespan_context(app):
+
+            async def login_from(address: str, n: int) -> int:
+                transport = httpx.ASGITransport(app=app, client=(address, 50000))
+                async with httpx.AsyncClient(transport=transport, base_url="http://a") as client:
+                    form = {"username": f"nobody-{n}", "password": "wrong"}
+                    return (await client.post("/dashboard/login", data=form)).status_code
+
+            # Different usernames, one browser: only the per-address limit can apply.
+            statuses = [await login_from("203.0.113.7", n) for n in range(6)]
+            assert statuses == [400] * 5 + [429]
+            # Another browser behind the same dashboard is not held back by the first one.
+            assert await login_from("198.51.100.9", 99) == 400
+    client: AsyncMongoClient[Doc] = AsyncMongoClient(mongo_url)
+    try:
+        await client.drop_database(security.auth_mongo_database)
+        await client.drop_database(intake_settings.mongo_database)
+    finally:
+        await client.close()

@@ -123,6 +123,17 @@ async def cards(page: Page) -> dict[str, int | None]:
     return values
 
 
+def issuer_settings(kafka_bootstrap: str, mongo_url: str, unique: str) -> IntakeSettings:
+    """Intake as this test's token issuer (its own database, no relay)."""
+    return IntakeSettings(
+        environment="test",
+        kafka_bootstrap_servers=kafka_bootstrap,
+        mongo_url=mongo_url,
+        mongo_database=f"intake_{unique}",
+        run_outbox_relay=False,
+    )
+
+
 async def test_dashboard_logs_in_and_shows_new_events_within_two_seconds(
     db: AsyncDatabase[Doc],
     settings: AnalyticsSettings,
@@ -148,13 +159,7 @@ async def test_dashboard_logs_in_and_shows_new_events_within_two_seconds(
 
     # Intake hosts Ruta's token issuer; both apps share the keys and a per-test auth database.
     security = security_settings.model_copy(update={"auth_mongo_database": f"auth_{unique}"})
-    intake_settings = IntakeSettings(
-        environment="test",
-        kafka_bootstrap_servers=kafka_bootstrap,
-        mongo_url=mongo_url,
-        mongo_database=f"intake_{unique}",
-        run_outbox_relay=False,
-    )
+    intake_settings = issuer_settings(kafka_bootstrap, mongo_url, unique)
     client: AsyncMongoClient[Doc] = AsyncMongoClient(mongo_url, tz_aware=True)
     password = secrets.token_urlsafe(18)
     users = UserStore(client[security.auth_mongo_database])
@@ -351,13 +356,7 @@ async def test_the_login_proxy_passes_the_browser_address_to_the_issuer(
     security = security_settings.model_copy(
         update={"auth_mongo_database": f"auth_{unique}", "login_free_failures": 1}
     )
-    intake_settings = IntakeSettings(
-        environment="test",
-        kafka_bootstrap_servers=kafka_bootstrap,
-        mongo_url=mongo_url,
-        mongo_database=f"intake_{unique}",
-        run_outbox_relay=False,
-    )
+    intake_settings = issuer_settings(kafka_bootstrap, mongo_url, unique)
     async with served(create_intake_app(intake_settings, security=security), "intake") as intake:
         app = create_analytics_app(
             settings.model_copy(update={"auth_token_url": f"{intake}/auth/token"}),

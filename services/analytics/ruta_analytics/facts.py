@@ -55,8 +55,6 @@ FACT_COLLECTIONS: Final = (
     ASSESSMENTS,
     PENDING,
 )
-# Facts of a case that carry its crime types and region of exploitation for filtering.
-CASE_DEPENDENT: Final = (VICTIMS, CARE, REFERRALS, RETURNS, MILESTONES)
 
 REFERRAL_OUTCOME: Final = {
     "referral.requested": "pending",

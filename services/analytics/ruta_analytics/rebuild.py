@@ -201,7 +201,7 @@ async def rebuild(settings: AnalyticsSettings, *, show_progress: bool = True) ->
 
 async def _write_all(target: Generation, cache: FactBatch, *, show_progress: bool) -> None:
     """Insert every document of the in-memory projection into the fresh generation."""
-    final = sorted(cache.dirty - cache.deleted)
+    final = sorted(cache.dirty)  # deleted documents are never in `dirty`
     bar = ProgressLine(label="write", unit="documents") if show_progress else None
     done = 0
     by_collection: dict[str, list[Any]] = {}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -170,31 +170,25 @@ async def write_batch(generation: Generation, batch: FactBatch) -> None:
     Every write is idempotent (replace by id, insert by event id), so a crash anywhere in
     here is repaired by processing the same events again.
     """
-    by_collection: dict[str, list[Any]] = defaultdict(list)
-    for collection, doc_id in sorted(batch.dirty):
-        if collection == AUDIT_HEADS:
-            continue
-        by_collection[collection].append(_put(batch, collection, doc_id))
-    for collection, operations in by_collection.items():
-        await generation.collection(collection).bulk_write(operations, ordered=False)
+    changed = sorted(batch.dirty)
+    await _bulk(generation, ((c, _put(batch, c, i)) for c, i in changed if c != AUDIT_HEADS))
     await propagate_cases(generation, batch.propagate)
     # Deletions last: a pending-case list goes only once its facts were updated.
-    deletions: dict[str, list[Any]] = defaultdict(list)
-    for collection, doc_id in sorted(batch.deleted):
-        deletions[collection].append(DeleteOne({"_id": doc_id}))
-    for collection, operations in deletions.items():
-        await generation.collection(collection).bulk_write(operations, ordered=False)
+    await _bulk(generation, ((c, DeleteOne({"_id": i})) for c, i in sorted(batch.deleted)))
     await insert_entries(generation, batch.inserts)
-    heads = [
-        _put(batch, collection, doc_id)
-        for collection, doc_id in sorted(batch.dirty)
-        if collection == AUDIT_HEADS
-    ]
-    if heads:
-        await generation.collection(AUDIT_HEADS).bulk_write(heads, ordered=False)
+    await _bulk(generation, ((c, _put(batch, c, i)) for c, i in changed if c == AUDIT_HEADS))
     await generation.collection(PROGRESS).update_one(
         {"_id": "batches"}, {"$inc": {"count": 1}}, upsert=True
     )
+
+
+async def _bulk(generation: Generation, operations: Iterable[tuple[str, Any]]) -> None:
+    """One unordered bulk write per collection of (collection, operation) pairs."""
+    by_collection: dict[str, list[Any]] = defaultdict(list)
+    for collection, operation in operations:
+        by_collection[collection].append(operation)
+    for collection, grouped in by_collection.items():
+        await generation.collection(collection).bulk_write(grouped, ordered=False)
 
 
 def _put(batch: FactBatch, collection: str, doc_id: Any) -> ReplaceOne[Document]:
@@ -209,11 +203,13 @@ async def propagate_cases(generation: Generation, attributes: Mapping[Key, Docum
     (FerretDB uses an index for `_id` only; any other filter is a full scan that made every
     batch slower as the collections grew).
     """
-    by_collection: dict[str, list[UpdateOne]] = defaultdict(list)
-    for (collection, doc_id), values in sorted(attributes.items()):
-        by_collection[collection].append(UpdateOne({"_id": doc_id}, {"$set": values}))
-    for collection, operations in by_collection.items():
-        await generation.collection(collection).bulk_write(operations, ordered=False)
+    await _bulk(
+        generation,
+        (
+            (c, UpdateOne({"_id": i}, {"$set": values}))
+            for (c, i), values in sorted(attributes.items())
+        ),
+    )
 
 
 async def insert_entries(generation: Generation, entries: Sequence[Document]) -> None:

@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from ruta_intake.rules import utc_now
-from ruta_shared.lima import lima_date
+from ruta_shared.lima import today_lima
 from ruta_shared.testing.leak_check import LeakChecker
-
-
-def lima_today() -> date:
-    """Today in Peru (the API judges dates in America/Lima, not in UTC)."""
-    return lima_date(utc_now())
-
 
 pytestmark = pytest.mark.integration
 
@@ -63,7 +56,7 @@ async def test_a_retried_post_creates_nothing_twice(served: Any, unique: str) ->
 
     # Appends too: a retried care record is stored once.
     case_id, victim_id = first.json()["case_id"], first.json()["victims"][0]["victim_id"]
-    care = {"care_type": "legal", "provided_on": lima_today().isoformat()}
+    care = {"care_type": "legal", "provided_on": today_lima().isoformat()}
     care_headers = {**auth, "Idempotency-Key": f"care-{unique}"}
     answers = [
         await client.post(
@@ -115,7 +108,7 @@ async def test_two_workers_never_silently_overwrite_each_other(served: Any) -> N
 
     # Concurrent appends (care records) do not conflict: each is retried on the fresh case.
     victim_id = now["victims"][0]["victim_id"]
-    care = {"care_type": "psychological", "provided_on": lima_today().isoformat()}
+    care = {"care_type": "psychological", "provided_on": today_lima().isoformat()}
     answers = await asyncio.gather(
         *(
             client.post(f"/cases/{case_id}/victims/{victim_id}/care", json=care, headers=ana)

@@ -5,23 +5,17 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from ruta_intake.rules import age_on, utc_now
+from ruta_intake.rules import age_on
 from ruta_shared.events import EVENTS
-from ruta_shared.lima import lima_date
+from ruta_shared.lima import today_lima
 from ruta_shared.security.principal import Role
 from ruta_shared.testing.kafka import read_topic, wait_for
 from ruta_shared.testing.leak_check import CanaryPerson, LeakChecker
 from ruta_shared.topics import INTAKE_EVENTS
-
-
-def lima_today() -> date:
-    """Today in Peru (the API judges dates in America/Lima, not in UTC)."""
-    return lima_date(utc_now())
-
 
 pytestmark = pytest.mark.integration
 
@@ -93,12 +87,12 @@ async def test_case_lifecycle_publishes_its_events_and_leaks_no_personal_data(
             assert opened.status_code == 201, opened.text
             case = opened.json()
             case_id = case["case_id"]
-            year = lima_date(datetime.now(UTC)).year
+            year = today_lima().year
             assert re.fullmatch(rf"LIM-{year}-\d{{4}}", case["case_code"])
             assert case["status"] == "open"
             victim = case["victims"][0]
             victim_id = victim["victim_id"]
-            expected_age = age_on(person.birth_date, lima_date(datetime.now(UTC)))
+            expected_age = age_on(person.birth_date, today_lima())
             assert (victim["age_at_intake"], victim["age_group"]) == (expected_age, "minor")
             assert victim["trafficking"]["recruitment_method"] == "job_offer"
             assert opened.headers["ETag"] == '"2"'
@@ -155,7 +149,7 @@ async def test_case_lifecycle_publishes_its_events_and_leaks_no_personal_data(
                 f"/cases/{case_id}/victims/{victim_id}/care",
                 json={
                     "care_type": "return_travel_funding",
-                    "provided_on": lima_date(datetime.now(UTC)).isoformat(),
+                    "provided_on": today_lima().isoformat(),
                     "duration_minutes": 90,
                     "amount_pen": "350.50",
                 },
@@ -193,7 +187,7 @@ async def test_case_lifecycle_publishes_its_events_and_leaks_no_personal_data(
             assert closed.json()["closure_reason"] == "reintegrated"
             late_care = await client.post(
                 f"/cases/{case_id}/victims/{victim_id}/care",
-                json={"care_type": "legal", "provided_on": lima_today().isoformat()},
+                json={"care_type": "legal", "provided_on": today_lima().isoformat()},
                 headers=worker,
             )
             assert late_care.status_code == 409
@@ -358,8 +352,8 @@ async def test_reads_are_scoped_to_the_callers_offices(served: Any) -> None:
             "status": "open",
             "crime_type": "csec",
             "region": "17",
-            "opened_from": (lima_today() - timedelta(days=1)).isoformat(),
-            "opened_to": (lima_today() + timedelta(days=1)).isoformat(),
+            "opened_from": (today_lima() - timedelta(days=1)).isoformat(),
+            "opened_to": (today_lima() + timedelta(days=1)).isoformat(),
         },
         headers=coordinator,
     )

@@ -10,10 +10,11 @@ and stops them at the end. Two parts, in one run:
      (same fetch size as the rebuild), `json.loads` of each value, and `insert_many` of the
      raw event documents in batches into a fresh collection of a fresh database;
    - the real rebuild, `ruta_analytics.rebuild.rebuild` (what `ruta-analytics-rebuild` runs),
-     into a fresh database: decode and validate, every projection in memory, bulk writes every
-     20,000 events, indexes, catch-up and generation swap. (The hash-chained audit trail is a
-     ledger the live consumer appends to; a rebuild does not rewrite it, so it is not timed
-     here: the live projection, audit included, is what part 2 measures.)
+     into a fresh database: decode and validate, every projection in memory, then bulk
+     inserts of every document (10,000 per command), indexes, catch-up and generation swap.
+     (The hash-chained audit trail is a ledger the live consumer appends to; a rebuild does
+     not rewrite it, so it is not timed here: the live projection, audit included, is what
+     part 2 measures.)
    Prints both throughputs (events/s), wall times and the ratio rebuild/baseline
    (target: 0.5 or better).
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -28,9 +29,33 @@ def ruta_local(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[s
     )
 
 
+# The stack's ports before the offset (Kafka's controller included).
+BASE_PORTS = (6066, 8001, 8002, 8003, 8004, 9092, 9093, 27017)
+
+
+def free_offset() -> int:
+    """An offset that puts every port of the stack on a free port below the kernel's
+    ephemeral range (32768 and up), where outgoing connections could already hold it."""
+    offsets = list(range(1_000, 5_700, 100))
+    random.shuffle(offsets)
+    for offset in offsets:
+        if all(_bindable(port + offset) for port in BASE_PORTS):
+            return offset
+    pytest.fail("no free set of ports for a second stack")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def test_run_command_starts_every_part_and_stops_them(tmp_path: Path) -> None:
     # A second stack on shifted ports in its own folder: a developer's running stack is untouched.
-    offset = random.randrange(20_000, 30_000, 100)
+    offset = free_offset()
     env = {**os.environ, "RUTA_LOCAL_DIR": str(tmp_path), "RUTA_LOCAL_PORT_OFFSET": str(offset)}
     try:
         up = ruta_local("up", env=env)

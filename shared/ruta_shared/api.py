@@ -19,6 +19,7 @@ Document = dict[str, Any]
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
+FIELD_ERRORS_DETAIL = "Datos no válidos: revise los campos indicados."
 
 
 class FieldError(HTTPException):
@@ -28,7 +29,7 @@ class FieldError(HTTPException):
         super().__init__(
             status_code=status_code,
             detail={
-                "detail": "Datos no válidos: revise los campos indicados.",
+                "detail": FIELD_ERRORS_DETAIL,
                 "errors": [{"field": field, "type": kind, "message": message}],
             },
         )

@@ -19,6 +19,8 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ruta_shared.aggregate import RuleViolationError, rule_violation_handler
+from ruta_shared.api import FIELD_ERRORS_DETAIL
 from ruta_shared.correlation import CORRELATION_HEADER, correlation_scope, current_correlation_id
 from ruta_shared.health import health_router
 from ruta_shared.kafka.admin import ensure_topics, kafka_metadata_ok
@@ -181,6 +183,7 @@ def create_service_app(
     app.middleware("http")(_correlation_middleware)
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RuleViolationError, rule_violation_handler)
     app.add_exception_handler(Exception, _unexpected_error)
     return app
 
@@ -245,7 +248,7 @@ async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResp
         }
         for error in exc.errors()
     ]
-    return error_body(422, "Datos no válidos: revise los campos indicados.", errors)
+    return error_body(422, FIELD_ERRORS_DETAIL, errors)
 
 
 async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -6,7 +6,6 @@ import asyncio
 import logging
 import traceback
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -14,6 +13,7 @@ from tenacity import AsyncRetrying, RetryError, stop_after_attempt, wait_exponen
 
 from ruta_shared.correlation import reset_correlation_id, set_correlation_id
 from ruta_shared.events import EVENTS, EventEnvelope, EventError, EventRegistry
+from ruta_shared.kafka.dead_letters import dead_letter_headers
 from ruta_shared.metrics import Metrics
 from ruta_shared.topics import dead_letter_topic
 
@@ -147,16 +147,15 @@ class EventConsumer:
     async def _dead_letter(
         self, record: ConsumerRecord[bytes, bytes], reason: str, detail: str
     ) -> None:
-        headers = [
-            *(record.headers or ()),
-            ("dlq-reason", reason.encode()),
-            ("dlq-detail", detail[:500].encode()),
-            ("dlq-original-topic", record.topic.encode()),
-            ("dlq-original-partition", str(record.partition).encode()),
-            ("dlq-original-offset", str(record.offset).encode()),
-            ("dlq-consumer-group", self.group_id.encode()),
-            ("dlq-failed-at", datetime.now(UTC).isoformat().encode()),
-        ]
+        headers = dead_letter_headers(
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            reason=reason,
+            detail=detail,
+            group=self.group_id,
+            original=record.headers or (),
+        )
         await self._dlq.send_and_wait(
             dead_letter_topic(record.topic), value=record.value, key=record.key, headers=headers
         )

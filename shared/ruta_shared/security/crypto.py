@@ -37,6 +37,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from uuid6 import uuid7
 
+from ruta_shared.ids import ID_PATTERN
 from ruta_shared.security.keys import MasterKeyring
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ _HEADER = struct.Struct(">B16sI")  # format, key id, master key version
 NONCE_BYTES: Final = 12
 DATA_KEY_BYTES: Final = 32
 SUBJECT_TYPE_PATTERN: Final = r"^[a-z][a-z_]{0,39}$"
-SUBJECT_ID_PATTERN: Final = r"^[A-Za-z0-9_-]{1,100}$"
+SUBJECT_ID_PATTERN = ID_PATTERN
 
 ERASED_DETAIL: Final = (
     "Los datos personales de esta persona fueron eliminados (borrado criptográfico) "

@@ -22,13 +22,14 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from uuid6 import uuid7
 
+from ruta_shared.ids import ID_PATTERN
 from ruta_shared.security.principal import Principal, Role
 
 log = logging.getLogger(__name__)
 
 PARTNER_CREDENTIALS_COLLECTION: Final = "partner_credentials"
 CLIENT_ID_PREFIX: Final = "ruta-partner-"
-INSTITUTION_ID_PATTERN: Final = r"^[A-Za-z0-9_-]{1,100}$"
+INSTITUTION_ID_PATTERN = ID_PATTERN
 
 Document = dict[str, Any]
 

@@ -16,9 +16,9 @@ from pydantic import Field
 
 from ruta_shared.events.envelope import EventData
 from ruta_shared.events.registry_default import EVENTS
+from ruta_shared.ids import ID_PATTERN
 from ruta_shared.reference import Office
 
-ID_PATTERN = r"^[A-Za-z0-9_-]{1,100}$"
 FIELD_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
 
 SubjectType = Literal["victim", "relative", "participant"]

@@ -54,7 +54,8 @@ class RuleViolationError(Exception):
     """A domain rule refused the change: answered as a 4xx in Spanish, naming the field.
 
     `field` is the input at fault (`body.office`, `victim_id`); without one the answer is a
-    plain `{"detail": message}` (with `code` when given, for clients that branch on it).
+    plain `{"detail": message}` (with `code` when given, for clients that branch on it);
+    `kind` is the `type` of the field error ("rule" by default).
     """
 
     def __init__(
@@ -64,12 +65,14 @@ class RuleViolationError(Exception):
         *,
         status_code: int = 422,
         code: str | None = None,
+        kind: str = "rule",
     ) -> None:
         super().__init__(f"{field}: {message}" if field else message)
         self.field = field
         self.message = message
         self.status_code = status_code
         self.code = code
+        self.kind = kind
 
     def body(self) -> dict[str, Any]:
         """The response body, in the error envelope every service documents."""
@@ -79,7 +82,7 @@ class RuleViolationError(Exception):
             detail = FIELD_ERRORS_DETAIL if self.status_code == 422 else RULE_DETAIL
             body = {
                 "detail": detail,
-                "errors": [{"field": self.field, "type": "rule", "message": self.message}],
+                "errors": [{"field": self.field, "type": self.kind, "message": self.message}],
             }
         if self.code is not None:
             body["code"] = self.code

@@ -36,6 +36,7 @@ from ruta_shared.security.install import (
 )
 from ruta_shared.security.settings import SecuritySettings
 from ruta_shared.settings import ServiceSettings
+from ruta_shared.validation_es import spanish_message
 
 log = logging.getLogger(__name__)
 
@@ -239,12 +240,13 @@ def error_body(status: int, title: str, errors: list[dict[str, Any]] | None = No
 
 
 async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-    # FastAPI's default echoes the rejected input, which may be personal data: name fields only.
+    # FastAPI's default echoes the rejected input, which may be personal data: name fields only,
+    # with a Spanish message made from the error type and its limits (pydantic's is English).
     errors = [
         {
             "field": ".".join(str(part) for part in error.get("loc", ())),
             "type": error.get("type", "invalid"),
-            "message": error.get("msg", "valor no válido"),
+            "message": spanish_message(error),
         }
         for error in exc.errors()
     ]

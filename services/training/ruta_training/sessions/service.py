@@ -2,39 +2,28 @@
 
 Attendance, head counts, assessments and certificates are events of the session, so they
 live in the session document (maps keyed by participant id or audience) and every change
-is one atomic update of that document together with its events. Concurrent writers are
-serialised by the document's event sequence (`_seq`): a writer that lost the race reads
-again and re-plans, so repeats are no-ops and nothing is counted twice.
+is one atomic update of that document together with its events, through the session
+`Aggregates` of the runtime: a writer that lost the race reads again and re-plans (the
+plans are in `rules.py`), so repeats are no-ops and nothing is counted twice.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import secrets
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from pymongo.asynchronous.collection import AsyncCollection
-from ruta_shared.api import FieldError, PageParams, problem, version_conflict
-from ruta_shared.events import EventData
-from ruta_shared.events.catalog.training import (
-    TrainingAssessmentRecorded,
-    TrainingAttendanceRecorded,
-    TrainingHeadcountRecorded,
-    TrainingSessionCancelled,
-    TrainingSessionHeld,
-    TrainingSessionScheduled,
-)
-from ruta_shared.outbox import OUTBOX_FIELD, PENDING_FIELD, SEQUENCE_FIELD, ConcurrencyConflictError
-from ruta_shared.security.permissions import OFFICE_SCOPE, ensure_office_scope
+from ruta_shared.aggregate import HIDDEN_FIELDS, ApplyFn, T
+from ruta_shared.api import PageParams
+from ruta_shared.events.catalog.training import TrainingSessionScheduled
+from ruta_shared.outbox import SEQUENCE_FIELD
+from ruta_shared.security.permissions import ensure_office_scope
 from ruta_shared.security.principal import Principal
-from ruta_shared.service import ServiceContext
 from uuid6 import uuid7
 
-from ruta_training.models import (
+from ruta_training.runtime import Runtime
+from ruta_training.sessions.models import (
+    AssessmentRead,
     AttendanceRead,
     HeadcountRead,
     HeadcountSet,
@@ -42,145 +31,66 @@ from ruta_training.models import (
     SessionCreate,
     SessionRead,
 )
-from ruta_training.rules import (
-    STATUS_LABELS,
-    RuleError,
-    accepts_attendance,
-    attended_hours,
-    can_transition,
+from ruta_training.sessions.rules import (
+    AttendanceInput,
+    ParticipationOutcome,
+    ScoreInput,
+    attendance_read,
+    check_schedule,
     default_certificate_min_hours,
-    merge_attendance,
+    plan_cancel,
+    plan_headcount,
+    plan_hold,
+    plan_participation,
     summarise_assessments,
+    visible_offices,
 )
-from ruta_training.settings import TrainingSettings
-from ruta_training.store import SESSIONS
-
-log = logging.getLogger(__name__)
 
 Document = dict[str, Any]
-HIDDEN = {OUTBOX_FIELD: 0, PENDING_FIELD: 0}
 
 
-@dataclass
-class Change:
-    """What a plan wants written: an update and its events (none: nothing to write)."""
-
-    update: dict[str, dict[str, Any]] = field(default_factory=dict)
-    payloads: list[EventData] = field(default_factory=list)
-    result: Any = None
-
-
-Plan = Callable[[Document], Change]
-
-
-def sessions(context: ServiceContext) -> AsyncCollection[Document]:
-    """The sessions collection."""
-    return context.db[SESSIONS]
-
-
-def rule_error(error: RuleError) -> FieldError:
-    """A refused domain rule as a 422 naming the field."""
-    return FieldError(error.field, error.message)
-
-
-def visible_offices(principal: Principal) -> list[str] | None:
-    """The offices whose sessions the caller sees (None: all)."""
-    if OFFICE_SCOPE.get(principal.role) == "all":
-        return None
-    if OFFICE_SCOPE.get(principal.role) == "own":
-        return sorted(principal.offices)
-    return []
-
-
-async def load_session(context: ServiceContext, session_id: str, principal: Principal) -> Document:
+async def load_session(*, runtime: Runtime, principal: Principal, session_id: str) -> Document:
     """The session document; 404 when missing or outside the caller's offices."""
-    doc = await sessions(context).find_one({"_id": session_id}, HIDDEN)
-    if doc is None:
-        raise problem(404, "No encontrado.")
+    doc = await runtime.sessions.load(session_id)
     ensure_office_scope(principal, doc["office"])
     return doc
 
 
 async def change_session(
     *,
-    context: ServiceContext,
-    session_id: str,
+    runtime: Runtime,
     principal: Principal,
-    plan: Plan,
+    session_id: str,
+    apply: ApplyFn[T],
     expected_version: int | None = None,
-) -> Any:
-    """Read the session, plan a change, write it with its events; re-plan when raced.
+) -> T:
+    """Apply a planned change to a session the caller may see; its result."""
 
-    With `expected_version` (the client's If-Match) a concurrent change is the client's
-    problem: 412 instead of a retry.
-    """
-    attempts = _settings(context).session_write_attempts
-    for attempt in range(attempts):
-        doc = await load_session(context, session_id, principal)
-        if expected_version is not None and doc[SEQUENCE_FIELD] != expected_version:
-            raise version_conflict()
-        change = plan(doc)
-        if not change.payloads:
-            return change.result
-        try:
-            await context.outbox.update(
-                sessions(context),
-                doc_id=session_id,
-                expected_sequence=doc[SEQUENCE_FIELD],
-                update=change.update,
-                subject=session_id,
-                payloads=change.payloads,
-                actor=principal.actor,
-            )
-        except ConcurrencyConflictError:
-            if expected_version is not None:
-                raise version_conflict() from None
-            # Someone else wrote first: back off a little (jittered) and re-plan on fresh data.
-            await asyncio.sleep(secrets.randbelow(20 * (attempt + 1)) / 1000)
-            continue
-        return change.result
-    log.warning("session write gave up after retries", extra={"session_id": session_id})
-    raise problem(409, "La sesión está recibiendo muchos cambios a la vez: vuelva a intentarlo.")
+    async def in_scope(doc: Document) -> None:
+        ensure_office_scope(principal, doc["office"])
 
-
-def _settings(context: ServiceContext) -> TrainingSettings:
-    settings = context.settings
-    assert isinstance(settings, TrainingSettings)
-    return settings
-
-
-def _module_hours(doc: Document) -> list[float]:
-    return [float(m["hours"]) for m in doc.get("modules", [])]
-
-
-def ensure_accepts_records(doc: Document) -> None:
-    if not accepts_attendance(doc["status"]):
-        raise problem(409, f"La sesión está {STATUS_LABELS[doc['status']]}: no admite registros.")
+    changed = await runtime.sessions.change(
+        session_id,
+        apply=apply,
+        actor=principal.actor,
+        expected_version=expected_version,
+        check=in_scope,
+    )
+    return changed.result
 
 
 # --- scheduling and status -------------------------------------------------------------
 
 
-async def schedule(
-    *, context: ServiceContext, principal: Principal, body: SessionCreate
-) -> Document:
+async def schedule(*, runtime: Runtime, principal: Principal, body: SessionCreate) -> Document:
     """Schedule a session (training.session_scheduled); returns the stored document."""
     ensure_office_scope(principal, body.office)
-    if body.ends_on < body.starts_on:
-        raise FieldError("ends_on", "no puede ser anterior a la fecha de inicio")
-    if body.modality == "in_person" and not body.venue:
-        raise FieldError("venue", "indique el lugar de una sesión presencial")
-    if body.modules and round(sum(m.hours for m in body.modules), 2) != round(
-        body.pedagogic_hours, 2
-    ):
-        raise FieldError("modules", "las horas de los módulos deben sumar las horas pedagógicas")
-    if body.certificate_min_hours is not None and body.certificate_min_hours > body.pedagogic_hours:
-        raise FieldError("certificate_min_hours", "supera las horas pedagógicas de la sesión")
+    check_schedule(body)
     session_id = str(uuid7())
     min_hours = body.certificate_min_hours
     if min_hours is None:
         min_hours = default_certificate_min_hours(
-            body.pedagogic_hours, _settings(context).certificate_min_attendance_ratio
+            body.pedagogic_hours, runtime.settings.certificate_min_attendance_ratio
         )
     document: Document = {
         "_id": session_id,
@@ -215,82 +125,53 @@ async def schedule(
         modules=max(1, len(body.modules)),
         project_code=body.project_code,
     )
-    await context.outbox.insert(
-        sessions(context), document, subject=session_id, payloads=[event], actor=principal.actor
+    document[SEQUENCE_FIELD] = await runtime.sessions.insert(
+        document, events=[event], actor=principal.actor
     )
-    document[SEQUENCE_FIELD] = 1
     return document
 
 
 async def hold(
     *,
-    context: ServiceContext,
+    runtime: Runtime,
     principal: Principal,
     session_id: str,
     held_on: date | None,
     expected_version: int,
 ) -> Document:
     """Mark a scheduled session as held (training.session_held)."""
-
-    def plan(doc: Document) -> Change:
-        if not can_transition(doc["status"], "held"):
-            raise problem(409, f"La sesión está {STATUS_LABELS[doc['status']]}.")
-        day = held_on or date.fromisoformat(doc["ends_on"])
-        if day < date.fromisoformat(doc["starts_on"]):
-            raise FieldError("held_on", "no puede ser anterior a la fecha de inicio")
-        event = TrainingSessionHeld(
-            session_id=session_id,
-            office=doc["office"],
-            format=doc["format"],
-            region=doc["region"],
-            audiences=doc["audiences"],
-            held_on=day,
-        )
-        return Change({"$set": {"status": "held", "held_on": day.isoformat()}}, [event])
-
     await change_session(
-        context=context,
-        session_id=session_id,
+        runtime=runtime,
         principal=principal,
-        plan=plan,
+        session_id=session_id,
+        apply=lambda doc: plan_hold(doc, held_on),
         expected_version=expected_version,
     )
-    return await load_session(context, session_id, principal)
+    return await load_session(runtime=runtime, principal=principal, session_id=session_id)
 
 
 async def cancel(
     *,
-    context: ServiceContext,
+    runtime: Runtime,
     principal: Principal,
     session_id: str,
     reason: str | None,
     expected_version: int,
 ) -> Document:
     """Cancel a scheduled session that has nothing recorded (training.session_cancelled)."""
-
-    def plan(doc: Document) -> Change:
-        if not can_transition(doc["status"], "cancelled"):
-            raise problem(409, f"La sesión está {STATUS_LABELS[doc['status']]}.")
-        if doc.get("attendance") or doc.get("headcounts"):
-            raise problem(409, "La sesión ya tiene asistencia registrada: no se puede cancelar.")
-        now = datetime.now(UTC)
-        event = TrainingSessionCancelled(session_id=session_id, cancelled_at=now)
-        update = {"$set": {"status": "cancelled", "cancelled_at": now, "cancel_reason": reason}}
-        return Change(update, [event])
-
     await change_session(
-        context=context,
-        session_id=session_id,
+        runtime=runtime,
         principal=principal,
-        plan=plan,
+        session_id=session_id,
+        apply=lambda doc: plan_cancel(doc, reason, datetime.now(UTC)),
         expected_version=expected_version,
     )
-    return await load_session(context, session_id, principal)
+    return await load_session(runtime=runtime, principal=principal, session_id=session_id)
 
 
 async def list_sessions(
     *,
-    context: ServiceContext,
+    runtime: Runtime,
     principal: Principal,
     page: PageParams,
     status: str | None,
@@ -316,10 +197,10 @@ async def list_sessions(
         if starts_to is not None:
             bounds["$lte"] = starts_to.isoformat()
         query["starts_on"] = bounds
-    total = await sessions(context).count_documents(query)
+    collection = runtime.sessions.collection
+    total = await collection.count_documents(query)
     docs = await (
-        sessions(context)
-        .find(query, HIDDEN, sort=[("starts_on", -1), ("_id", -1)])
+        collection.find(query, HIDDEN_FIELDS, sort=[("starts_on", -1), ("_id", -1)])
         .skip(page.offset)
         .limit(page.limit)
         .to_list()
@@ -365,36 +246,9 @@ def to_read(doc: Document) -> SessionRead:
 # --- attendance, assessments, head counts -----------------------------------------------
 
 
-@dataclass(frozen=True)
-class AttendanceInput:
-    """One participant's attendance to record, with their attributes at that time."""
-
-    participant_id: str
-    attributes: dict[str, Any]  # sex, audience, institution_kind, role, region
-    hours: float | None = None
-    modules: Sequence[int] | None = None
-
-
-@dataclass(frozen=True)
-class ScoreInput:
-    """One participant's pre and post test scores."""
-
-    participant_id: str
-    pre: float
-    post: float
-
-
-@dataclass
-class ParticipationOutcome:
-    """Per input, what happened: created, updated or unchanged."""
-
-    attendance: list[AttendanceRead]
-    scores: list[str]  # "created" | "updated" | "unchanged" per score input
-
-
 async def record_participation(
     *,
-    context: ServiceContext,
+    runtime: Runtime,
     principal: Principal,
     session_id: str,
     attendances: Sequence[AttendanceInput],
@@ -405,110 +259,35 @@ async def record_participation(
     Repeats are no-ops: an attendance already recorded with the same hours publishes no
     event, so a sheet uploaded twice counts nobody twice.
     """
-
-    def plan(doc: Document) -> Change:
-        ensure_accepts_records(doc)
-        module_hours = _module_hours(doc)
-        recorded: dict[str, Any] = dict(doc.get("attendance", {}))
-        assessments: dict[str, Any] = doc.get("assessments", {})
-        sets: dict[str, Any] = {}
-        payloads: list[EventData] = []
-        reads: list[AttendanceRead] = []
-        now = datetime.now(UTC)
-        for item in attendances:
-            try:
-                hours, modules = attended_hours(
-                    pedagogic_hours=float(doc["pedagogic_hours"]),
-                    module_hours=module_hours,
-                    hours=item.hours,
-                    modules=item.modules,
-                )
-            except RuleError as error:
-                raise rule_error(error) from None
-            existing = recorded.get(item.participant_id)
-            merged = merge_attendance(existing, hours, modules, module_hours)
-            if merged is None:
-                assert existing is not None
-                reads.append(_attendance_read(item.participant_id, existing, "unchanged"))
-                continue
-            total, all_modules = merged
-            attributes = _attendance_attributes(doc, item.attributes)
-            entry = {**attributes, "hours": total, "modules": all_modules, "recorded_at": now}
-            recorded[item.participant_id] = entry
-            sets[f"attendance.{item.participant_id}"] = entry
-            payloads.append(
-                TrainingAttendanceRecorded(
-                    session_id=session_id,
-                    participant_id=item.participant_id,
-                    hours_attended=total,
-                    **attributes,
-                )
-            )
-            outcome = "created" if existing is None else "updated"
-            reads.append(_attendance_read(item.participant_id, entry, outcome))
-        score_outcomes: list[str] = []
-        for score in scores:
-            if score.participant_id not in recorded:
-                raise FieldError("participant_id", "no tiene asistencia registrada en la sesión")
-            old = assessments.get(score.participant_id)
-            if old is not None and (float(old["pre"]), float(old["post"])) == (
-                score.pre,
-                score.post,
-            ):
-                score_outcomes.append("unchanged")
-                continue
-            sets[f"assessments.{score.participant_id}"] = {"pre": score.pre, "post": score.post}
-            payloads.append(
-                TrainingAssessmentRecorded(
-                    session_id=session_id,
-                    participant_id=score.participant_id,
-                    pre_score=score.pre,
-                    post_score=score.post,
-                )
-            )
-            score_outcomes.append("created" if old is None else "updated")
-        update = {"$set": sets} if sets else {}
-        return Change(update, payloads, ParticipationOutcome(reads, score_outcomes))
-
-    result: ParticipationOutcome = await change_session(
-        context=context, session_id=session_id, principal=principal, plan=plan
-    )
-    return result
-
-
-def _attendance_attributes(doc: Document, attributes: dict[str, Any]) -> dict[str, Any]:
-    """The attendance's non-identifying attributes; audience defaults to the session's first."""
-    return {
-        "sex": attributes.get("sex") or "unknown",
-        "audience": attributes.get("audience") or doc["audiences"][0],
-        "institution_kind": attributes.get("institution_kind"),
-        "role": attributes.get("role"),
-        "region": attributes.get("region"),
-    }
-
-
-def _attendance_read(participant_id: str, entry: Document, outcome: str | None) -> AttendanceRead:
-    return AttendanceRead(
-        participant_id=participant_id,
-        hours_attended=entry["hours"],
-        modules_attended=entry.get("modules", []),
-        sex=entry["sex"],
-        audience=entry["audience"],
-        institution_kind=entry.get("institution_kind"),
-        role=entry.get("role"),
-        region=entry.get("region"),
-        recorded=outcome,
+    return await change_session(
+        runtime=runtime,
+        principal=principal,
+        session_id=session_id,
+        apply=lambda doc: plan_participation(doc, attendances, scores, datetime.now(UTC)),
     )
 
 
 def attendance_of(doc: Document) -> list[AttendanceRead]:
     """Every attendance of a session, by participant id."""
-    return [_attendance_read(pid, entry, None) for pid, entry in sorted(doc["attendance"].items())]
+    return [attendance_read(pid, entry, None) for pid, entry in sorted(doc["attendance"].items())]
+
+
+def assessments_of(doc: Document) -> list[AssessmentRead]:
+    """Scores per participant, by participant id."""
+    return [
+        AssessmentRead(
+            participant_id=pid,
+            pre_score=a["pre"],
+            post_score=a["post"],
+            gain=round(float(a["post"]) - float(a["pre"]), 2),
+        )
+        for pid, a in sorted(doc.get("assessments", {}).items())
+    ]
 
 
 async def set_headcount(
     *,
-    context: ServiceContext,
+    runtime: Runtime,
     principal: Principal,
     session_id: str,
     audience: str,
@@ -516,19 +295,12 @@ async def set_headcount(
 ) -> HeadcountRead:
     """Set the head count of one audience (training.headcount_recorded; same numbers: no-op)."""
     values = counts.model_dump()
-
-    def plan(doc: Document) -> Change:
-        ensure_accepts_records(doc)
-        read = HeadcountRead(audience=audience, total=sum(values.values()), **values)
-        if doc.get("headcounts", {}).get(audience) == values:
-            return Change(result=read)
-        event = TrainingHeadcountRecorded(session_id=session_id, audience=audience, **values)
-        return Change({"$set": {f"headcounts.{audience}": values}}, [event], read)
-
-    result: HeadcountRead = await change_session(
-        context=context, session_id=session_id, principal=principal, plan=plan
+    return await change_session(
+        runtime=runtime,
+        principal=principal,
+        session_id=session_id,
+        apply=lambda doc: plan_headcount(doc, audience, values),
     )
-    return result
 
 
 def headcounts_of(doc: Document) -> list[HeadcountRead]:

@@ -100,6 +100,7 @@ async def _issued(
     *,
     created: bool,
 ) -> CertificateIssued:
+    """A certificate already on the session, with its code decrypted again."""
     code = await _stored_code(runtime, participant_id, entry["code_hash"])
     return CertificateIssued(
         certificate_id=entry["certificate_id"],
@@ -114,6 +115,7 @@ async def _issued(
 
 
 async def _stored_code(runtime: Runtime, participant_id: str, digest: str) -> str:
+    """The verification code kept (encrypted) for a certificate; 404 when it is gone."""
     record = await runtime.certificate_codes.find_one({"_id": digest})
     if record is None:
         raise problem(404, "No encontrado.")

@@ -40,7 +40,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "cancelled": frozenset(),
 }
 STATUS_LABELS = {"scheduled": "programada", "held": "realizada", "cancelled": "cancelada"}
-ATTRIBUTES = ("sex", "audience", "institution_kind", "role", "region")
 
 
 def invalid(field: str, message: str) -> RuleViolationError:

@@ -140,14 +140,9 @@ async def hold(
     expected_version: int,
 ) -> Document:
     """Mark a scheduled session as held (training.session_held)."""
-    await change_session(
-        runtime=runtime,
-        principal=principal,
-        session_id=session_id,
-        apply=lambda doc: plan_hold(doc, held_on),
-        expected_version=expected_version,
+    return await _change_status(
+        runtime, principal, session_id, lambda doc: plan_hold(doc, held_on), expected_version
     )
-    return await load_session(runtime=runtime, principal=principal, session_id=session_id)
 
 
 async def cancel(
@@ -159,11 +154,28 @@ async def cancel(
     expected_version: int,
 ) -> Document:
     """Cancel a scheduled session that has nothing recorded (training.session_cancelled)."""
+    return await _change_status(
+        runtime,
+        principal,
+        session_id,
+        lambda doc: plan_cancel(doc, reason, datetime.now(UTC)),
+        expected_version,
+    )
+
+
+async def _change_status(
+    runtime: Runtime,
+    principal: Principal,
+    session_id: str,
+    apply: ApplyFn[None],
+    expected_version: int,
+) -> Document:
+    """A status change under the client's If-Match; the session as it is afterwards."""
     await change_session(
         runtime=runtime,
         principal=principal,
         session_id=session_id,
-        apply=lambda doc: plan_cancel(doc, reason, datetime.now(UTC)),
+        apply=apply,
         expected_version=expected_version,
     )
     return await load_session(runtime=runtime, principal=principal, session_id=session_id)

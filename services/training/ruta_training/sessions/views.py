@@ -18,6 +18,7 @@ from ruta_shared.api import (
 from ruta_shared.reference import Audience, Office
 
 from ruta_training.deps import RuntimeDep, SessionId, TrainingReader, TrainingWriter
+from ruta_training.participants.rules import ATTRIBUTES
 from ruta_training.participants.service import load_participant
 from ruta_training.sessions import service
 from ruta_training.sessions.models import (
@@ -33,7 +34,7 @@ from ruta_training.sessions.models import (
     SessionRead,
     SessionStatus,
 )
-from ruta_training.sessions.rules import ATTRIBUTES, AttendanceInput, ScoreInput
+from ruta_training.sessions.rules import AttendanceInput, ScoreInput
 
 router = APIRouter(prefix="/sessions", tags=["sesiones"])
 
@@ -55,6 +56,7 @@ def _page_of(items: list[Item], page: PageParams) -> Page[Item]:
 
 
 def _session_response(read: SessionRead, status_code: int = 200) -> JSONResponse:
+    """A session with its ETag, for If-Match on the next change."""
     response = JSONResponse(read.model_dump(mode="json"), status_code=status_code)
     response.headers["ETag"] = etag(read.version)
     return response

@@ -5,11 +5,11 @@ from __future__ import annotations
 import uvicorn
 from fastapi import FastAPI
 from ruta_shared.security.settings import SecuritySettings
-from ruta_shared.service import create_service_app
+from ruta_shared.service import ServiceContext, create_service_app
 
+from ruta_training.api import ROUTERS
+from ruta_training.runtime import OUTBOX_COLLECTIONS, Runtime
 from ruta_training.settings import TrainingSettings
-from ruta_training.store import OUTBOX_COLLECTIONS, ensure_indexes
-from ruta_training.views import ROUTERS
 
 DESCRIPTION = "Capacitaciones: sesiones, participantes, asistencia, evaluaciones y certificados."
 
@@ -18,15 +18,25 @@ def create_app(
     settings: TrainingSettings | None = None, *, security: SecuritySettings | None = None
 ) -> FastAPI:
     """Build the training app; nothing is wired at import time."""
-    return create_service_app(
-        settings or TrainingSettings(),
+    settings = settings or TrainingSettings()
+    app: FastAPI
+
+    async def start(context: ServiceContext) -> None:
+        # Mongo exists only once the app starts: the runtime is built here, once per start.
+        runtime = Runtime(context, settings)
+        await runtime.ensure_indexes()
+        app.state.runtime = runtime
+
+    app = create_service_app(
+        settings,
         title="Ruta: training",
         description=DESCRIPTION,
         routers=ROUTERS,
         outbox_collections=OUTBOX_COLLECTIONS,
-        on_startup=[ensure_indexes],
+        on_startup=[start],
         security=security,
     )
+    return app
 
 
 def run() -> None:

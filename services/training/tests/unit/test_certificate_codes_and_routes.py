@@ -14,8 +14,9 @@ from ruta_shared.security.principal import Principal
 from ruta_shared.security.settings import SecuritySettings
 from ruta_shared.service import create_service_app
 from ruta_shared.settings import ServiceSettings
-from ruta_training.certificate_pdf import period, render
-from ruta_training.certificates import PrintableCertificate, code_hash, new_code, normalise_code
+from ruta_training.certificates.models import PrintableCertificate
+from ruta_training.certificates.pdf import period, render
+from ruta_training.certificates.rules import code_hash, new_code, normalise_code
 from ruta_training.main import create_app
 from ruta_training.settings import TrainingSettings
 

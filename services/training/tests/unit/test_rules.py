@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from ruta_training.rules import (
-    Attendee,
-    RuleError,
-    SessionFacts,
+from ruta_shared.aggregate import RuleViolationError
+from ruta_training.reach.rules import Attendee, SessionFacts, compute_reach
+from ruta_training.sessions.rules import (
     attended_hours,
     can_transition,
-    compute_reach,
     merge_attendance,
     summarise_assessments,
 )
@@ -30,10 +28,11 @@ def test_hours_come_from_the_session_the_hours_or_the_modules() -> None:
         8,
         [2],
     )
-    with pytest.raises(RuleError) as too_many:
+    with pytest.raises(RuleViolationError) as too_many:
         attended_hours(pedagogic_hours=10, module_hours=[], hours=11, modules=None)
     assert too_many.value.field == "hours_attended"
-    with pytest.raises(RuleError) as unknown:
+    assert too_many.value.kind == "invalid"  # answered with the field error type of before
+    with pytest.raises(RuleViolationError) as unknown:
         attended_hours(pedagogic_hours=12, module_hours=[4, 8], hours=None, modules=[3])
     assert unknown.value.field == "modules_attended"
 

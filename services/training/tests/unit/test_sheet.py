@@ -6,7 +6,7 @@ import io
 
 import pytest
 from openpyxl import Workbook
-from ruta_training.sheet import SheetError, parse_sheet
+from ruta_training.imports.sheet import SheetError, parse_sheet
 
 
 def parse(text: str, hours: float = 10) -> object:

@@ -6,16 +6,16 @@ from datetime import date
 from typing import Any
 
 from ruta_shared.security.principal import Principal
-from ruta_shared.service import ServiceContext
 
-from ruta_training.models import ReachRead
-from ruta_training.rules import Attendee, SessionFacts, compute_reach
-from ruta_training.sessions import sessions, visible_offices
+from ruta_training.reach.models import ReachRead
+from ruta_training.reach.rules import Attendee, SessionFacts, compute_reach
+from ruta_training.runtime import Runtime
+from ruta_training.sessions.rules import visible_offices
 
 
 async def reach(
     *,
-    context: ServiceContext,
+    runtime: Runtime,
     principal: Principal,
     starts_from: date | None,
     starts_to: date | None,
@@ -52,6 +52,6 @@ async def reach(
             ],
             headcounts=doc.get("headcounts", {}),
         )
-        async for doc in sessions(context).find(query, projection)
+        async for doc in runtime.sessions.collection.find(query, projection)
     ]
     return compute_reach(facts)

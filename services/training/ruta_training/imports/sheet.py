@@ -27,12 +27,8 @@ from ruta_shared.reference import (
 )
 from ruta_shared.security.crypto import normalise_document_number
 
-from ruta_training.models import (
-    DOCUMENT_TYPES,
-    DuplicateRow,
-    ParticipantCreate,
-    RowError,
-)
+from ruta_training.imports.models import DuplicateRow, RowError
+from ruta_training.participants.models import DOCUMENT_TYPES, ParticipantCreate
 
 
 class SheetError(ValueError):

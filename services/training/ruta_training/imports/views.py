@@ -5,27 +5,27 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Path, UploadFile
+from fastapi import APIRouter, Depends, File, UploadFile
 from fastapi.responses import JSONResponse
 from ruta_shared.api import FieldError, idempotency_key
 
-from ruta_training import imports as service
-from ruta_training.deps import ContextDep, PiiWriter, idempotency, settings_of
-from ruta_training.models import ID_PATTERN, ImportReport
+from ruta_training.deps import PiiWriter, RuntimeDep, SessionId
+from ruta_training.imports import service
+from ruta_training.imports.models import ImportReport
 
 router = APIRouter(prefix="/sessions", tags=["importación"])
 
 
 @router.post("/{session_id}/attendance/import", response_model=ImportReport)
 async def import_attendance(
-    session_id: Annotated[str, Path(pattern=ID_PATTERN)],
+    session_id: SessionId,
     file: Annotated[UploadFile, File(description="Hoja de asistencia (.xlsx o .csv)")],
-    context: ContextDep,
+    runtime: RuntimeDep,
     who: PiiWriter,
     key: Annotated[str | None, Depends(idempotency_key)],
 ) -> JSONResponse:
     """Import an attendance sheet: valid rows recorded once, bad rows reported by number."""
-    limit = settings_of(context).import_max_bytes
+    limit = runtime.settings.import_max_bytes
     content = await file.read(limit + 1)
     if len(content) > limit:
         raise FieldError("file", f"el archivo supera {limit // 1000} kB")
@@ -35,7 +35,7 @@ async def import_attendance(
 
     async def operation() -> tuple[int, Any]:
         report = await service.import_attendance(
-            context=context,
+            runtime=runtime,
             principal=who,
             session_id=session_id,
             filename=filename,
@@ -43,7 +43,7 @@ async def import_attendance(
         )
         return 200, report.model_dump(mode="json")
 
-    return await idempotency(context).run(
+    return await runtime.idempotency.run(
         scope=f"{who.id}:import_attendance",
         key=key,
         request={"session_id": session_id, "sha256": hashlib.sha256(content).hexdigest()},

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 from ruta_shared.api import (
     Page,
@@ -17,10 +17,11 @@ from ruta_shared.api import (
 )
 from ruta_shared.reference import Audience, Office
 
-from ruta_training import sessions as service
-from ruta_training.deps import ContextDep, TrainingReader, TrainingWriter, idempotency
-from ruta_training.models import (
-    ID_PATTERN,
+from ruta_training.deps import RuntimeDep, SessionId, TrainingReader, TrainingWriter
+from ruta_training.participants.rules import ATTRIBUTES
+from ruta_training.participants.service import load_participant
+from ruta_training.sessions import service
+from ruta_training.sessions.models import (
     AssessmentCreate,
     AssessmentRead,
     AttendanceCreate,
@@ -33,17 +34,29 @@ from ruta_training.models import (
     SessionRead,
     SessionStatus,
 )
-from ruta_training.participants import load_participant
+from ruta_training.sessions.rules import AttendanceInput, ScoreInput
 
 router = APIRouter(prefix="/sessions", tags=["sesiones"])
 
-SessionId = Annotated[str, Path(pattern=ID_PATTERN, description="Id de la sesión")]
+Item = TypeVar("Item", AttendanceRead, AssessmentRead)
+
 IdempotencyKey = Annotated[str | None, Depends(idempotency_key)]
 IfMatch = Annotated[int, Depends(if_match_version)]
 Paging = Annotated[PageParams, Depends(page_params)]
 
 
+def _page_of(items: list[Item], page: PageParams) -> Page[Item]:
+    """One page of a list held whole in the session document (bounded by its size)."""
+    return Page(
+        items=items[page.offset : page.offset + page.limit],
+        total=len(items),
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
 def _session_response(read: SessionRead, status_code: int = 200) -> JSONResponse:
+    """A session with its ETag, for If-Match on the next change."""
     response = JSONResponse(read.model_dump(mode="json"), status_code=status_code)
     response.headers["ETag"] = etag(read.version)
     return response
@@ -51,15 +64,15 @@ def _session_response(read: SessionRead, status_code: int = 200) -> JSONResponse
 
 @router.post("", response_model=SessionRead, status_code=201)
 async def schedule_session(
-    body: SessionCreate, context: ContextDep, who: TrainingWriter, key: IdempotencyKey
+    body: SessionCreate, runtime: RuntimeDep, who: TrainingWriter, key: IdempotencyKey
 ) -> JSONResponse:
     """Schedule a session."""
 
     async def operation() -> tuple[int, Any]:
-        document = await service.schedule(context=context, principal=who, body=body)
+        document = await service.schedule(runtime=runtime, principal=who, body=body)
         return 201, service.to_read(document).model_dump(mode="json")
 
-    response = await idempotency(context).run(
+    response = await runtime.idempotency.run(
         scope=f"{who.id}:schedule_session",
         key=key,
         request=body.model_dump(mode="json"),
@@ -75,7 +88,7 @@ async def schedule_session(
 @router.get("", response_model=Page[SessionRead])
 async def list_sessions(
     *,
-    context: ContextDep,
+    runtime: RuntimeDep,
     who: TrainingReader,
     page: Paging,
     status: Annotated[SessionStatus | None, Query(description="Estado")] = None,
@@ -85,7 +98,7 @@ async def list_sessions(
 ) -> Page[SessionRead]:
     """Sessions in the caller's offices, newest first."""
     docs, total = await service.list_sessions(
-        context=context,
+        runtime=runtime,
         principal=who,
         page=page,
         status=status,
@@ -103,10 +116,10 @@ async def list_sessions(
 
 @router.get("/{session_id}", response_model=SessionRead)
 async def read_session(
-    session_id: SessionId, context: ContextDep, who: TrainingReader
+    session_id: SessionId, runtime: RuntimeDep, who: TrainingReader
 ) -> JSONResponse:
     """One session, with its ETag."""
-    doc = await service.load_session(context, session_id, who)
+    doc = await service.load_session(runtime=runtime, principal=who, session_id=session_id)
     return _session_response(service.to_read(doc))
 
 
@@ -114,13 +127,13 @@ async def read_session(
 async def hold_session(
     session_id: SessionId,
     body: SessionHold,
-    context: ContextDep,
+    runtime: RuntimeDep,
     who: TrainingWriter,
     version: IfMatch,
 ) -> JSONResponse:
     """Mark a scheduled session as held (If-Match required)."""
     doc = await service.hold(
-        context=context,
+        runtime=runtime,
         principal=who,
         session_id=session_id,
         held_on=body.held_on,
@@ -133,13 +146,13 @@ async def hold_session(
 async def cancel_session(
     session_id: SessionId,
     body: SessionCancel,
-    context: ContextDep,
+    runtime: RuntimeDep,
     who: TrainingWriter,
     version: IfMatch,
 ) -> JSONResponse:
     """Cancel a scheduled session with nothing recorded (If-Match required)."""
     doc = await service.cancel(
-        context=context,
+        runtime=runtime,
         principal=who,
         session_id=session_id,
         reason=body.reason,
@@ -150,21 +163,20 @@ async def cancel_session(
 
 @router.post("/{session_id}/attendance", response_model=AttendanceRead)
 async def record_attendance(
-    session_id: SessionId, body: AttendanceCreate, context: ContextDep, who: TrainingWriter
+    session_id: SessionId, body: AttendanceCreate, runtime: RuntimeDep, who: TrainingWriter
 ) -> JSONResponse:
     """Record that a registered participant attended (201 new, 200 updated or unchanged)."""
-    participant = await load_participant(context, who, body.participant_id)
+    participant = await load_participant(
+        runtime=runtime, principal=who, participant_id=body.participant_id
+    )
     outcome = await service.record_participation(
-        context=context,
+        runtime=runtime,
         principal=who,
         session_id=session_id,
         attendances=[
-            service.AttendanceInput(
+            AttendanceInput(
                 participant_id=body.participant_id,
-                attributes={
-                    name: participant.get(name)
-                    for name in ("sex", "audience", "institution_kind", "role", "region")
-                },
+                attributes={name: participant.get(name) for name in ATTRIBUTES},
                 hours=body.hours_attended,
                 modules=body.modules_attended,
             )
@@ -178,17 +190,12 @@ async def record_attendance(
 
 @router.get("/{session_id}/attendance", response_model=Page[AttendanceRead])
 async def list_attendance(
-    session_id: SessionId, context: ContextDep, who: TrainingReader, page: Paging
+    session_id: SessionId, runtime: RuntimeDep, who: TrainingReader, page: Paging
 ) -> Page[AttendanceRead]:
     """Who attended (pseudonymous ids and attributes only)."""
-    doc = await service.load_session(context, session_id, who)
+    doc = await service.load_session(runtime=runtime, principal=who, session_id=session_id)
     items = service.attendance_of(doc)
-    return Page(
-        items=items[page.offset : page.offset + page.limit],
-        total=len(items),
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return _page_of(items, page)
 
 
 @router.put("/{session_id}/headcounts/{audience}", response_model=HeadcountRead)
@@ -196,38 +203,36 @@ async def set_headcount(
     session_id: SessionId,
     audience: Audience,
     body: HeadcountSet,
-    context: ContextDep,
+    runtime: RuntimeDep,
     who: TrainingWriter,
 ) -> HeadcountRead:
     """Set how many people of an audience came where names were not taken."""
     return await service.set_headcount(
-        context=context, principal=who, session_id=session_id, audience=audience, counts=body
+        runtime=runtime, principal=who, session_id=session_id, audience=audience, counts=body
     )
 
 
 @router.get("/{session_id}/headcounts", response_model=list[HeadcountRead])
 async def list_headcounts(
-    session_id: SessionId, context: ContextDep, who: TrainingReader
+    session_id: SessionId, runtime: RuntimeDep, who: TrainingReader
 ) -> list[HeadcountRead]:
     """A session's head counts by audience."""
-    doc = await service.load_session(context, session_id, who)
+    doc = await service.load_session(runtime=runtime, principal=who, session_id=session_id)
     return service.headcounts_of(doc)
 
 
 @router.post("/{session_id}/assessments", response_model=AssessmentRead)
 async def record_assessment(
-    session_id: SessionId, body: AssessmentCreate, context: ContextDep, who: TrainingWriter
+    session_id: SessionId, body: AssessmentCreate, runtime: RuntimeDep, who: TrainingWriter
 ) -> JSONResponse:
     """Record a participant's pre and post test scores (201 new, 200 otherwise)."""
     outcome = await service.record_participation(
-        context=context,
+        runtime=runtime,
         principal=who,
         session_id=session_id,
         attendances=[],
         scores=[
-            service.ScoreInput(
-                participant_id=body.participant_id, pre=body.pre_score, post=body.post_score
-            )
+            ScoreInput(participant_id=body.participant_id, pre=body.pre_score, post=body.post_score)
         ],
     )
     read = AssessmentRead(
@@ -243,22 +248,9 @@ async def record_assessment(
 
 @router.get("/{session_id}/assessments", response_model=Page[AssessmentRead])
 async def list_assessments(
-    session_id: SessionId, context: ContextDep, who: TrainingReader, page: Paging
+    session_id: SessionId, runtime: RuntimeDep, who: TrainingReader, page: Paging
 ) -> Page[AssessmentRead]:
     """Scores per participant (the average gain is in the session)."""
-    doc = await service.load_session(context, session_id, who)
-    items = [
-        AssessmentRead(
-            participant_id=pid,
-            pre_score=a["pre"],
-            post_score=a["post"],
-            gain=round(float(a["post"]) - float(a["pre"]), 2),
-        )
-        for pid, a in sorted(doc.get("assessments", {}).items())
-    ]
-    return Page(
-        items=items[page.offset : page.offset + page.limit],
-        total=len(items),
-        limit=page.limit,
-        offset=page.offset,
-    )
+    doc = await service.load_session(runtime=runtime, principal=who, session_id=session_id)
+    items = service.assessments_of(doc)
+    return _page_of(items, page)

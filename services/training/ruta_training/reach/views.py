@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from ruta_shared.reference import UBIGEO_PATTERN, Office
 
-from ruta_training import reach as service
-from ruta_training.deps import ContextDep, TrainingReader
-from ruta_training.models import ReachRead
+from ruta_training.deps import RuntimeDep, TrainingReader
+from ruta_training.reach import service
+from ruta_training.reach.models import ReachRead
 
 router = APIRouter(tags=["alcance"])
 
@@ -18,7 +18,7 @@ router = APIRouter(tags=["alcance"])
 @router.get("/reach", response_model=ReachRead)
 async def read_reach(
     *,
-    context: ContextDep,
+    runtime: RuntimeDep,
     who: TrainingReader,
     starts_from: Annotated[date | None, Query(description="Desde (fecha de inicio)")] = None,
     starts_to: Annotated[date | None, Query(description="Hasta (fecha de inicio)")] = None,
@@ -27,7 +27,7 @@ async def read_reach(
 ) -> ReachRead:
     """People reached: each named participant once, plus head counts; by sex, audience, region."""
     return await service.reach(
-        context=context,
+        runtime=runtime,
         principal=who,
         starts_from=starts_from,
         starts_to=starts_to,

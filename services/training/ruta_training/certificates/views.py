@@ -8,15 +8,14 @@ from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse, Response
 from ruta_shared.security.permissions import public
 
-from ruta_training import certificates as service
-from ruta_training.certificate_pdf import render
-from ruta_training.deps import ContextDep, PiiReader, TrainingWriter
-from ruta_training.models import (
-    ID_PATTERN,
+from ruta_training.certificates import service
+from ruta_training.certificates.models import (
     CertificateCreate,
     CertificateIssued,
     CertificateVerification,
 )
+from ruta_training.certificates.pdf import render
+from ruta_training.deps import ParticipantId, PiiReader, RuntimeDep, SessionId, TrainingWriter
 
 router = APIRouter(tags=["certificados"])
 
@@ -25,14 +24,14 @@ router = APIRouter(tags=["certificados"])
     "/sessions/{session_id}/certificates", response_model=CertificateIssued, status_code=201
 )
 async def issue_certificate(
-    session_id: Annotated[str, Path(pattern=ID_PATTERN)],
+    session_id: SessionId,
     body: CertificateCreate,
-    context: ContextDep,
+    runtime: RuntimeDep,
     who: TrainingWriter,
 ) -> JSONResponse:
     """Issue a participant's certificate (201), or return the one already issued (200)."""
     issued = await service.issue(
-        context=context, principal=who, session_id=session_id, participant_id=body.participant_id
+        runtime=runtime, principal=who, session_id=session_id, participant_id=body.participant_id
     )
     return JSONResponse(issued.model_dump(mode="json"), status_code=201 if issued.created else 200)
 
@@ -43,14 +42,14 @@ async def issue_certificate(
     responses={200: {"content": {"application/pdf": {}}, "description": "El certificado en PDF"}},
 )
 async def certificate_pdf(
-    session_id: Annotated[str, Path(pattern=ID_PATTERN)],
-    participant_id: Annotated[str, Path(pattern=ID_PATTERN)],
-    context: ContextDep,
+    session_id: SessionId,
+    participant_id: ParticipantId,
+    runtime: RuntimeDep,
     who: PiiReader,
 ) -> Response:
     """The certificate as a PDF (it shows the person's name: the read is recorded)."""
     printable = await service.printable(
-        context=context, principal=who, session_id=session_id, participant_id=participant_id
+        runtime=runtime, principal=who, session_id=session_id, participant_id=participant_id
     )
     return Response(
         render(printable),
@@ -69,7 +68,7 @@ async def certificate_pdf(
 )
 async def verify_certificate(
     code: Annotated[str, Path(max_length=64, description="Código impreso en el certificado")],
-    context: ContextDep,
+    runtime: RuntimeDep,
 ) -> CertificateVerification:
     """Public: whether a code belongs to a certificate, and its course and date; nothing else."""
-    return await service.verify(context=context, code=code)
+    return await service.verify(runtime=runtime, code=code)

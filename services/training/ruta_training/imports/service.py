@@ -13,36 +13,29 @@ from datetime import UTC, datetime
 
 from ruta_shared.api import FieldError
 from ruta_shared.security.principal import Principal
-from ruta_shared.service import ServiceContext
 from uuid6 import uuid7
 
-from ruta_training.deps import settings_of
-from ruta_training.models import ImportReport
-from ruta_training.participants import register_many
-from ruta_training.sessions import (
-    AttendanceInput,
-    ScoreInput,
-    ensure_accepts_records,
-    load_session,
-    record_participation,
-)
-from ruta_training.sheet import SheetError, parse_sheet
-from ruta_training.store import IMPORTS
+from ruta_training.imports.models import ImportReport
+from ruta_training.imports.sheet import SheetError, parse_sheet
+from ruta_training.participants.service import register_many
+from ruta_training.runtime import Runtime
+from ruta_training.sessions.rules import AttendanceInput, ScoreInput, ensure_accepts_records
+from ruta_training.sessions.service import load_session, record_participation
 
 log = logging.getLogger(__name__)
 
 
 async def import_attendance(
     *,
-    context: ServiceContext,
+    runtime: Runtime,
     principal: Principal,
     session_id: str,
     filename: str,
     content: bytes,
 ) -> ImportReport:
     """Import an attendance sheet into a session; returns the report (no personal data)."""
-    settings = settings_of(context)
-    session = await load_session(context, session_id, principal)
+    settings = runtime.settings
+    session = await load_session(runtime=runtime, principal=principal, session_id=session_id)
     ensure_accepts_records(session)
     if len(content) > settings.import_max_bytes:
         raise FieldError("file", f"el archivo supera {settings.import_max_bytes // 1000} kB")
@@ -57,11 +50,11 @@ async def import_attendance(
     except SheetError as exc:
         raise FieldError("file", str(exc)) from None
     digest = hashlib.sha256(content).hexdigest()
-    previous = await context.db[IMPORTS].find_one(
+    previous = await runtime.imports.find_one(
         {"session_id": session_id, "file_sha256": digest}, {"_id": 1}, sort=[("created_at", 1)]
     )
     registered = await register_many(
-        context=context, principal=principal, people=[row.person for row in sheet.rows]
+        runtime=runtime, principal=principal, people=[row.person for row in sheet.rows]
     )
     attendances = [
         AttendanceInput(
@@ -75,7 +68,7 @@ async def import_attendance(
         if row.pre_score is not None and row.post_score is not None
     ]
     outcome = await record_participation(
-        context=context,
+        runtime=runtime,
         principal=principal,
         session_id=session_id,
         attendances=attendances,
@@ -102,7 +95,7 @@ async def import_attendance(
         errors=sheet.errors,
         duplicates=sheet.duplicates,
     )
-    await context.db[IMPORTS].insert_one(
+    await runtime.imports.insert_one(
         {
             "_id": report.import_id,
             **report.model_dump(mode="json", exclude={"import_id"}),

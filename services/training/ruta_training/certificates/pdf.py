@@ -10,7 +10,7 @@ from reportlab.lib.units import cm
 from reportlab.pdfgen.canvas import Canvas
 from ruta_shared.reference import REGIONS, TRAINING_FORMATS
 
-from ruta_training.certificates import PrintableCertificate
+from ruta_training.certificates.models import PrintableCertificate
 
 MONTHS = (
     "enero",

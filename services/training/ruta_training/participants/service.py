@@ -10,7 +10,6 @@ between) is made again by the next registration of that person.
 from __future__ import annotations
 
 import logging
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,55 +17,32 @@ from typing import Any, Final
 
 from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError
-from ruta_shared.api import FieldError, PageParams, problem
+from ruta_shared.api import PageParams, problem
 from ruta_shared.security.crypto import (
     DATA_KEYS_COLLECTION,
-    BlindIndex,
     new_key_record,
     subject_key_from_record,
 )
-from ruta_shared.security.permissions import in_office_scope
 from ruta_shared.security.principal import Principal
-from ruta_shared.service import ServiceContext
-from uuid6 import uuid7
 
-from ruta_training.deps import access_log, blind_index, data_keys
-from ruta_training.models import ParticipantCreate, ParticipantPersonalRead, ParticipantRead
-from ruta_training.sessions import visible_offices
-from ruta_training.store import PARTICIPANT_KEYS, PARTICIPANTS
+from ruta_training.participants.models import ParticipantCreate, ParticipantPersonalRead
+from ruta_training.participants.rules import (
+    ATTRIBUTES,
+    PERSONAL_FIELDS,
+    SUBJECT_TYPE,
+    known_attributes,
+    lookup_keys,
+    resolve,
+    to_read,
+    visible,
+)
+from ruta_training.runtime import Runtime
+from ruta_training.sessions.rules import invalid, visible_offices
 
 log = logging.getLogger(__name__)
 
 Document = dict[str, Any]
-SUBJECT_TYPE: Final = "participant"
-PERSONAL_FIELDS = ("given_names", "family_names", "document_number", "email", "phone")
-ATTRIBUTES = ("sex", "audience", "institution_kind", "role", "region")
-DUPLICATE_KEY = 11000
-
-
-def normalise_email(value: str) -> str:
-    """Emails compare case-insensitively, without surrounding spaces."""
-    return unicodedata.normalize("NFKC", value).strip().lower()
-
-
-def lookup_keys(index: BlindIndex, person: ParticipantCreate) -> list[str]:
-    """The blind-index keys a person is found by (document number first, then email)."""
-    keys = []
-    if person.document_number:
-        keys.append("doc:" + index.document_number(person.document_number))
-    if person.email:
-        keys.append("email:" + index.compute("email", normalise_email(person.email)))
-    return keys
-
-
-def known_attributes(person: ParticipantCreate) -> dict[str, Any]:
-    """The attributes this registration states (an unstated sex does not erase a known one)."""
-    values = person.model_dump(include=set(ATTRIBUTES))
-    return {
-        name: value
-        for name, value in values.items()
-        if value is not None and not (name == "sex" and value == "unknown")
-    }
+DUPLICATE_KEY: Final = 11000
 
 
 @dataclass(frozen=True)
@@ -78,39 +54,25 @@ class Registered:
     attributes: dict[str, Any]
 
 
-def resolve(person_keys: Sequence[Sequence[str]], claimed: dict[str, str]) -> list[str]:
-    """Each person's id: a known key wins; otherwise a new id, shared with later inputs that
-    name the same person by either key. `claimed` gains every key newly assigned."""
-    chosen: list[str] = []
-    for keys in person_keys:
-        participant_id = next((claimed[k] for k in keys if k in claimed), None) or str(uuid7())
-        for key in keys:
-            claimed.setdefault(key, participant_id)
-        chosen.append(participant_id)
-    return chosen
-
-
 async def register_many(
-    *, context: ServiceContext, principal: Principal, people: Sequence[ParticipantCreate]
+    *, runtime: Runtime, principal: Principal, people: Sequence[ParticipantCreate]
 ) -> list[Registered]:
     """Register people in bulk, each found again when known; one result per input, in order."""
     if not people:
         return []
-    db = context.db
-    index = blind_index(context)
-    person_keys = [lookup_keys(index, person) for person in people]
+    person_keys = [lookup_keys(runtime.blind_index, person) for person in people]
     if any(not keys for keys in person_keys):
         msg = "every participant needs a document number or an email"
         raise ValueError(msg)
     wanted = sorted({key for keys in person_keys for key in keys})
     claimed = {
         doc["_id"]: doc["participant_id"]
-        for doc in await db[PARTICIPANT_KEYS].find({"_id": {"$in": wanted}}).to_list()
+        for doc in await runtime.participant_keys.find({"_id": {"$in": wanted}}).to_list()
     }
     owner = dict(claimed)
     chosen = resolve(person_keys, owner)
     claims = [{"_id": k, "participant_id": p} for k, p in owner.items() if k not in claimed]
-    lost = await _claim(db, claims)
+    lost = await _claim(runtime, claims)
     if lost:
         # Someone registered the same person meanwhile: theirs is the participant.
         chosen = [
@@ -119,17 +81,17 @@ async def register_many(
         ]
     existing = {
         doc["_id"]: doc
-        for doc in await db[PARTICIPANTS]
-        .find({"_id": {"$in": sorted(set(chosen))}}, {"pii": 0})
-        .to_list()
+        for doc in await runtime.participants.find(
+            {"_id": {"$in": sorted(set(chosen))}}, {"pii": 0}
+        ).to_list()
     }
     # The first input naming a person who has no record yet makes the record.
     to_create: dict[str, ParticipantCreate] = {}
     for participant_id, person in zip(chosen, people, strict=True):
         if participant_id not in existing and participant_id not in to_create:
             to_create[participant_id] = person
-    await _create_records(context, principal, to_create)
-    attributes = await _update_known(context, chosen, people, existing, to_create)
+    await _create_records(runtime, principal, to_create)
+    attributes = await _update_known(runtime, chosen, people, existing, to_create)
     return [
         Registered(participant_id=pid, created=pid in to_create, attributes=dict(attributes[pid]))
         for pid in chosen
@@ -137,7 +99,7 @@ async def register_many(
 
 
 async def _update_known(
-    context: ServiceContext,
+    runtime: Runtime,
     chosen: Sequence[str],
     people: Sequence[ParticipantCreate],
     existing: dict[str, Document],
@@ -175,39 +137,38 @@ async def _update_known(
             update["$set"] = updates[pid]
         operations.append(UpdateOne({"_id": pid}, update))
     if operations:
-        await context.db[PARTICIPANTS].bulk_write(operations, ordered=False)
+        await runtime.participants.bulk_write(operations, ordered=False)
     return attributes
 
 
-async def _claim(db: Any, claims: list[Document]) -> dict[str, str]:
+async def _claim(runtime: Runtime, claims: list[Document]) -> dict[str, str]:
     """Claim blind-index keys; returns the keys someone else claimed first, with their owner."""
     if not claims:
         return {}
     try:
-        await db[PARTICIPANT_KEYS].insert_many(claims, ordered=False)
+        await runtime.participant_keys.insert_many(claims, ordered=False)
     except BulkWriteError as exc:
         failed = [e for e in exc.details.get("writeErrors", []) if e.get("code") == DUPLICATE_KEY]
         if len(failed) != len(exc.details.get("writeErrors", [])):
             raise
         keys = [claims[e["index"]]["_id"] for e in failed]
-        winners = await db[PARTICIPANT_KEYS].find({"_id": {"$in": keys}}).to_list()
+        winners = await runtime.participant_keys.find({"_id": {"$in": keys}}).to_list()
         return {doc["_id"]: doc["participant_id"] for doc in winners}
     return {}
 
 
 async def _create_records(
-    context: ServiceContext, principal: Principal, people: dict[str, ParticipantCreate]
+    runtime: Runtime, principal: Principal, people: dict[str, ParticipantCreate]
 ) -> None:
     """Data keys, then encrypted participant records."""
     if not people:
         return
-    assert context.security is not None
-    keyring = context.security.keyring
+    keyring = runtime.keyring
     records = {pid: new_key_record(SUBJECT_TYPE, pid, keyring) for pid in people}
     order = list(records)
     had_key: set[str] = set()
     try:
-        await context.db[DATA_KEYS_COLLECTION].insert_many(list(records.values()), ordered=False)
+        await runtime.db[DATA_KEYS_COLLECTION].insert_many(list(records.values()), ordered=False)
     except BulkWriteError as exc:
         # A registration retried after a crash: that person's key exists already.
         errors = exc.details.get("writeErrors", [])
@@ -216,10 +177,9 @@ async def _create_records(
         had_key = {order[e["index"]] for e in errors}
     now = datetime.now(UTC)
     documents = []
-    store = data_keys(context)
     for pid, person in people.items():
         if pid in had_key:
-            key = await store.get(SUBJECT_TYPE, pid)
+            key = await runtime.data_keys.get(SUBJECT_TYPE, pid)
         else:
             key = subject_key_from_record(records[pid], keyring)
         values = person.model_dump(include=set(PERSONAL_FIELDS))
@@ -239,7 +199,7 @@ async def _create_records(
             }
         )
     try:
-        await context.db[PARTICIPANTS].insert_many(documents, ordered=False)
+        await runtime.participants.insert_many(documents, ordered=False)
     except BulkWriteError as exc:
         if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
             raise
@@ -247,55 +207,35 @@ async def _create_records(
 
 
 async def register(
-    *, context: ServiceContext, principal: Principal, person: ParticipantCreate
+    *, runtime: Runtime, principal: Principal, person: ParticipantCreate
 ) -> Registered:
     """Register one person (or find them again)."""
     if not person.document_number and not person.email:
-        raise FieldError(
+        raise invalid(
             "document_number", "indique el número de documento o el correo para no duplicar"
         )
-    [result] = await register_many(context=context, principal=principal, people=[person])
+    [result] = await register_many(runtime=runtime, principal=principal, people=[person])
     return result
 
 
-def _visible(principal: Principal, doc: Document) -> bool:
-    return any(in_office_scope(principal, office) for office in doc.get("offices", []))
-
-
 async def load_participant(
-    context: ServiceContext, principal: Principal, participant_id: str
+    *, runtime: Runtime, principal: Principal, participant_id: str
 ) -> Document:
     """A participant record; 404 when unknown or never seen in the caller's offices."""
-    doc = await context.db[PARTICIPANTS].find_one({"_id": participant_id})
-    if doc is None or not _visible(principal, doc):
+    doc = await runtime.participants.find_one({"_id": participant_id})
+    if doc is None or not visible(principal, doc):
         raise problem(404, "No encontrado.")
     return doc
 
 
-def to_read(doc: Document) -> ParticipantRead:
-    """A participant's countable attributes."""
-    return ParticipantRead(
-        id=doc["_id"],
-        offices=sorted(doc.get("offices", [])),
-        **{name: doc.get(name) for name in ATTRIBUTES},
-    )
-
-
 async def read_personal(
-    *, context: ServiceContext, principal: Principal, participant_id: str
+    *, runtime: Runtime, principal: Principal, participant_id: str
 ) -> ParticipantPersonalRead:
     """A participant's decrypted personal data; the read is recorded first."""
-    doc = await load_participant(context, principal, participant_id)
-    encrypted: dict[str, str] = doc.get("pii", {})
-    await access_log(context).record(
-        principal=principal,
-        subject_type=SUBJECT_TYPE,
-        subject_id=participant_id,
-        purpose="training",
-        fields=sorted(encrypted),
+    doc = await load_participant(
+        runtime=runtime, principal=principal, participant_id=participant_id
     )
-    key = await data_keys(context).get(SUBJECT_TYPE, participant_id)
-    plain = {name: key.decrypt(name, token) for name, token in encrypted.items()}
+    plain = await _decrypt(runtime, principal, doc, sorted(doc.get("pii", {})))
     return ParticipantPersonalRead(
         **to_read(doc).model_dump(),
         given_names=plain["given_names"],
@@ -309,40 +249,46 @@ async def read_personal(
 
 async def decrypt_names(
     *,
-    context: ServiceContext,
+    runtime: Runtime,
     principal: Principal,
     participant_id: str,
     purpose_fields: Sequence[str],
 ) -> dict[str, str]:
     """Decrypt some personal fields of a participant (recorded), e.g. names for a certificate."""
-    doc = await context.db[PARTICIPANTS].find_one({"_id": participant_id})
+    doc = await runtime.participants.find_one({"_id": participant_id})
     if doc is None:
         raise problem(404, "No encontrado.")
+    fields = [name for name in purpose_fields if name in doc.get("pii", {})]
+    return await _decrypt(runtime, principal, doc, fields)
+
+
+async def _decrypt(
+    runtime: Runtime, principal: Principal, doc: Document, fields: Sequence[str]
+) -> dict[str, str]:
+    """Record the read of some encrypted fields of a participant, then decrypt them."""
     encrypted: dict[str, str] = doc.get("pii", {})
-    fields = [name for name in purpose_fields if name in encrypted]
-    await access_log(context).record(
+    await runtime.access_log.record(
         principal=principal,
         subject_type=SUBJECT_TYPE,
-        subject_id=participant_id,
+        subject_id=doc["_id"],
         purpose="training",
-        fields=fields,
+        fields=list(fields),
     )
-    key = await data_keys(context).get(SUBJECT_TYPE, participant_id)
+    key = await runtime.data_keys.get(SUBJECT_TYPE, doc["_id"])
     return {name: key.decrypt(name, encrypted[name]) for name in fields}
 
 
 async def list_participants(
-    *, context: ServiceContext, principal: Principal, page: PageParams
+    *, runtime: Runtime, principal: Principal, page: PageParams
 ) -> tuple[list[Document], int]:
     """Participants seen in the caller's offices (attributes only)."""
     query: dict[str, Any] = {}
     offices = visible_offices(principal)
     if offices is not None:
         query["offices"] = {"$in": offices}
-    total = await context.db[PARTICIPANTS].count_documents(query)
+    total = await runtime.participants.count_documents(query)
     docs = await (
-        context.db[PARTICIPANTS]
-        .find(query, {"pii": 0}, sort=[("_id", 1)])
+        runtime.participants.find(query, {"pii": 0}, sort=[("_id", 1)])
         .skip(page.offset)
         .limit(page.limit)
         .to_list()

@@ -1,0 +1,56 @@
+"""Request and response bodies of certificates, and what a printed certificate shows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from datetime import date
+
+from pydantic import BaseModel, Field
+from ruta_shared.ids import ID_PATTERN
+
+from ruta_training.sessions.models import Body
+
+
+class CertificateCreate(Body):
+    """Issue a certificate to a participant who attended enough hours."""
+
+    participant_id: str = Field(pattern=ID_PATTERN)
+
+
+class CertificateIssued(BaseModel):
+    """An issued certificate and its verification code."""
+
+    certificate_id: str
+    session_id: str
+    participant_id: str
+    hours: float
+    issued_on: date
+    verification_code: str
+    verification_url: str
+    created: bool
+
+
+class CertificateVerification(BaseModel):
+    """All the public may learn from a verification code."""
+
+    valid: bool
+    course: str | None = None
+    date: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class PrintableCertificate:
+    """Everything the PDF shows."""
+
+    full_name: str
+    course: str
+    format: str
+    region: str
+    starts_on: date
+    ends_on: date
+    hours: float
+    issued_on: date
+    code: str
+    verification_url: str
+    organisation: str

@@ -1,22 +1,21 @@
-"""The intake service's per-app objects (collections, keys, access log) and route dependencies."""
+"""The intake service's one per-app object: case aggregates, personal-data stores, keys, logs."""
 
 from __future__ import annotations
 
-import asyncio
-import weakref
-from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Annotated, Any, Final
+from dataclasses import dataclass
+from typing import Any, Final
 
-from fastapi import Depends, Request
+from fastapi import HTTPException
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from ruta_shared.api import IdempotencyStore, idempotency_key
+from ruta_shared.aggregate import Aggregates
+from ruta_shared.api import IdempotencyStore
 from ruta_shared.outbox import Outbox
 from ruta_shared.security.access_log import ACCESS_LOG_COLLECTION, AccessLog
 from ruta_shared.security.break_glass import BREAK_GLASS_COLLECTION, BreakGlass
 from ruta_shared.security.crypto import BlindIndex, DataKeyStore
 from ruta_shared.security.install import SecurityContext
+from ruta_shared.security.permissions import NOT_FOUND_DETAIL
 from ruta_shared.service import ServiceContext
 
 Document = dict[str, Any]
@@ -24,34 +23,71 @@ Document = dict[str, Any]
 CASES: Final = "cases"
 VICTIM_PERSONAL_DATA: Final = "victim_personal_data"
 RELATIVE_PERSONAL_DATA: Final = "relative_personal_data"
+VICTIM_DOCUMENT_INDEX: Final = "victim_document_index"
 COUNTERS: Final = "case_counters"
 IDEMPOTENCY: Final = "idempotency_keys"
 # Collections whose documents carry outbox events (the relay watches them).
 OUTBOX_COLLECTIONS: Final = (CASES, ACCESS_LOG_COLLECTION, BREAK_GLASS_COLLECTION)
+CASE_BUSY_DETAIL: Final = "El caso está recibiendo muchos cambios a la vez: intente de nuevo."
 
 
-@dataclass
-class Intake:
-    """What intake's service functions work with, built once per running app."""
+def not_found() -> HTTPException:
+    """404, the same for "does not exist" and "outside your offices"."""
+    return HTTPException(status_code=404, detail=NOT_FOUND_DETAIL)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What intake's service functions work with, built once per running app at startup."""
 
     context: ServiceContext
-    _case_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = field(
-        default_factory=weakref.WeakValueDictionary, repr=False
-    )
+    security: SecurityContext
+    # Case aggregates: victims, relatives, consents and care live inside (non-identifying).
+    cases: Aggregates
+    # Per-person data keys (erasure destroys them).
+    data_keys: DataKeyStore
+    # Who read whose personal data, published as pii.accessed.
+    access_log: AccessLog
+    # Time-limited access to cases outside one's offices.
+    break_glass: BreakGlass
+    # Outcomes of POSTs by Idempotency-Key.
+    idempotency: IdempotencyStore
 
-    def case_lock(self, case_id: str) -> asyncio.Lock:
-        """This process's lock for changes to one case.
-
-        The `_seq` guard of the outbox update is what keeps writers apart on MongoDB, but
-        FerretDB v1 (SQLite) applies an update as read-then-write without isolation, so two
-        guarded updates of one document can both succeed and one is lost. Serialising
-        changes of a case within the process closes that gap for a single replica.
-        """
-        lock = self._case_locks.get(case_id)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._case_locks[case_id] = lock
-        return lock
+    @classmethod
+    def build(cls, context: ServiceContext) -> Runtime:
+        """The runtime of a started app (its Mongo client and security are in `context`)."""
+        if context.security is None:
+            msg = "security is not installed"
+            raise RuntimeError(msg)
+        security, db, outbox = context.security, context.db, context.outbox
+        data_keys = DataKeyStore(db, security.keyring)
+        return cls(
+            context=context,
+            security=security,
+            cases=Aggregates(
+                collection=db[CASES],
+                outbox=outbox,
+                name="case",
+                not_found=not_found,
+                busy_detail=CASE_BUSY_DETAIL,
+            ),
+            data_keys=data_keys,
+            access_log=AccessLog(
+                database=db,
+                outbox=outbox,
+                service="intake",
+                metrics=security.access_log_metrics,
+            ),
+            break_glass=BreakGlass(
+                database=db,
+                outbox=outbox,
+                service="intake",
+                settings=security.settings,
+                data_keys=data_keys,
+                metrics=security.break_glass_metrics,
+            ),
+            idempotency=IdempotencyStore(db[IDEMPOTENCY]),
+        )
 
     @property
     def db(self) -> AsyncDatabase[Document]:
@@ -64,17 +100,9 @@ class Intake:
         return self.context.outbox
 
     @property
-    def security(self) -> SecurityContext:
-        """Keys and security metrics of this app."""
-        if self.context.security is None:
-            msg = "security is not installed"
-            raise RuntimeError(msg)
-        return self.context.security
-
-    @property
-    def cases(self) -> AsyncCollection[Document]:
-        """Case aggregates (with victims, relatives, consents and care, non-identifying)."""
-        return self.db[CASES]
+    def blind_index(self) -> BlindIndex:
+        """Keyed hashes of document numbers, for duplicate checks."""
+        return self.security.blind_index
 
     @property
     def victim_data(self) -> AsyncCollection[Document]:
@@ -87,72 +115,21 @@ class Intake:
         return self.db[RELATIVE_PERSONAL_DATA]
 
     @property
+    def document_index(self) -> AsyncCollection[Document]:
+        """Blind index of document numbers → victim ids, keyed by the index itself."""
+        return self.db[VICTIM_DOCUMENT_INDEX]
+
+    @property
     def counters(self) -> AsyncCollection[Document]:
         """Case-number counters per office and year."""
         return self.db[COUNTERS]
 
-    @cached_property
-    def data_keys(self) -> DataKeyStore:
-        """Per-person data keys (erasure destroys them)."""
-        return DataKeyStore(self.db, self.security.keyring)
-
-    @property
-    def blind_index(self) -> BlindIndex:
-        """Keyed hashes of document numbers, for duplicate checks."""
-        return self.security.blind_index
-
-    @cached_property
-    def access_log(self) -> AccessLog:
-        """Who read whose personal data, published as pii.accessed."""
-        return AccessLog(
-            database=self.db,
-            outbox=self.outbox,
-            service="intake",
-            metrics=self.security.access_log_metrics,
-        )
-
-    @cached_property
-    def break_glass(self) -> BreakGlass:
-        """Time-limited access to cases outside one's offices."""
-        return BreakGlass(
-            database=self.db,
-            outbox=self.outbox,
-            service="intake",
-            settings=self.security.settings,
-            data_keys=self.data_keys,
-            metrics=self.security.break_glass_metrics,
-        )
-
-    @cached_property
-    def document_index(self) -> AsyncCollection[Document]:
-        """Blind index of document numbers → victim ids, keyed by the index itself."""
-        return self.db["victim_document_index"]
-
-    @cached_property
-    def idempotency(self) -> IdempotencyStore:
-        """Outcomes of POSTs by Idempotency-Key."""
-        return IdempotencyStore(self.db[IDEMPOTENCY])
-
     async def ensure_indexes(self) -> None:
         """Indexes for lists, filters and duplicate checks (idempotent)."""
-        await self.cases.create_index([("office", 1), ("opened_at", -1)], name="office_opened")
-        await self.cases.create_index([("status", 1)], name="status")
-        await self.cases.create_index("case_code", unique=True, name="case_code_unique")
+        cases = self.cases.collection
+        await cases.create_index([("office", 1), ("opened_at", -1)], name="office_opened")
+        await cases.create_index([("status", 1)], name="status")
+        await cases.create_index("case_code", unique=True, name="case_code_unique")
         await self.relative_data.create_index([("victim_id", 1)], name="victim")
         await self.data_keys.ensure_indexes()
         await self.break_glass.ensure_indexes()
-
-
-async def prepare_database(context: ServiceContext) -> None:
-    """Startup hook: intake's indexes."""
-    await Intake(context).ensure_indexes()
-
-
-def get_intake(request: Request) -> Intake:
-    """FastAPI dependency: the running app's Intake (made by the composition root)."""
-    intake: Intake = request.app.state.intake
-    return intake
-
-
-IntakeDep = Annotated[Intake, Depends(get_intake)]
-IdempotencyKey = Annotated[str | None, Depends(idempotency_key)]

@@ -1,0 +1,14 @@
+"""Every router of the intake service, registered in one place."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ruta_intake.care.views import router as care
+from ruta_intake.cases.views import router as cases
+from ruta_intake.catalogue.views import router as catalogue
+from ruta_intake.consent.views import router as consent
+from ruta_intake.victims.views import router as victims
+
+# The order is the order of the OpenAPI document (catalogue, cases, victims, consent, care).
+ROUTERS: list[APIRouter] = [catalogue, cases, victims, consent, care]

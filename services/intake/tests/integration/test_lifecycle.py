@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from ruta_intake.rules import age_on
+from ruta_intake.victims.rules import age_on
 from ruta_shared.events import EVENTS
 from ruta_shared.lima import today_lima
 from ruta_shared.security.principal import Role

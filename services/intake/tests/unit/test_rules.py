@@ -5,15 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from ruta_intake.rules import (
-    RuleError,
-    age_on,
-    case_code,
-    check_guardian,
-    check_instant,
-    check_status_move,
-    derive_age,
-)
+from ruta_intake.cases.rules import case_code, check_instant, check_status_move
+from ruta_intake.consent.rules import check_guardian
+from ruta_intake.victims.rules import age_on, derive_age
+from ruta_shared.aggregate import RuleViolationError
 from ruta_shared.lima import lima_date
 
 
@@ -67,7 +62,7 @@ def test_age_group_derives_from_birth_date_or_stated_age(
 def test_age_never_contradicts_the_birth_date(
     birth: date | None, age: int | None, group: str | None, field: str
 ) -> None:
-    with pytest.raises(RuleError) as raised:
+    with pytest.raises(RuleViolationError) as raised:
         derive_age(
             birth_date=birth,
             stated_age=age,
@@ -81,10 +76,10 @@ def test_age_never_contradicts_the_birth_date(
 def test_status_moves() -> None:
     check_status_move("open", "in_care")
     check_status_move("in_care", "open")
-    with pytest.raises(RuleError) as closed:
+    with pytest.raises(RuleViolationError) as closed:
         check_status_move("closed", "open")
     assert closed.value.status_code == 409
-    with pytest.raises(RuleError) as same:
+    with pytest.raises(RuleViolationError) as same:
         check_status_move("open", "open")
     assert same.value.status_code == 409
 
@@ -92,10 +87,10 @@ def test_status_moves() -> None:
 def test_future_instants_and_minor_consent_are_refused() -> None:
     now = datetime(2026, 6, 1, 12, tzinfo=UTC)
     assert check_instant("f", datetime(2026, 6, 1, 12, 3, tzinfo=UTC), now).minute == 3  # skew
-    with pytest.raises(RuleError):
+    with pytest.raises(RuleViolationError):
         check_instant("f", datetime(2026, 6, 2, tzinfo=UTC), now)
     check_guardian("minor", "guardian")
     check_guardian("adult", "victim")
-    with pytest.raises(RuleError) as raised:
+    with pytest.raises(RuleViolationError) as raised:
         check_guardian("minor", "victim")
     assert raised.value.field == "given_by"

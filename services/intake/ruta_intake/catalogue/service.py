@@ -7,8 +7,8 @@ from typing import Any
 
 from ruta_shared import reference as ref
 
-from ruta_intake import codes
-from ruta_intake.models import Catalogue, CodeLabel
+from ruta_intake.catalogue import codes
+from ruta_intake.catalogue.models import Catalogue, CodeLabel
 
 
 def _pairs(labels: Mapping[Any, str]) -> list[CodeLabel]:

@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from ruta_shared.aggregate import Change
 from ruta_shared.api import Page, PageParams
 from ruta_shared.events.catalog.intake import CareProvided
 from ruta_shared.lima import lima_date
@@ -13,10 +14,11 @@ from ruta_shared.reference import CareType
 from ruta_shared.security.principal import Principal
 from uuid6 import uuid7
 
-from ruta_intake.deps import Intake
-from ruta_intake.models import CareCreate, CareRead
-from ruta_intake.rules import check_day, check_not_closed, utc_now
-from ruta_intake.store import Change, change_case, find_item, load_case
+from ruta_intake.care.models import CareCreate, CareRead
+from ruta_intake.care.rules import check_day
+from ruta_intake.cases.aggregate import change_case, find_item, load_case
+from ruta_intake.cases.rules import check_not_closed, utc_now
+from ruta_intake.runtime import Runtime
 
 Document = dict[str, Any]
 
@@ -38,12 +40,12 @@ def care_read(case_id: str, care: Document) -> CareRead:
 
 
 async def provide_care(
-    intake: Intake, *, principal: Principal, case_id: str, victim_id: str, body: CareCreate
+    *, runtime: Runtime, principal: Principal, case_id: str, victim_id: str, body: CareCreate
 ) -> tuple[CareRead, int]:
     """Record care given to a victim of an open case."""
     now = utc_now()
 
-    def build(case: Document) -> Change[CareRead]:
+    def apply(case: Document) -> Change[CareRead]:
         check_not_closed(case["status"])
         find_item(case.get("victims", []), "victim_id", victim_id)
         provided_on = check_day(
@@ -65,7 +67,7 @@ async def provide_care(
         }
         return Change(
             update={"$push": {"care": care}, "$set": {"updated_at": now}},
-            payloads=[
+            events=[
                 CareProvided(
                     case_id=case_id,
                     victim_id=victim_id,
@@ -81,12 +83,12 @@ async def provide_care(
             result=care_read(case_id, care),
         )
 
-    return await change_case(intake, case_id=case_id, principal=principal, build=build)
+    return await change_case(runtime=runtime, principal=principal, case_id=case_id, apply=apply)
 
 
 async def list_care(
-    intake: Intake,
     *,
+    runtime: Runtime,
     principal: Principal,
     case_id: str,
     page: PageParams,
@@ -94,7 +96,7 @@ async def list_care(
     care_type: CareType | None = None,
 ) -> Page[CareRead]:
     """A case's care records, newest first, optionally for one victim or one type of care."""
-    loaded = await load_case(intake, case_id=case_id, principal=principal)
+    loaded = await load_case(runtime=runtime, principal=principal, case_id=case_id)
     records = [
         c
         for c in loaded.doc.get("care", [])

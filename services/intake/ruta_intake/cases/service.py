@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
 from pymongo.errors import DuplicateKeyError
+from ruta_shared.aggregate import Change, RuleViolationError
 from ruta_shared.api import Page, PageParams, problem
 from ruta_shared.events.catalog.intake import (
     CaseClosed,
@@ -22,61 +24,36 @@ from ruta_shared.security.permissions import OFFICE_SCOPE, in_office_scope
 from ruta_shared.security.principal import Principal
 from uuid6 import uuid7
 
-from ruta_intake.deps import Intake
-from ruta_intake.models import (
+from ruta_intake.cases.aggregate import change_case, load_case
+from ruta_intake.cases.counter import next_case_code
+from ruta_intake.cases.models import (
+    BreakGlassCreate,
+    BreakGlassRead,
     CaseClose,
     CaseCreate,
     CaseRead,
     CaseReopen,
     CaseSummary,
     CaseUpdate,
-    ConsentRead,
-    RelativeRead,
     StatusChange,
 )
-from ruta_intake.people import check_duplicates, victim_attributes, victim_read, victim_registered
-from ruta_intake.rules import (
-    RuleError,
+from ruta_intake.cases.rules import (
+    check_arrival,
     check_instant,
     check_status_move,
     dedupe,
     field_prefix,
     utc_now,
 )
-from ruta_intake.store import Change, change_case, next_case_code, store_personal_data
+from ruta_intake.consent.rules import consent_reads
+from ruta_intake.runtime import Runtime, not_found
+from ruta_intake.victims.models import RelativeRead
+from ruta_intake.victims.personal_data import check_duplicates, store_personal_data
+from ruta_intake.victims.rules import victim_attributes, victim_read, victim_registered
 
 Document = dict[str, Any]
 
 CODE_ATTEMPTS = 20
-
-
-def check_arrival(channel: str, institution_kind: str | None, *, prefix: str = "body") -> None:
-    """The referring institution is given exactly when an institution referred the case."""
-    if channel == "institution_referral" and institution_kind is None:
-        raise RuleError(
-            f"{prefix}.referring_institution_kind", "indique qué tipo de institución derivó el caso"
-        )
-    if channel != "institution_referral" and institution_kind is not None:
-        raise RuleError(
-            f"{prefix}.referring_institution_kind",
-            "solo se indica cuando el caso llegó derivado por una institución",
-        )
-
-
-def consent_reads(consents: list[Document]) -> list[ConsentRead]:
-    """Every consent version, each marked current when it is its consent's latest."""
-    latest: dict[str, int] = {}
-    for consent in consents:
-        latest[consent["consent_id"]] = max(
-            latest.get(consent["consent_id"], 0), consent["version"]
-        )
-    return [
-        ConsentRead(
-            **{k: v for k, v in c.items() if k != "recorded_by"},
-            current=c["version"] == latest[c["consent_id"]],
-        )
-        for c in consents
-    ]
 
 
 def case_read(doc: Document) -> CaseRead:
@@ -106,10 +83,18 @@ def case_read(doc: Document) -> CaseRead:
     )
 
 
-async def open_case(intake: Intake, *, principal: Principal, body: CaseCreate) -> CaseRead:
+async def read_case(*, runtime: Runtime, principal: Principal, case_id: str) -> CaseRead:
+    """A case the caller may see, as the API shows it (its version is its ETag)."""
+    loaded = await load_case(runtime=runtime, principal=principal, case_id=case_id)
+    return case_read(loaded.doc)
+
+
+async def open_case(*, runtime: Runtime, principal: Principal, body: CaseCreate) -> CaseRead:
     """Open a case with its first victims: personal data first, then the case and its events."""
     if not in_office_scope(principal, body.office):
-        raise RuleError("body.office", "no puede abrir casos en otra oficina", status_code=403)
+        raise RuleViolationError(
+            "body.office", "no puede abrir casos en otra oficina", status_code=403
+        )
     now = utc_now()
     opened_at = check_instant("body.opened_at", body.opened_at or now, now)
     check_arrival(body.arrival_channel, body.referring_institution_kind)
@@ -117,14 +102,14 @@ async def open_case(intake: Intake, *, principal: Principal, body: CaseCreate) -
     for position, victim in enumerate(body.victims):
         with field_prefix(f"body.victims.{position}"):
             victims.append(victim_attributes(victim, intake_date=lima_date(opened_at), now=now))
-    indexes = await check_duplicates(intake, body.victims, prefix="body.victims.")
+    indexes = await check_duplicates(runtime=runtime, victims=body.victims, prefix="body.victims.")
     case_id = str(uuid7())
     year = lima_date(opened_at).year
     code, *_ = await asyncio.gather(
-        next_case_code(intake, office=body.office, year=year),
+        next_case_code(runtime=runtime, office=body.office, year=year),
         *(
             store_personal_data(
-                intake,
+                runtime=runtime,
                 subject_type="victim",
                 subject_id=attributes["victim_id"],
                 case_id=case_id,
@@ -170,26 +155,22 @@ async def open_case(intake: Intake, *, principal: Principal, body: CaseCreate) -
     registered = [victim_registered(case_id, body.office, v) for v in victims]
     for _ in range(CODE_ATTEMPTS):
         try:
-            envelopes = await intake.outbox.insert(
-                intake.cases,
-                doc,
-                subject=case_id,
-                payloads=[opened, *registered],
-                actor=principal.actor,
+            version = await runtime.cases.insert(
+                doc, events=[opened, *registered], actor=principal.actor
             )
         except DuplicateKeyError:
             # The counter's increments are not isolated on FerretDB: the unique index on
             # case_code is what guarantees a number is used once; take the next one.
-            doc["case_code"] = await next_case_code(intake, office=body.office, year=year)
+            doc["case_code"] = await next_case_code(runtime=runtime, office=body.office, year=year)
             opened = opened.model_copy(update={"case_code": doc["case_code"]})
             continue
-        return case_read({**doc, SEQUENCE_FIELD: envelopes[-1].sequence})
+        return case_read({**doc, SEQUENCE_FIELD: version})
     raise problem(409, "No se pudo asignar un código de caso: intente de nuevo.")
 
 
 async def list_cases(
-    intake: Intake,
     *,
+    runtime: Runtime,
     principal: Principal,
     page: PageParams,
     office: str | None = None,
@@ -215,7 +196,7 @@ async def list_cases(
     if crime_type is not None:
         query["crime_types"] = crime_type
     if opened_from is not None and opened_to is not None and opened_from > opened_to:
-        raise RuleError("query.opened_to", "es anterior a opened_from")
+        raise RuleViolationError("query.opened_to", "es anterior a opened_from")
     opened: Document = {}
     if opened_from is not None:
         opened["$gte"] = lima_day_start(opened_from)
@@ -223,8 +204,9 @@ async def list_cases(
         opened["$lt"] = lima_day_start(opened_to + timedelta(days=1))
     if opened:
         query["opened_at"] = opened
-    total = await intake.cases.count_documents(query)
-    cursor = intake.cases.find(
+    cases = runtime.cases.collection
+    total = await cases.count_documents(query)
+    cursor = cases.find(
         query,
         {"_outbox": 0, "relatives": 0, "consents": 0, "care": 0},
         sort=[("opened_at", -1), ("_id", -1)],
@@ -248,20 +230,35 @@ async def list_cases(
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
+async def _change(
+    *,
+    runtime: Runtime,
+    principal: Principal,
+    case_id: str,
+    if_match: int,
+    apply: Callable[[Document], Change[CaseRead]],
+) -> tuple[CaseRead, int]:
+    """A change of the case itself at the version the caller read; the read shows the new one."""
+    read, version = await change_case(
+        runtime=runtime, principal=principal, case_id=case_id, apply=apply, if_match=if_match
+    )
+    return read.model_copy(update={"version": version}), version
+
+
 async def update_case(
-    intake: Intake, *, principal: Principal, case_id: str, body: CaseUpdate, if_match: int
+    *, runtime: Runtime, principal: Principal, case_id: str, body: CaseUpdate, if_match: int
 ) -> tuple[CaseRead, int]:
     """Correct a case's facts at the version the caller read (412 if it moved on)."""
     given = body.model_dump(exclude_unset=True)
     if not given:
-        raise RuleError("body", "indique al menos un dato que cambiar")
+        raise RuleViolationError("body", "indique al menos un dato que cambiar")
     if given.get("crime_types", ()) is None:
-        raise RuleError("body.crime_types", "un caso tiene al menos un tipo de delito")
+        raise RuleViolationError("body.crime_types", "un caso tiene al menos un tipo de delito")
     if "arrival_channel" in given and given["arrival_channel"] is None:
-        raise RuleError("body.arrival_channel", "no puede quedar vacío")
+        raise RuleViolationError("body.arrival_channel", "no puede quedar vacío")
     now = utc_now()
 
-    def build(case: Document) -> Change[CaseRead]:
+    def apply(case: Document) -> Change[CaseRead]:
         merged = {
             key: case[key]
             for key in (
@@ -279,31 +276,26 @@ async def update_case(
         updated = {**case, **merged, "updated_at": now}
         return Change(
             update={"$set": {**merged, "updated_at": now}},
-            payloads=[CaseDetailsUpdated(case_id=case_id, updated_at=now, **merged)],
+            events=[CaseDetailsUpdated(case_id=case_id, updated_at=now, **merged)],
             result=case_read(updated),
         )
 
-    return await _with_version(
-        change_case(intake, case_id=case_id, principal=principal, build=build, if_match=if_match)
+    return await _change(
+        runtime=runtime, principal=principal, case_id=case_id, if_match=if_match, apply=apply
     )
 
 
-async def _with_version(pending: Any) -> tuple[CaseRead, int]:
-    read, version = await pending
-    return read.model_copy(update={"version": version}), version
-
-
 async def change_status(
-    intake: Intake, *, principal: Principal, case_id: str, body: StatusChange, if_match: int
+    *, runtime: Runtime, principal: Principal, case_id: str, body: StatusChange, if_match: int
 ) -> tuple[CaseRead, int]:
     """Move a case between open and in care."""
     now = utc_now()
 
-    def build(case: Document) -> Change[CaseRead]:
+    def apply(case: Document) -> Change[CaseRead]:
         check_status_move(case["status"], body.status)
         return Change(
             update={"$set": {"status": body.status, "updated_at": now}},
-            payloads=[
+            events=[
                 CaseStatusChanged(
                     case_id=case_id,
                     from_status=case["status"],
@@ -314,23 +306,23 @@ async def change_status(
             result=case_read({**case, "status": body.status, "updated_at": now}),
         )
 
-    return await _with_version(
-        change_case(intake, case_id=case_id, principal=principal, build=build, if_match=if_match)
+    return await _change(
+        runtime=runtime, principal=principal, case_id=case_id, if_match=if_match, apply=apply
     )
 
 
 async def close_case(
-    intake: Intake, *, principal: Principal, case_id: str, body: CaseClose, if_match: int
+    *, runtime: Runtime, principal: Principal, case_id: str, body: CaseClose, if_match: int
 ) -> tuple[CaseRead, int]:
     """Close a case with a reason (a coordinator approves closures)."""
     now = utc_now()
     closed_at = check_instant("body.closed_at", body.closed_at or now, now)
 
-    def build(case: Document) -> Change[CaseRead]:
+    def apply(case: Document) -> Change[CaseRead]:
         if case["status"] == "closed":
-            raise RuleError("case_id", "el caso ya está cerrado", status_code=409)
+            raise RuleViolationError("case_id", "el caso ya está cerrado", status_code=409)
         if closed_at < case["opened_at"]:
-            raise RuleError("body.closed_at", "es anterior a la apertura del caso")
+            raise RuleViolationError("body.closed_at", "es anterior a la apertura del caso")
         changes = {
             "status": "closed",
             "closure_reason": body.closure_reason,
@@ -339,7 +331,7 @@ async def close_case(
         }
         return Change(
             update={"$set": changes},
-            payloads=[
+            events=[
                 CaseStatusChanged(
                     case_id=case_id, from_status=case["status"], to_status="closed", changed_at=now
                 ),
@@ -350,23 +342,23 @@ async def close_case(
             result=case_read({**case, **changes}),
         )
 
-    return await _with_version(
-        change_case(intake, case_id=case_id, principal=principal, build=build, if_match=if_match)
+    return await _change(
+        runtime=runtime, principal=principal, case_id=case_id, if_match=if_match, apply=apply
     )
 
 
 async def reopen_case(
-    intake: Intake, *, principal: Principal, case_id: str, body: CaseReopen, if_match: int
+    *, runtime: Runtime, principal: Principal, case_id: str, body: CaseReopen, if_match: int
 ) -> tuple[CaseRead, int]:
     """Reopen a closed case (it becomes open again)."""
     now = utc_now()
     reopened_at = check_instant("body.reopened_at", body.reopened_at or now, now)
 
-    def build(case: Document) -> Change[CaseRead]:
+    def apply(case: Document) -> Change[CaseRead]:
         if case["status"] != "closed":
-            raise RuleError("case_id", "solo se reabre un caso cerrado", status_code=409)
+            raise RuleViolationError("case_id", "solo se reabre un caso cerrado", status_code=409)
         if case.get("closed_at") is not None and reopened_at < case["closed_at"]:
-            raise RuleError("body.reopened_at", "es anterior al cierre del caso")
+            raise RuleViolationError("body.reopened_at", "es anterior al cierre del caso")
         changes = {
             "status": "open",
             "closure_reason": None,
@@ -376,7 +368,7 @@ async def reopen_case(
         }
         return Change(
             update={"$set": changes},
-            payloads=[
+            events=[
                 CaseStatusChanged(
                     case_id=case_id, from_status="closed", to_status="open", changed_at=now
                 ),
@@ -385,6 +377,22 @@ async def reopen_case(
             result=case_read({**case, **changes}),
         )
 
-    return await _with_version(
-        change_case(intake, case_id=case_id, principal=principal, build=build, if_match=if_match)
+    return await _change(
+        runtime=runtime, principal=principal, case_id=case_id, if_match=if_match, apply=apply
     )
+
+
+async def break_glass(
+    *, runtime: Runtime, principal: Principal, case_id: str, body: BreakGlassCreate
+) -> BreakGlassRead:
+    """Grant time-limited access to a case of another office (logged and published)."""
+    doc = await runtime.cases.collection.find_one({"_id": case_id}, {"office": 1})
+    if doc is None:
+        raise not_found()
+    grant = await runtime.break_glass.grant(
+        principal=principal,
+        case_id=case_id,
+        office=str(doc["office"]),
+        justification=body.justification,
+    )
+    return BreakGlassRead(grant_id=grant.id, case_id=case_id, expires_at=grant.expires_at)

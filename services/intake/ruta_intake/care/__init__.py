@@ -1,0 +1,1 @@
+"""Care given to victims: recording and listing."""

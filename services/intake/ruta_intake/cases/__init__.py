@@ -1,0 +1,1 @@
+"""Cases: the aggregate every intake record lives in (opening, facts, status, access)."""

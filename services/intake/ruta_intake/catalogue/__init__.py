@@ -1,0 +1,1 @@
+"""The catalogue: every code intake accepts, with its Spanish label."""

@@ -1,0 +1,1 @@
+"""Consent: versioned per victim and purpose, and its withdrawal."""

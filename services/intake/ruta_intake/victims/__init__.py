@@ -1,0 +1,1 @@
+"""Victims and their relatives: encrypted personal data, audited reads, erasure."""

@@ -1,0 +1,257 @@
+"""Victims and relatives: registration with encrypted personal data, audited reads, erasure."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from ruta_shared.aggregate import Change, RuleViolationError
+from ruta_shared.events.catalog.intake import RelativeRegistered, VictimDataErased
+from ruta_shared.events.catalog.security import AccessPurpose
+from ruta_shared.lima import lima_date
+from ruta_shared.security.crypto import DataErasedError
+from ruta_shared.security.principal import Principal
+from uuid6 import uuid7
+
+from ruta_intake.cases.aggregate import change_case, find_item, load_case
+from ruta_intake.cases.rules import check_not_closed, field_prefix, utc_now
+from ruta_intake.runtime import Runtime, not_found
+from ruta_intake.victims.models import (
+    AccessRecord,
+    ErasureRead,
+    PersonalDataRead,
+    RelativeCreate,
+    RelativeRead,
+    VictimCreate,
+    VictimRead,
+)
+from ruta_intake.victims.personal_data import (
+    SubjectType,
+    check_duplicates,
+    decrypt_personal_data,
+    document_index,
+    personal_data_collection,
+    store_personal_data,
+)
+from ruta_intake.victims.rules import (
+    check_not_erased,
+    check_personal_data,
+    victim_attributes,
+    victim_read,
+    victim_registered,
+)
+
+Document = dict[str, Any]
+
+
+async def register_victim(
+    *, runtime: Runtime, principal: Principal, case_id: str, body: VictimCreate
+) -> tuple[VictimRead, int]:
+    """Add a victim to a case: encrypted personal data first, then the case with its event."""
+    loaded = await load_case(runtime=runtime, principal=principal, case_id=case_id)
+    check_not_closed(loaded.doc["status"])
+    now = utc_now()
+    with field_prefix("body"):
+        victim = victim_attributes(body, intake_date=lima_date(now), now=now)
+    (index,) = await check_duplicates(runtime=runtime, victims=[body], prefix="body.")
+    await store_personal_data(
+        runtime=runtime,
+        subject_type="victim",
+        subject_id=victim["victim_id"],
+        case_id=case_id,
+        data=body.personal_data,
+        document_index=index,
+    )
+
+    def apply(case: Document) -> Change[VictimRead]:
+        check_not_closed(case["status"])
+        return Change(
+            update={"$push": {"victims": victim}, "$set": {"updated_at": now}},
+            events=[victim_registered(case_id, case["office"], victim)],
+            result=victim_read(case_id, victim),
+        )
+
+    return await change_case(runtime=runtime, principal=principal, case_id=case_id, apply=apply)
+
+
+async def read_victim(
+    *, runtime: Runtime, principal: Principal, case_id: str, victim_id: str
+) -> VictimRead:
+    """A victim's non-identifying attributes."""
+    loaded = await load_case(runtime=runtime, principal=principal, case_id=case_id)
+    victim = find_item(loaded.doc.get("victims", []), "victim_id", victim_id)
+    return victim_read(case_id, victim)
+
+
+async def read_personal_data(
+    *,
+    runtime: Runtime,
+    principal: Principal,
+    case_id: str,
+    subject_type: SubjectType,
+    subject_id: str,
+    purpose: AccessPurpose,
+) -> PersonalDataRead:
+    """Decrypt one person's data, record (and publish) the read, return it; 410 if erased."""
+    loaded = await load_case(runtime=runtime, principal=principal, case_id=case_id)
+    listed = "victims" if subject_type == "victim" else "relatives"
+    person = find_item(loaded.doc.get(listed, []), f"{subject_type}_id", subject_id)
+    if person.get("erased_at") is not None:
+        raise DataErasedError(subject_type, subject_id)
+    collection = personal_data_collection(runtime=runtime, subject_type=subject_type)
+    stored = await collection.find_one({"_id": subject_id})
+    if stored is None:
+        raise not_found()
+    key = await runtime.data_keys.get(subject_type, subject_id)
+    plain = decrypt_personal_data(key, stored.get("fields") or {})
+    access_id = None
+    if plain:
+        access_id = await runtime.access_log.record(
+            principal=principal,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            purpose=purpose,
+            fields=list(plain),
+            case_id=case_id,
+            break_glass_grant_id=loaded.grant.id if loaded.grant else None,
+        )
+    return PersonalDataRead(
+        subject_type=subject_type,
+        subject_id=subject_id,
+        case_id=case_id,
+        access_id=access_id,
+        **plain,
+    )
+
+
+async def access_records(
+    *, runtime: Runtime, principal: Principal, case_id: str, victim_id: str
+) -> list[AccessRecord]:
+    """Who read a victim's personal data, newest first."""
+    loaded = await load_case(runtime=runtime, principal=principal, case_id=case_id)
+    find_item(loaded.doc.get("victims", []), "victim_id", victim_id)
+    records = await runtime.access_log.for_subject("victim", victim_id)
+    return [AccessRecord(access_id=str(r["_id"]), **r) for r in records]
+
+
+async def erase_victim(
+    *, runtime: Runtime, principal: Principal, case_id: str, victim_id: str
+) -> ErasureRead:
+    """Crypto-shred a victim's (and their relatives') personal data; the statistics stay.
+
+    Idempotent: erasing an erased victim answers the first erasure again, with no new event.
+    """
+    loaded = await load_case(runtime=runtime, principal=principal, case_id=case_id)
+    victim = find_item(loaded.doc.get("victims", []), "victim_id", victim_id)
+    relatives = [r for r in loaded.doc.get("relatives", []) if r["victim_id"] == victim_id]
+    relative_ids = [r["relative_id"] for r in relatives]
+    if victim.get("erased_at") is not None:
+        return ErasureRead(
+            case_id=case_id,
+            victim_id=victim_id,
+            erased_at=victim["erased_at"],
+            relative_ids=relative_ids,
+            version=loaded.version,
+        )
+    now = utc_now()
+    await asyncio.gather(
+        runtime.data_keys.destroy("victim", victim_id),
+        *(runtime.data_keys.destroy("relative", rid) for rid in relative_ids),
+    )
+    # The ciphertexts are unreadable now; drop them and the blind index all the same.
+    wiped: Document = {"$set": {"fields": {}, "document_index": None, "erased_at": now}}
+    stored = await runtime.victim_data.find_one({"_id": victim_id}, {"document_index": 1})
+    if stored is not None and stored.get("document_index"):
+        await runtime.document_index.update_one(
+            {"_id": stored["document_index"]}, {"$pull": {"victim_ids": victim_id}}
+        )
+    await runtime.victim_data.update_one({"_id": victim_id}, wiped)
+    if relative_ids:
+        await runtime.relative_data.update_many({"_id": {"$in": relative_ids}}, wiped)
+
+    def apply(case: Document) -> Change[ErasureRead]:
+        victims = [dict(v) for v in case.get("victims", [])]
+        current = find_item(victims, "victim_id", victim_id)
+        if current.get("erased_at") is not None:
+            raise RuleViolationError("victim_id", "los datos ya fueron borrados", status_code=409)
+        current["erased_at"] = now
+        updated_relatives = [
+            {**r, "erased_at": r.get("erased_at") or now} if r["victim_id"] == victim_id else r
+            for r in case.get("relatives", [])
+        ]
+        return Change(
+            update={
+                "$set": {"victims": victims, "relatives": updated_relatives, "updated_at": now}
+            },
+            events=[
+                VictimDataErased(
+                    case_id=case_id, victim_id=victim_id, erased_at=now, relative_ids=relative_ids
+                )
+            ],
+            result=ErasureRead(
+                case_id=case_id,
+                victim_id=victim_id,
+                erased_at=now,
+                relative_ids=relative_ids,
+                version=0,
+            ),
+        )
+
+    result, version = await change_case(
+        runtime=runtime, principal=principal, case_id=case_id, apply=apply
+    )
+    return result.model_copy(update={"version": version})
+
+
+async def register_relative(
+    *, runtime: Runtime, principal: Principal, case_id: str, victim_id: str, body: RelativeCreate
+) -> tuple[RelativeRead, int]:
+    """Register a relative of a victim, with their own encrypted personal data."""
+    loaded = await load_case(runtime=runtime, principal=principal, case_id=case_id)
+    check_not_closed(loaded.doc["status"])
+    check_not_erased(find_item(loaded.doc.get("victims", []), "victim_id", victim_id))
+    with field_prefix("body"):
+        check_personal_data(body.personal_data)
+    if body.personal_data.birth_date is not None and body.personal_data.birth_date > lima_date(
+        utc_now()
+    ):
+        raise RuleViolationError(
+            "body.personal_data.birth_date", "la fecha no puede estar en el futuro"
+        )
+    now = utc_now()
+    relative_id = str(uuid7())
+    relative: Document = {
+        "relative_id": relative_id,
+        "victim_id": victim_id,
+        "relationship": body.relationship,
+        "registered_at": now,
+        "erased_at": None,
+    }
+    await store_personal_data(
+        runtime=runtime,
+        subject_type="relative",
+        subject_id=relative_id,
+        case_id=case_id,
+        data=body.personal_data,
+        document_index=document_index(runtime=runtime, data=body.personal_data),
+        victim_id=victim_id,
+    )
+
+    def apply(case: Document) -> Change[RelativeRead]:
+        check_not_closed(case["status"])
+        check_not_erased(find_item(case.get("victims", []), "victim_id", victim_id))
+        return Change(
+            update={"$push": {"relatives": relative}, "$set": {"updated_at": now}},
+            events=[
+                RelativeRegistered(
+                    case_id=case_id,
+                    victim_id=victim_id,
+                    relative_id=relative_id,
+                    relationship=body.relationship,
+                    registered_at=now,
+                )
+            ],
+            result=RelativeRead(**relative),
+        )
+
+    return await change_case(runtime=runtime, principal=principal, case_id=case_id, apply=apply)

@@ -14,13 +14,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from ruta_shared.events import SYSTEM_ACTOR, EventData
-from ruta_shared.events.catalog.referrals import WebhookDeliveryFailed
 
-from ruta_referrals.referrals.service import CaseRouteStore, Mutation
+from ruta_referrals.institutions.service import get_institution, webhook_secret
 from ruta_referrals.runtime import Runtime
-from ruta_referrals.webhooks.deliveries import DeliveryStore
-from ruta_referrals.webhooks.signing import backoff_seconds, signed_headers
+from ruta_referrals.webhooks.rules import backoff_seconds, signed_headers
+from ruta_referrals.webhooks.service import (
+    claim_delivery,
+    finish_delivery,
+    publish_delivery_failed,
+)
 
 log = logging.getLogger(__name__)
 
@@ -30,22 +32,12 @@ Document = dict[str, Any]
 class WebhookDispatcher:
     """Sends due deliveries until stopped; woken when something is enqueued or replayed."""
 
-    def __init__(self, runtime: Runtime, routes: CaseRouteStore) -> None:
+    def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
-        self._routes = routes
         self._settings = runtime.settings
-        self._wake = asyncio.Event()
+        self._wake = runtime.webhook_wakeup  # set by the enqueuing consumer and by replays
         self._stopping = asyncio.Event()
         self._client: httpx.AsyncClient | None = None
-
-    @property
-    def deliveries(self) -> DeliveryStore:
-        """The delivery queue."""
-        return DeliveryStore(self._runtime.db)
-
-    def wake(self) -> None:
-        """Look for due deliveries now."""
-        self._wake.set()
 
     def stop(self) -> None:
         """Finish after the current round."""
@@ -81,7 +73,9 @@ class WebhookDispatcher:
         lease = timedelta(seconds=self._settings.webhook_lease_seconds)
         claimed: list[Document] = []
         while len(claimed) < self._settings.webhook_batch_size and not self._stopping.is_set():
-            delivery = await self.deliveries.claim(datetime.now(UTC), lease)
+            delivery = await claim_delivery(
+                runtime=self._runtime, now=datetime.now(UTC), lease=lease
+            )
             if delivery is None:
                 break
             claimed.append(delivery)
@@ -96,12 +90,14 @@ class WebhookDispatcher:
         now = datetime.now(UTC)
         status_code: int | None = None
         error: str | None = None
-        institution = await self._runtime.institutions.get(claimed["institution_id"])
+        institution = await get_institution(
+            runtime=self._runtime, institution_id=claimed["institution_id"]
+        )
         url = None if institution is None else institution.get("webhook_url")
         secret = (
             None
             if institution is None
-            else await self._runtime.institutions.webhook_secret(institution)
+            else await webhook_secret(runtime=self._runtime, institution=institution)
         )
         if institution is None or institution.get("integration") != "webhook":
             error = "not_a_webhook_institution"
@@ -123,9 +119,10 @@ class WebhookDispatcher:
         record = {"at": now, "status_code": status_code, "error": error}
         metrics = self._runtime.metrics
         if status_code is not None and 200 <= status_code < 300:
-            await self.deliveries.finish(
-                claimed,
-                {
+            await finish_delivery(
+                runtime=self._runtime,
+                claimed=claimed,
+                update={
                     "$set": {
                         "status": "delivered",
                         "attempts": attempts,
@@ -144,10 +141,17 @@ class WebhookDispatcher:
             )
             return
         if attempts >= self._settings.webhook_max_attempts:
-            await self._dead_letter(claimed, attempts, status_code, now)
-            await self.deliveries.finish(
-                claimed,
-                {
+            await publish_delivery_failed(
+                runtime=self._runtime,
+                claimed=claimed,
+                attempts=attempts,
+                status_code=status_code,
+                now=now,
+            )
+            await finish_delivery(
+                runtime=self._runtime,
+                claimed=claimed,
+                update={
                     "$set": {
                         "status": "dead",
                         "attempts": attempts,
@@ -176,9 +180,10 @@ class WebhookDispatcher:
             base=self._settings.webhook_backoff_base_seconds,
             cap=self._settings.webhook_backoff_max_seconds,
         )
-        await self.deliveries.finish(
-            claimed,
-            {
+        await finish_delivery(
+            runtime=self._runtime,
+            claimed=claimed,
+            update={
                 "$set": {
                     "status": "pending",
                     "attempts": attempts,
@@ -191,25 +196,3 @@ class WebhookDispatcher:
             },
         )
         metrics.webhook_attempts.labels("failed").inc()
-
-    async def _dead_letter(
-        self, claimed: Document, attempts: int, status_code: int | None, now: datetime
-    ) -> None:
-        """Publish `webhook.delivery_failed` once per dead-lettering (keyed by case id)."""
-        marker = f"{claimed['_id']}:{claimed.get('replays', 0)}"
-
-        async def rule(case: Document) -> Mutation:
-            if marker in (case.get("webhook_failures") or []):
-                return Mutation({}, [])  # published before a crash: not twice
-            payload: EventData = WebhookDeliveryFailed(
-                case_id=case["_id"],
-                referral_id=claimed["referral_id"],
-                institution_id=claimed["institution_id"],
-                delivery_id=claimed["_id"],
-                attempts=attempts,
-                last_status=status_code,
-                failed_at=now,
-            )
-            return Mutation({"$push": {"webhook_failures": marker}}, [payload])
-
-        await self._routes.mutate(claimed["case_id"], rule, actor=SYSTEM_ACTOR)

@@ -27,6 +27,7 @@ from ruta_shared.security.crypto import SubjectKey
 from ruta_shared.security.permissions import OFFICE_SCOPE, in_office_scope
 from ruta_shared.security.principal import Principal
 
+from ruta_referrals.intake_projection.rules import consent_allows
 from ruta_referrals.referrals.models import ReferralCreate, ReferralRead
 
 Referral = dict[str, Any]
@@ -319,6 +320,19 @@ def consent_gate(*, consented: bool, justification: str | None, override_allowed
             code="consent_required",
         )
     return justification is not None and not consented
+
+
+def require_send_consent(referral: Referral, victim: Document) -> None:
+    """Refuse to send without consent: it may have been withdrawn since the referral was drafted."""
+    if not referral.get("consent_override") and not consent_allows(
+        victim, referral["institution_kind"]
+    ):
+        raise RuleViolationError(
+            None,
+            "La víctima ya no consiente comunicar datos a este tipo de institución.",
+            status_code=409,
+            code="consent_required",
+        )
 
 
 def to_staff_read(case: Document, referral: Referral) -> ReferralRead:

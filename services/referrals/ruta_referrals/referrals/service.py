@@ -43,6 +43,7 @@ from ruta_referrals.referrals.rules import (
     overdue_change,
     reason_field,
     replace_referral,
+    require_send_consent,
     staff_visible,
     to_staff_read,
 )
@@ -255,16 +256,8 @@ async def send_channel(*, runtime: Runtime, principal: Principal, referral_id: s
     institution = await runtime.institutions.find_one({"_id": referral["institution_id"]})
     if institution is None or not institution.get("active", True):
         raise problem(409, "La institución ya no está activa.")
-    # Consent may have been withdrawn since the referral was drafted: sending discloses.
     victim = await get_victim(runtime=runtime, victim_id=referral["victim_id"]) or {}
-    if not referral.get("consent_override") and not consent_allows(
-        victim, referral["institution_kind"]
-    ):
-        raise problem(
-            409,
-            "La víctima ya no consiente comunicar datos a este tipo de institución.",
-            code="consent_required",
-        )
+    require_send_consent(referral, victim)
     channel: str = institution.get("integration", "manual")
     return channel
 

@@ -76,6 +76,29 @@ def to_read(doc: Document) -> DeliveryRead:
     )
 
 
+def attempt_update(
+    status: str,
+    *,
+    attempts: int,
+    status_code: int | None,
+    error: str | None,
+    now: datetime,
+    **fields: Any,
+) -> Document:
+    """The update recording one attempt's outcome: the new status, its fields, the history."""
+    return {
+        "$set": {
+            "status": status,
+            "attempts": attempts,
+            **fields,
+            "last_status": status_code,
+            "last_error": error,
+            "lease_until": None,
+        },
+        "$push": {"history": {"at": now, "status_code": status_code, "error": error}},
+    }
+
+
 def signed_headers(*, secret: str, message_id: str, body: str, at: datetime) -> dict[str, str]:
     """The headers of one delivery attempt: id (stable across retries), timestamp, signature.
 

@@ -11,13 +11,14 @@ import asyncio
 import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import httpx
 
 from ruta_referrals.institutions.service import get_institution, webhook_secret
 from ruta_referrals.runtime import Runtime
-from ruta_referrals.webhooks.rules import backoff_seconds, signed_headers
+from ruta_referrals.webhooks.rules import attempt_update, backoff_seconds, signed_headers
 from ruta_referrals.webhooks.service import (
     claim_delivery,
     finish_delivery,
@@ -116,24 +117,12 @@ class WebhookDispatcher:
             except httpx.HTTPError as exc:
                 error = type(exc).__name__
         attempts = int(claimed["attempts"]) + 1
-        record = {"at": now, "status_code": status_code, "error": error}
+        outcome = partial(
+            attempt_update, attempts=attempts, status_code=status_code, error=error, now=now
+        )
         metrics = self._runtime.metrics
         if status_code is not None and 200 <= status_code < 300:
-            await finish_delivery(
-                runtime=self._runtime,
-                claimed=claimed,
-                update={
-                    "$set": {
-                        "status": "delivered",
-                        "attempts": attempts,
-                        "delivered_at": now,
-                        "last_status": status_code,
-                        "last_error": None,
-                        "lease_until": None,
-                    },
-                    "$push": {"history": record},
-                },
-            )
+            await self._finish(claimed, outcome("delivered", delivered_at=now))
             metrics.webhook_attempts.labels("delivered").inc()
             log.info(
                 "webhook delivered",
@@ -148,21 +137,7 @@ class WebhookDispatcher:
                 status_code=status_code,
                 now=now,
             )
-            await finish_delivery(
-                runtime=self._runtime,
-                claimed=claimed,
-                update={
-                    "$set": {
-                        "status": "dead",
-                        "attempts": attempts,
-                        "dead_at": now,
-                        "last_status": status_code,
-                        "last_error": error,
-                        "lease_until": None,
-                    },
-                    "$push": {"history": record},
-                },
-            )
+            await self._finish(claimed, outcome("dead", dead_at=now))
             metrics.webhook_attempts.labels("dead_lettered").inc()
             log.warning(
                 "webhook dead-lettered",
@@ -180,19 +155,10 @@ class WebhookDispatcher:
             base=self._settings.webhook_backoff_base_seconds,
             cap=self._settings.webhook_backoff_max_seconds,
         )
-        await finish_delivery(
-            runtime=self._runtime,
-            claimed=claimed,
-            update={
-                "$set": {
-                    "status": "pending",
-                    "attempts": attempts,
-                    "next_attempt_at": now + timedelta(seconds=wait),
-                    "last_status": status_code,
-                    "last_error": error,
-                    "lease_until": None,
-                },
-                "$push": {"history": record},
-            },
+        await self._finish(
+            claimed, outcome("pending", next_attempt_at=now + timedelta(seconds=wait))
         )
         metrics.webhook_attempts.labels("failed").inc()
+
+    async def _finish(self, claimed: Document, update: Document) -> None:
+        await finish_delivery(runtime=self._runtime, claimed=claimed, update=update)

@@ -1,0 +1,1 @@
+"""Ruta's referrals service: referrals, partner API, webhooks, return and reintegration."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from ruta_referrals.institutions.views import router as institutions
-from ruta_referrals.referrals.partner_views import router as partner
+from ruta_referrals.partners.views import router as partners
 from ruta_referrals.referrals.views import router as referrals
-from ruta_referrals.route.views import router as route
+from ruta_referrals.reintegration.views import router as reintegration
 from ruta_referrals.webhooks.views import router as webhooks
 
-ROUTERS: list[APIRouter] = [institutions, referrals, partner, route, webhooks]
+ROUTERS: list[APIRouter] = [institutions, referrals, partners, reintegration, webhooks]

@@ -1,4 +1,4 @@
-"""FastAPI dependency aliases of the referrals service."""
+"""FastAPI dependency aliases of the referrals service: runtime, request headers, path ids."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 from ruta_shared.api import PageParams, idempotency_key, if_match_version, page_params
+from ruta_shared.ids import ID_PATTERN
 
 from ruta_referrals.runtime import Runtime
-
-ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
 
 def get_runtime(request: Request) -> Runtime:

@@ -6,13 +6,15 @@ import uvicorn
 from fastapi import FastAPI
 from ruta_shared.security.access_log import ACCESS_LOG_COLLECTION
 from ruta_shared.security.settings import SecuritySettings
-from ruta_shared.service import create_service_app
+from ruta_shared.service import ServiceContext, create_service_app
 
 from ruta_referrals.api import ROUTERS
-from ruta_referrals.intake.projection import CASE_ROUTES
-from ruta_referrals.runtime import ReferralsMetrics, Runtime
+from ruta_referrals.institutions.service import ensure_institution_indexes, seed_institutions
+from ruta_referrals.referrals.service import ensure_referral_indexes
+from ruta_referrals.runtime import CASE_ROUTES, ReferralsMetrics, Runtime
 from ruta_referrals.settings import ReferralsSettings
-from ruta_referrals.workers import Workers
+from ruta_referrals.webhooks.service import ensure_delivery_indexes
+from ruta_referrals.workers.supervisor import Workers
 
 DESCRIPTION = "Derivaciones a instituciones, acceso de socios, webhooks, retorno y reintegración."
 
@@ -22,25 +24,37 @@ def create_app(
 ) -> FastAPI:
     """Build the referrals app; nothing is wired at import time."""
     settings = settings or ReferralsSettings()
-    workers = Workers()
+
+    async def startup(context: ServiceContext) -> None:
+        # Built here, once per app: the Mongo client exists only once the app starts.
+        runtime = Runtime.build(context, settings, metrics)
+        await ensure_referral_indexes(runtime=runtime)
+        await ensure_institution_indexes(runtime=runtime)
+        await ensure_delivery_indexes(runtime=runtime)
+        await runtime.keys.ensure_indexes()
+        if settings.seed_institutions:
+            await seed_institutions(runtime=runtime)
+        runtime.workers = Workers(runtime)
+        app.state.runtime = runtime
+        runtime.workers.start()
+
+    async def shutdown(_: ServiceContext) -> None:
+        runtime: Runtime | None = getattr(app.state, "runtime", None)
+        if runtime is not None and runtime.workers is not None:
+            await runtime.workers.stop()
+
     app = create_service_app(
         settings,
         title="Ruta: referrals",
         description=DESCRIPTION,
         routers=ROUTERS,
         outbox_collections=[CASE_ROUTES, ACCESS_LOG_COLLECTION],
-        on_startup=[workers.start],
-        on_shutdown=[workers.stop],
+        on_startup=[startup],
+        on_shutdown=[shutdown],
         security=security,
         accept_partner_api_keys=True,  # partner institutions may use X-API-Key
     )
-    context = app.state.context
-    runtime = Runtime(
-        context=context, settings=settings, metrics=ReferralsMetrics(context.metrics.registry)
-    )
-    app.state.runtime = runtime
-    app.state.workers = workers
-    workers.bind(runtime, app)
+    metrics = ReferralsMetrics(app.state.context.metrics.registry)
     return app
 
 

@@ -1,22 +1,35 @@
-"""The referrals service's objects for one running app, built from its ServiceContext."""
+"""The referrals service's one per-app object: its collections, stores, metrics and workers."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Final
+import asyncio
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from ruta_shared.api import IdempotencyStore
+from ruta_shared.aggregate import Aggregates
+from ruta_shared.api import IdempotencyStore, problem
 from ruta_shared.security.access_log import AccessLog
 from ruta_shared.security.crypto import DataKeyStore
 from ruta_shared.service import ServiceContext
 
-from ruta_referrals.institutions.service import InstitutionStore
 from ruta_referrals.referrals.rules import Deadlines
 from ruta_referrals.settings import ReferralsSettings
 
+if TYPE_CHECKING:
+    from ruta_referrals.workers.supervisor import Workers
+
+CASE_ROUTES: Final = "case_routes"
+VICTIMS: Final = "victims"
+INSTITUTIONS: Final = "institutions"
+DELIVERIES: Final = "webhook_deliveries"
 IDEMPOTENCY: Final = "idempotency"
+# A case's route is changed by staff, partners, the overdue check and the dispatcher at once.
+CHANGE_ATTEMPTS: Final = 8
+CASE_NOT_FOUND: Final = "Caso no encontrado."
+CASE_BUSY: Final = "El caso cambió varias veces seguidas: vuelva a intentarlo."
 
 Document = dict[str, Any]
 
@@ -49,55 +62,69 @@ class ReferralsMetrics:
         )
 
 
+def case_not_found() -> Exception:
+    """The 404 of a case referrals does not know (or the caller may not see)."""
+    return problem(404, CASE_NOT_FOUND)
+
+
 @dataclass
 class Runtime:
-    """Everything the routes and background tasks share; Mongo-backed parts made on use."""
+    """Everything the routes and background tasks share, built once per app at startup."""
 
     context: ServiceContext
     settings: ReferralsSettings
     metrics: ReferralsMetrics
+    db: AsyncDatabase[Document]
+    keys: DataKeyStore
+    access_log: AccessLog
+    idempotency: IdempotencyStore
+    cases: Aggregates  # `case_routes`: referrals, returns, milestones and the case's outbox
+    victims: AsyncCollection[Document]
+    institutions: AsyncCollection[Document]
+    deliveries: AsyncCollection[Document]
+    deadlines: Deadlines
+    allow_plain_http: bool
+    # Set when a delivery is enqueued or replayed: the dispatcher looks for due ones at once.
+    webhook_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    workers: Workers | None = None
 
-    @property
-    def db(self) -> AsyncDatabase[Document]:
-        """The service's own database."""
-        return self.context.db
-
-    @property
-    def keys(self) -> DataKeyStore:
-        """Data keys for encrypted fields (per victim, per institution)."""
-        security = self.context.security
+    @classmethod
+    def build(
+        cls, context: ServiceContext, settings: ReferralsSettings, metrics: ReferralsMetrics
+    ) -> Runtime:
+        """The runtime of a started app (its Mongo client exists)."""
+        db = context.db
+        security = context.security
         if security is None:
             msg = "security is not installed"
             raise RuntimeError(msg)
-        return DataKeyStore(self.db, security.keyring)
-
-    @property
-    def institutions(self) -> InstitutionStore:
-        """The institutions registry."""
-        return InstitutionStore(
-            self.db, self.keys, allow_plain_http=self.settings.environment != "production"
-        )
-
-    @property
-    def access_log(self) -> AccessLog:
-        """Where reads of decrypted personal data are recorded."""
-        security = self.context.security
-        return AccessLog(
-            database=self.db,
-            outbox=self.context.outbox,
-            service=self.settings.service_name,
-            metrics=security.access_log_metrics if security is not None else None,
-        )
-
-    @property
-    def idempotency(self) -> IdempotencyStore:
-        """Stored outcomes of POSTs sent with an Idempotency-Key."""
-        return IdempotencyStore(self.db[IDEMPOTENCY])
-
-    @property
-    def deadlines(self) -> Deadlines:
-        """Deadlines per urgency, from settings."""
-        return Deadlines(
-            acknowledgement=self.settings.acknowledgement_deadline_seconds,
-            answer=self.settings.answer_deadline_seconds,
+        return cls(
+            context=context,
+            settings=settings,
+            metrics=metrics,
+            db=db,
+            keys=DataKeyStore(db, security.keyring),
+            access_log=AccessLog(
+                database=db,
+                outbox=context.outbox,
+                service=settings.service_name,
+                metrics=security.access_log_metrics,
+            ),
+            idempotency=IdempotencyStore(db[IDEMPOTENCY]),
+            cases=Aggregates(
+                collection=db[CASE_ROUTES],
+                outbox=context.outbox,
+                name="case_route",
+                attempts=CHANGE_ATTEMPTS,
+                not_found=case_not_found,
+                busy_detail=CASE_BUSY,
+            ),
+            victims=db[VICTIMS],
+            institutions=db[INSTITUTIONS],
+            deliveries=db[DELIVERIES],
+            deadlines=Deadlines(
+                acknowledgement=settings.acknowledgement_deadline_seconds,
+                answer=settings.answer_deadline_seconds,
+            ),
+            allow_plain_http=settings.environment != "production",
         )

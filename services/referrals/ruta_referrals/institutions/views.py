@@ -11,13 +11,14 @@ from ruta_shared.security.permissions import require
 from ruta_shared.security.principal import Principal
 
 from ruta_referrals.deps import IfMatchDep, InstitutionIdPath, PageDep, RuntimeDep
+from ruta_referrals.institutions import service
 from ruta_referrals.institutions.models import (
     InstitutionCreate,
     InstitutionRead,
     InstitutionUpdate,
     WebhookSecretIssued,
 )
-from ruta_referrals.institutions.service import to_read
+from ruta_referrals.institutions.rules import to_read
 
 router = APIRouter(prefix="/institutions", tags=["instituciones"])
 
@@ -33,7 +34,9 @@ async def list_institutions(
     kind: Annotated[InstitutionKind | None, Query(description="Tipo de institución")] = None,
 ) -> Page[InstitutionRead]:
     """List the registered institutions, optionally of one kind."""
-    docs, total = await runtime.institutions.list(kind=kind, limit=page.limit, offset=page.offset)
+    docs, total = await service.list_institutions(
+        runtime=runtime, kind=kind, limit=page.limit, offset=page.offset
+    )
     return Page(items=[to_read(d) for d in docs], total=total, limit=page.limit, offset=page.offset)
 
 
@@ -46,7 +49,7 @@ async def create_institution(
     response: Response,
 ) -> InstitutionRead:
     """Register an institution."""
-    doc = await runtime.institutions.create(body)
+    doc = await service.create_institution(runtime=runtime, body=body)
     response.headers["ETag"] = etag(doc["version"])
     return to_read(doc)
 
@@ -60,7 +63,7 @@ async def get_institution(
     response: Response,
 ) -> InstitutionRead:
     """Read one institution."""
-    doc = await runtime.institutions.get(institution_id)
+    doc = await service.get_institution(runtime=runtime, institution_id=institution_id)
     if doc is None:
         raise problem(404, NOT_FOUND)
     response.headers["ETag"] = etag(doc.get("version", 1))
@@ -78,9 +81,11 @@ async def update_institution(
     response: Response,
 ) -> InstitutionRead:
     """Change an institution's name, contact, integration or webhook URL (If-Match required)."""
-    if await runtime.institutions.get(institution_id) is None:
+    if await service.get_institution(runtime=runtime, institution_id=institution_id) is None:
         raise problem(404, NOT_FOUND)
-    doc = await runtime.institutions.update(institution_id, body, expected_version=version)
+    doc = await service.update_institution(
+        runtime=runtime, institution_id=institution_id, body=body, expected_version=version
+    )
     if doc is None:
         raise version_conflict()
     response.headers["ETag"] = etag(doc["version"])
@@ -96,7 +101,7 @@ async def rotate_webhook_secret(
     response: Response,
 ) -> WebhookSecretIssued:
     """Issue a new webhook signing secret, shown only in this answer; the old one stops at once."""
-    secret = await runtime.institutions.rotate_webhook_secret(institution_id)
+    secret = await service.rotate_webhook_secret(runtime=runtime, institution_id=institution_id)
     if secret is None:
         raise problem(404, NOT_FOUND)
     response.headers["Cache-Control"] = "no-store"

@@ -6,9 +6,9 @@ from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from ruta_shared.ids import ID_PATTERN
 from ruta_shared.reference import CareType, DeclineReason, InstitutionKind, Office, Urgency
 
-ID = r"^[A-Za-z0-9_-]{1,64}$"
 Direction = Literal["outgoing", "incoming"]
 
 
@@ -20,8 +20,8 @@ class ReferralCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    victim_id: str = Field(pattern=ID)
-    institution_id: str = Field(pattern=ID)
+    victim_id: str = Field(pattern=ID_PATTERN)
+    institution_id: str = Field(pattern=ID_PATTERN)
     direction: Direction = "outgoing"
     reason: str = Field(min_length=1, max_length=2000, description="Motivo de la derivación.")
     services_requested: list[CareType] = Field(default_factory=list, max_length=9)

@@ -1,4 +1,4 @@
-"""Pure referral rules: the status machine, deadlines, overdue detection and the partner's view.
+"""Pure referral rules: the status machine, deadlines, overdue detection, consent and views.
 
 Functions take a referral as stored (a dict embedded in its case's `case_routes` document)
 and return the changed copy with the event payloads the change publishes. No I/O here.
@@ -6,11 +6,12 @@ and return the changed copy with the event payloads the change publishes. No I/O
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
+from ruta_shared.aggregate import RuleViolationError
 from ruta_shared.events import EventData
 from ruta_shared.events.catalog.referrals import (
     ReferralAccepted,
@@ -22,8 +23,16 @@ from ruta_shared.events.catalog.referrals import (
     ReferralRevoked,
     ReferralSent,
 )
+from ruta_shared.security.crypto import SubjectKey
+from ruta_shared.security.permissions import OFFICE_SCOPE, in_office_scope
+from ruta_shared.security.principal import Principal
+
+from ruta_referrals.intake_projection.rules import consent_allows
+from ruta_referrals.referrals.models import ReferralCreate, ReferralRead
 
 Referral = dict[str, Any]
+Document = dict[str, Any]
+Visible = Callable[[Document, Referral], bool]
 Status = Literal[
     "requested", "sent", "acknowledged", "accepted", "declined", "completed", "revoked"
 ]
@@ -60,19 +69,14 @@ ALLOWED_FROM_INCOMING: Final[dict[str, frozenset[str]]] = {
 }
 
 
-class TransitionError(Exception):
-    """The action is not possible from the referral's current status."""
-
-    def __init__(self, action: str, status: str) -> None:
-        super().__init__(f"cannot {action} a referral that is {status}")
-        self.action = action
-        self.status = status
-
-    @property
-    def detail(self) -> str:
-        """A Spanish sentence for the caller."""
-        label = STATUS_LABELS.get(self.status, self.status).lower()
-        return f"No se puede realizar esta acción sobre una derivación en estado «{label}»."
+def transition_refused(action: str, status: str) -> RuleViolationError:
+    """The 409 of an action the referral's current status does not allow (Spanish, no field)."""
+    label = STATUS_LABELS.get(status, status).lower()
+    return RuleViolationError(
+        None,
+        f"No se puede realizar esta acción sobre una derivación en estado «{label}».",
+        status_code=409,
+    )
 
 
 @dataclass(frozen=True)
@@ -89,11 +93,91 @@ class Deadlines:
 
 
 @dataclass(frozen=True)
-class Change:
+class ReferralChange:
     """A referral after an action, and the event payloads to publish with it."""
 
     referral: Referral
     payloads: list[EventData]
+
+
+def reason_field(referral_id: str) -> str:
+    """The encryption field name of a referral's reason (binds the ciphertext to it)."""
+    return f"referral.{referral_id}.reason"
+
+
+def facts_field(referral_id: str) -> str:
+    """The encryption field name of a referral's shared facts."""
+    return f"referral.{referral_id}.shared_facts"
+
+
+def note_field(referral_id: str, note_id: str) -> str:
+    """The encryption field name of one progress note."""
+    return f"referral.{referral_id}.note.{note_id}"
+
+
+def override_field(referral_id: str) -> str:
+    """The encryption field name of a consent override's justification."""
+    return f"referral.{referral_id}.override_justification"
+
+
+def find_referral(case: Document, referral_id: str) -> Referral | None:
+    """The referral of `case` with this id (a copy)."""
+    for referral in case.get("referrals") or []:
+        if referral["referral_id"] == referral_id:
+            return dict(referral)
+    return None
+
+
+def replace_referral(case: Document, updated: Referral) -> list[Referral]:
+    """The case's referrals with one replaced."""
+    return [
+        updated if r["referral_id"] == updated["referral_id"] else r
+        for r in case.get("referrals") or []
+    ]
+
+
+def new_referral(
+    body: ReferralCreate,
+    *,
+    referral_id: str,
+    institution: Document,
+    principal: Principal,
+    now: datetime,
+    key: SubjectKey,
+    override: bool,
+) -> Referral:
+    """A new referral as stored, its free text encrypted with the victim's key."""
+    referral: Referral = {
+        "referral_id": referral_id,
+        "victim_id": body.victim_id,
+        "institution_id": institution["_id"],
+        "institution_kind": institution["kind"],
+        "direction": body.direction,
+        "services_requested": list(body.services_requested),
+        "urgency": body.urgency,
+        "due_on": body.due_on.isoformat() if body.due_on else None,
+        "reason": key.encrypt(reason_field(referral_id), body.reason),
+        "shared_facts": key.encrypt_optional(facts_field(referral_id), body.shared_facts),
+        "status": "requested",
+        "version": 1,
+        "created_at": now,
+        "created_by": principal.id,
+        "consent_override": None,
+        "deadline_stage": None,
+        "deadline_at": None,
+        "overdue_stage": None,
+        "overdue_stages": [],
+        "progress_notes": [],
+    }
+    justification = body.consent_override_justification
+    if override and justification is not None:
+        referral["consent_override"] = {
+            "granted_by": principal.id,
+            "role": principal.role.value,
+            "granted_at": now,
+            "justification": key.encrypt(override_field(referral_id), justification),
+        }
+    return referral
 
 
 def event_fields(referral: Referral, *, case_id: str, office: str) -> dict[str, Any]:
@@ -118,12 +202,12 @@ def apply_action(
     office: str,
     channel: str | None = None,
     decline_reason: str | None = None,
-) -> Change:
-    """The referral after `action` at `now`; TransitionError when the status forbids it."""
+) -> ReferralChange:
+    """The referral after `action` at `now`; a 409 RuleViolationError when its status forbids it."""
     status = referral["status"]
     allowed = ALLOWED_FROM_INCOMING if referral["direction"] == "incoming" else ALLOWED_FROM
     if status not in allowed[action]:
-        raise TransitionError(action, status)
+        raise transition_refused(action, status)
     common = event_fields(referral, case_id=case_id, office=office)
     outgoing = referral["direction"] == "outgoing"
     updated = {**referral, "version": int(referral["version"]) + 1, "updated_at": now}
@@ -163,7 +247,7 @@ def apply_action(
         _set_deadline(updated, None, now, deadlines)
     else:  # progress: no status change, but the timeline records that progress was reported
         payloads.append(ReferralProgressReported(**common, reported_at=now))
-    return Change(updated, payloads)
+    return ReferralChange(updated, payloads)
 
 
 def _set_deadline(
@@ -182,7 +266,7 @@ def _set_deadline(
 
 def overdue_change(
     referral: Referral, *, now: datetime, case_id: str, office: str
-) -> Change | None:
+) -> ReferralChange | None:
     """The referral marked overdue when its current stage's deadline passed, else None.
 
     The deadline is cleared in the same change, so each stage is reported overdue once.
@@ -207,7 +291,7 @@ def overdue_change(
         due_at=due_at,
         detected_at=now,
     )
-    return Change(updated, [payload])
+    return ReferralChange(updated, [payload])
 
 
 def is_overdue(referral: Referral) -> bool:
@@ -218,37 +302,86 @@ def is_overdue(referral: Referral) -> bool:
     )
 
 
-PARTNER_FIELDS: Final = (
-    "referral_id",
-    "victim_id",
-    "institution_id",
-    "services_requested",
-    "urgency",
-    "due_on",
-    "status",
-    "sent_at",
-    "acknowledged_at",
-    "accepted_at",
-    "declined_at",
-    "decline_reason",
-    "completed_at",
-    "revoked_at",
-    "version",
-)
+def consent_gate(*, consented: bool, justification: str | None, override_allowed: bool) -> bool:
+    """Whether a new referral overrides missing consent; refused when it may not."""
+    if justification is not None and not override_allowed:
+        raise RuleViolationError(
+            None,
+            "Solo coordinación puede autorizar una derivación sin consentimiento.",
+            status_code=403,
+        )
+    if not consented and justification is None:
+        raise RuleViolationError(
+            None,
+            "La víctima no dio su consentimiento para comunicar datos a este tipo de "
+            "institución. Registre el consentimiento o pida a coordinación una excepción "
+            "justificada.",
+            status_code=409,
+            code="consent_required",
+        )
+    return justification is not None and not consented
 
 
-def partner_view(referral: Referral, *, case_code: str) -> dict[str, Any]:
-    """What the institution a referral is addressed to may see (no office, no internal ids)."""
-    view = {name: referral.get(name) for name in PARTNER_FIELDS}
-    view["case_code"] = case_code
-    view["has_shared_facts"] = referral.get("shared_facts") is not None
-    return view
+def require_send_consent(referral: Referral, victim: Document) -> None:
+    """Refuse to send without consent: it may have been withdrawn since the referral was drafted."""
+    if not referral.get("consent_override") and not consent_allows(
+        victim, referral["institution_kind"]
+    ):
+        raise RuleViolationError(
+            None,
+            "La víctima ya no consiente comunicar datos a este tipo de institución.",
+            status_code=409,
+            code="consent_required",
+        )
 
 
-def visible_to_partner(referral: Referral, institution_id: str) -> bool:
-    """A partner sees outgoing referrals addressed to it, once they were sent."""
-    return (
-        referral["institution_id"] == institution_id
-        and referral["direction"] == "outgoing"
-        and referral.get("sent_at") is not None
+def to_staff_read(case: Document, referral: Referral) -> ReferralRead:
+    """The staff view of a stored referral."""
+    return ReferralRead(
+        referral_id=referral["referral_id"],
+        case_id=case["_id"],
+        case_code=case["case_code"],
+        office=case["office"],
+        victim_id=referral["victim_id"],
+        institution_id=referral["institution_id"],
+        institution_kind=referral["institution_kind"],
+        direction=referral["direction"],
+        services_requested=referral["services_requested"],
+        urgency=referral["urgency"],
+        due_on=referral.get("due_on"),
+        status=referral["status"],
+        status_label=STATUS_LABELS[referral["status"]],
+        channel=referral.get("channel"),
+        consent_override=referral.get("consent_override") is not None,
+        created_at=referral["created_at"],
+        sent_at=referral.get("sent_at"),
+        acknowledged_at=referral.get("acknowledged_at"),
+        accepted_at=referral.get("accepted_at"),
+        declined_at=referral.get("declined_at"),
+        decline_reason=referral.get("decline_reason"),
+        completed_at=referral.get("completed_at"),
+        revoked_at=referral.get("revoked_at"),
+        deadline_stage=referral.get("deadline_stage"),
+        deadline_at=referral.get("deadline_at"),
+        overdue=is_overdue(referral),
+        overdue_stage=referral.get("overdue_stage"),
+        overdue_since=referral.get("overdue_since"),
+        has_shared_facts=referral.get("shared_facts") is not None,
+        version=referral["version"],
     )
+
+
+def staff_visible(principal: Principal) -> Visible:
+    """A visibility check: the case's office is within the caller's scope."""
+
+    def check(case: Document, _referral: Referral) -> bool:
+        return in_office_scope(principal, case["office"])
+
+    return check
+
+
+def office_query(principal: Principal) -> Document:
+    """The Mongo filter of the cases the caller may see."""
+    if OFFICE_SCOPE.get(principal.role) == "all":  # coordinators: every office
+        return {}
+    return {"office": {"$in": sorted(principal.offices)}}

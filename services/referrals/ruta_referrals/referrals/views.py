@@ -6,8 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
-from ruta_shared.api import Page, etag, problem
-from ruta_shared.security.permissions import OFFICE_SCOPE, allowed, in_office_scope, require
+from ruta_shared.api import Page, etag
+from ruta_shared.ids import ID_PATTERN
+from ruta_shared.security.permissions import allowed, require
 from ruta_shared.security.principal import Principal
 
 from ruta_referrals.deps import (
@@ -18,7 +19,7 @@ from ruta_referrals.deps import (
     ReferralIdPath,
     RuntimeDep,
 )
-from ruta_referrals.intake.projection import consent_allows
+from ruta_referrals.referrals import service
 from ruta_referrals.referrals.models import (
     DeclineBody,
     ProgressNoteCreate,
@@ -26,59 +27,10 @@ from ruta_referrals.referrals.models import (
     ReferralDetails,
     ReferralRead,
 )
-from ruta_referrals.referrals.rules import Action, Status, is_overdue
-from ruta_referrals.referrals.service import NOT_FOUND, CaseRouteStore, to_staff_read
+from ruta_referrals.referrals.rules import Action, Status, staff_visible, to_staff_read
 from ruta_referrals.runtime import Runtime
 
 router = APIRouter(tags=["derivaciones"])
-
-Document = dict[str, Any]
-
-
-async def logged_details(
-    runtime: Runtime,
-    principal: Principal,
-    case: dict[str, Any],
-    referral: dict[str, Any],
-    response: Response,
-) -> ReferralDetails:
-    """A referral's decrypted free text, the read recorded in the access log (staff or partner)."""
-    await runtime.access_log.record(
-        principal=principal,
-        subject_type="victim",
-        subject_id=referral["victim_id"],
-        purpose="referral",
-        fields=["referral_reason", "shared_facts", "progress_notes"],
-        case_id=case["_id"],
-    )
-    response.headers["Cache-Control"] = "no-store"
-    return await store(runtime).details(referral)
-
-
-def store(runtime: Runtime) -> CaseRouteStore:
-    """The case-route store of this app."""
-    return CaseRouteStore(
-        runtime.db,
-        outbox=runtime.context.outbox,
-        keys=runtime.keys,
-        deadlines=runtime.deadlines,
-    )
-
-
-def staff_visible(principal: Principal) -> Any:
-    """A visibility check: the case's office is within the caller's scope."""
-
-    def check(case: Document, _referral: Document) -> bool:
-        return in_office_scope(principal, case["office"])
-
-    return check
-
-
-def office_query(principal: Principal) -> Document:
-    """The Mongo filter of the cases the caller may see."""
-    if OFFICE_SCOPE.get(principal.role) == "all":  # coordinators: every office
-        return {}
-    return {"office": {"$in": sorted(principal.offices)}}
 
 
 def with_etag(response: Response, read: ReferralRead) -> ReferralRead:
@@ -97,23 +49,20 @@ async def create_referral(
     key: IdempotencyKeyDep,
 ) -> JSONResponse:
     """Refer a victim of the case to an institution (needs the victim's consent for its kind)."""
-    routes = store(runtime)
-    case = await routes.get_case(case_id)
-    if case is None or not in_office_scope(principal, case["office"]):
-        raise problem(404, "Caso no encontrado.")
-    institution = await runtime.institutions.get(body.institution_id)
-    if institution is None or not institution.get("active", True):
-        raise problem(422, "La institución no existe o no está activa.")
+    institution = await service.referral_institution(
+        runtime=runtime, principal=principal, case_id=case_id, body=body
+    )
 
     async def operation() -> tuple[int, Any]:
-        stored_case, referral = await routes.create(
+        read = await service.create_referral(
+            runtime=runtime,
+            principal=principal,
             case_id=case_id,
             body=body,
             institution=institution,
-            principal=principal,
             override_allowed=allowed(principal.role, "case:approve"),
         )
-        return 201, to_staff_read(stored_case, referral).model_dump(mode="json")
+        return 201, read.model_dump(mode="json")
 
     response = await runtime.idempotency.run(
         scope=f"{principal.id}:create_referral:{case_id}",
@@ -134,9 +83,7 @@ async def list_case_referrals(
     runtime: RuntimeDep,
 ) -> list[ReferralRead]:
     """Every referral of one case, newest first."""
-    case = await store(runtime).get_case(case_id)
-    if case is None or not in_office_scope(principal, case["office"]):
-        raise problem(404, "Caso no encontrado.")
+    case = await service.visible_case(runtime=runtime, principal=principal, case_id=case_id)
     referrals = sorted(case.get("referrals") or [], key=lambda r: r["referral_id"], reverse=True)
     return [to_staff_read(case, r) for r in referrals]
 
@@ -149,27 +96,14 @@ async def list_referrals(
     page: PageDep,
     status: Annotated[Status | None, Query(description="Estado")] = None,
     institution_id: Annotated[
-        str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Institución")
+        str | None, Query(pattern=ID_PATTERN, description="Institución")
     ] = None,
 ) -> Page[ReferralRead]:
     """Referrals of the offices the caller sees, optionally by status or institution."""
-    query = office_query(principal)
-    if institution_id is not None:
-        query["referrals.institution_id"] = institution_id
-
-    def keep(case: Document, referral: Document) -> bool:
-        return (status is None or referral["status"] == status) and (
-            institution_id is None or referral["institution_id"] == institution_id
-        )
-
-    rows = await store(runtime).referrals(query, keep)
-    chosen = rows[page.offset : page.offset + page.limit]
-    return Page(
-        items=[to_staff_read(c, r) for c, r in chosen],
-        total=len(rows),
-        limit=page.limit,
-        offset=page.offset,
+    rows = await service.office_referrals(
+        runtime=runtime, principal=principal, status=status, institution_id=institution_id
     )
+    return service.page_of(rows, page, to_staff_read)
 
 
 @router.get("/referrals/overdue", response_model=Page[ReferralRead])
@@ -180,18 +114,8 @@ async def list_overdue_referrals(
     page: PageDep,
 ) -> Page[ReferralRead]:
     """Referrals waiting on an institution past their deadline (acknowledgement or answer)."""
-    query = {
-        **office_query(principal),
-        "referrals.overdue_stage": {"$in": ["acknowledgement", "answer"]},
-    }
-    rows = await store(runtime).referrals(query, lambda _c, r: is_overdue(r))
-    chosen = rows[page.offset : page.offset + page.limit]
-    return Page(
-        items=[to_staff_read(c, r) for c, r in chosen],
-        total=len(rows),
-        limit=page.limit,
-        offset=page.offset,
-    )
+    rows = await service.overdue_referrals(runtime=runtime, principal=principal)
+    return service.page_of(rows, page, to_staff_read)
 
 
 @router.get("/referrals/{referral_id}", response_model=ReferralRead)
@@ -203,9 +127,9 @@ async def get_referral(
     response: Response,
 ) -> ReferralRead:
     """Read one referral (without its free text)."""
-    found = await store(runtime).find(referral_id)
-    if found is None or not in_office_scope(principal, found[0]["office"]):
-        raise problem(404, NOT_FOUND)
+    found = await service.visible_referral(
+        runtime=runtime, referral_id=referral_id, visible=staff_visible(principal)
+    )
     return with_etag(response, to_staff_read(*found))
 
 
@@ -218,12 +142,13 @@ async def get_referral_details(
     response: Response,
 ) -> ReferralDetails:
     """Read a referral's reason, shared facts and progress notes (recorded in the access log)."""
-    routes = store(runtime)
-    found = await routes.find(referral_id)
-    if found is None or not in_office_scope(principal, found[0]["office"]):
-        raise problem(404, NOT_FOUND)
-    case, referral = found
-    return await logged_details(runtime, principal, case, referral, response)
+    case, referral = await service.visible_referral(
+        runtime=runtime, referral_id=referral_id, visible=staff_visible(principal)
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return await service.logged_details(
+        runtime=runtime, principal=principal, case=case, referral=referral
+    )
 
 
 async def _act(
@@ -236,36 +161,15 @@ async def _act(
     response: Response,
     **options: Any,
 ) -> ReferralRead:
-    channel = None
-    if action == "send":
-        routes = store(runtime)
-        found = await routes.find(referral_id)
-        if found is not None and in_office_scope(principal, found[0]["office"]):
-            referral = found[1]
-            institution = await runtime.institutions.get(referral["institution_id"])
-            if institution is None or not institution.get("active", True):
-                raise problem(409, "La institución ya no está activa.")
-            # Consent may have been withdrawn since the referral was drafted: sending discloses.
-            victim = await routes.get_victim(referral["victim_id"]) or {}
-            if not referral.get("consent_override") and not consent_allows(
-                victim, referral["institution_kind"]
-            ):
-                raise problem(
-                    409,
-                    "La víctima ya no consiente comunicar datos a este tipo de institución.",
-                    code="consent_required",
-                )
-            channel = institution.get("integration", "manual")
-    case, referral = await store(runtime).act(
+    read = await service.staff_act(
+        runtime=runtime,
+        principal=principal,
         referral_id=referral_id,
         action=action,
-        actor=principal.actor,
-        expected_version=version,
-        visible=staff_visible(principal),
-        channel=channel,
+        version=version,
         **options,
     )
-    return with_etag(response, to_staff_read(case, referral))
+    return with_etag(response, read)
 
 
 @router.post("/referrals/{referral_id}/send", response_model=ReferralRead)

@@ -24,7 +24,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from ruta_local.infra import free_port
 from ruta_referrals.main import create_app
 from ruta_referrals.settings import ReferralsSettings
-from ruta_referrals.workers import Workers
+from ruta_referrals.workers.supervisor import Workers
 from ruta_shared.events import Actor, EventData, new_event
 from ruta_shared.events.catalog.intake import (
     CaseOpened,
@@ -162,7 +162,7 @@ class Harness:
     @property
     def workers(self) -> Workers:
         """The app's background tasks."""
-        workers: Workers = self.app.state.workers
+        workers: Workers = self.app.state.runtime.workers
         return workers
 
     def staff(self, role: Role = Role.CASE_WORKER, *, offices: tuple[str, ...] = ("lima",)) -> Doc:

@@ -6,17 +6,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from ruta_referrals.intake.projection import consent_allows
+from ruta_referrals.intake_projection.rules import consent_allows
+from ruta_referrals.partners.rules import partner_view, visible_to_partner
 from ruta_referrals.referrals.rules import (
     Deadlines,
-    TransitionError,
     apply_action,
     is_overdue,
     overdue_change,
-    partner_view,
-    visible_to_partner,
 )
 from ruta_referrals.settings import ReferralsSettings
+from ruta_shared.aggregate import RuleViolationError
 
 NOW = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
 DEADLINES = Deadlines(
@@ -79,9 +78,10 @@ def test_accepting_a_sent_referral_records_the_implied_acknowledgement() -> None
     ],
 )
 def test_impossible_transitions_are_refused(status: str, action: Any) -> None:
-    with pytest.raises(TransitionError) as refused:
+    with pytest.raises(RuleViolationError) as refused:
         apply_action(referral(status=status), action, now=NOW, deadlines=DEADLINES, **WHERE)
-    assert "No se puede" in refused.value.detail
+    assert "No se puede" in refused.value.message
+    assert refused.value.status_code == 409
 
 
 def test_a_decline_needs_a_reason_code() -> None:
@@ -96,7 +96,7 @@ def test_a_decline_needs_a_reason_code() -> None:
 
 def test_incoming_referrals_are_answered_without_being_sent() -> None:
     incoming = referral(direction="incoming")
-    with pytest.raises(TransitionError):
+    with pytest.raises(RuleViolationError):
         apply_action(incoming, "send", now=NOW, deadlines=DEADLINES, **WHERE)
     accepted = apply_action(incoming, "accept", now=NOW, deadlines=DEADLINES, **WHERE)
     assert accepted.referral["status"] == "accepted"

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from ruta_referrals.institutions.service import new_webhook_secret
-from ruta_referrals.webhooks.deliveries import delivery_id, webhook_body
-from ruta_referrals.webhooks.signing import backoff_seconds, signed_headers
+from ruta_referrals.institutions.rules import new_webhook_secret
+from ruta_referrals.webhooks.rules import backoff_seconds, delivery_id, signed_headers, webhook_body
 from ruta_shared.events import Actor, new_event
 from ruta_shared.events.catalog.referrals import ReferralDeclined
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError

@@ -1,4 +1,4 @@
-"""Partner API: an institution's credential sees and answers only the referrals addressed to it.
+"""Routes of the partner API: an institution sees and answers only referrals addressed to it.
 
 Everything else answers 404, exactly as a referral that does not exist, so a partner
 cannot learn that another institution's referral exists.
@@ -9,57 +9,29 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Response
-from ruta_shared.api import Page, etag, problem
+from ruta_shared.api import Page, etag
 from ruta_shared.security.permissions import require
 from ruta_shared.security.principal import Principal
 
 from ruta_referrals.deps import IfMatchDep, PageDep, ReferralIdPath, RuntimeDep
-from ruta_referrals.intake.projection import consent_allows
+from ruta_referrals.partners.service import (
+    partner_act,
+    partner_details,
+    partner_referral,
+    partner_referrals,
+    to_partner_read,
+)
 from ruta_referrals.referrals.models import (
     DeclineBody,
     PartnerReferralRead,
     ProgressNoteCreate,
     ReferralDetails,
 )
-from ruta_referrals.referrals.rules import Action, partner_view, visible_to_partner
-from ruta_referrals.referrals.service import NOT_FOUND
-from ruta_referrals.referrals.views import logged_details, store
+from ruta_referrals.referrals.rules import Action
+from ruta_referrals.referrals.service import page_of
 from ruta_referrals.runtime import Runtime
 
 router = APIRouter(prefix="/partner", tags=["socios"])
-
-Document = dict[str, Any]
-
-
-def institution_of(principal: Principal) -> str:
-    """The caller's institution (a partner principal always has one)."""
-    if principal.institution_id is None:
-        raise problem(404, NOT_FOUND)
-    return principal.institution_id
-
-
-def partner_visible(principal: Principal) -> Any:
-    """A visibility check: the referral is addressed to the caller's institution."""
-    institution_id = institution_of(principal)
-
-    def check(_case: Document, referral: Document) -> bool:
-        return visible_to_partner(referral, institution_id)
-
-    return check
-
-
-def to_partner_read(case: Document, referral: Document) -> PartnerReferralRead:
-    """The partner's view of a stored referral."""
-    return PartnerReferralRead.model_validate(partner_view(referral, case_code=case["case_code"]))
-
-
-async def _find_visible(
-    runtime: Runtime, principal: Principal, referral_id: str
-) -> tuple[Document, Document]:
-    found = await store(runtime).find(referral_id)
-    if found is None or not partner_visible(principal)(*found):
-        raise problem(404, NOT_FOUND)
-    return found
 
 
 @router.get("/referrals", response_model=Page[PartnerReferralRead])
@@ -70,17 +42,8 @@ async def list_partner_referrals(
     page: PageDep,
 ) -> Page[PartnerReferralRead]:
     """The referrals addressed to the caller's institution, newest first."""
-    institution_id = institution_of(principal)
-    rows = await store(runtime).referrals(
-        {"referrals.institution_id": institution_id}, partner_visible(principal)
-    )
-    chosen = rows[page.offset : page.offset + page.limit]
-    return Page(
-        items=[to_partner_read(c, r) for c, r in chosen],
-        total=len(rows),
-        limit=page.limit,
-        offset=page.offset,
-    )
+    rows = await partner_referrals(runtime=runtime, principal=principal)
+    return page_of(rows, page, to_partner_read)
 
 
 @router.get("/referrals/{referral_id}", response_model=PartnerReferralRead)
@@ -92,7 +55,9 @@ async def get_partner_referral(
     response: Response,
 ) -> PartnerReferralRead:
     """One referral addressed to the caller's institution."""
-    case, referral = await _find_visible(runtime, principal, referral_id)
+    case, referral = await partner_referral(
+        runtime=runtime, principal=principal, referral_id=referral_id
+    )
     response.headers["ETag"] = etag(referral["version"])
     return to_partner_read(case, referral)
 
@@ -106,17 +71,9 @@ async def get_partner_referral_details(
     response: Response,
 ) -> ReferralDetails:
     """The reason, the facts the team chose to share and the progress notes (access logged)."""
-    case, referral = await _find_visible(runtime, principal, referral_id)
-    routes = store(runtime)
-    victim = await routes.get_victim(referral["victim_id"]) or {}
-    if not consent_allows(victim, referral["institution_kind"]) and not referral.get(
-        "consent_override"
-    ):
-        raise problem(
-            409,
-            "La víctima retiró su consentimiento: los datos de la derivación ya no se comparten.",
-        )
-    return await logged_details(runtime, principal, case, referral, response)
+    details = await partner_details(runtime=runtime, principal=principal, referral_id=referral_id)
+    response.headers["Cache-Control"] = "no-store"
+    return details
 
 
 async def _act(
@@ -129,17 +86,16 @@ async def _act(
     response: Response,
     **options: Any,
 ) -> PartnerReferralRead:
-    case, referral = await store(runtime).act(
+    read = await partner_act(
+        runtime=runtime,
+        principal=principal,
         referral_id=referral_id,
         action=action,
-        actor=principal.actor,
-        expected_version=version,
-        visible=partner_visible(principal),
-        author_role="partner",
+        version=version,
         **options,
     )
-    response.headers["ETag"] = etag(referral["version"])
-    return to_partner_read(case, referral)
+    response.headers["ETag"] = etag(read.version)
+    return read
 
 
 @router.post("/referrals/{referral_id}/acknowledge", response_model=PartnerReferralRead)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from ruta_shared.events import SYSTEM_ACTOR
 
-from ruta_referrals.referrals.service import CaseRouteStore
+from ruta_referrals.referrals.service import count_overdue, mark_overdue
 from ruta_referrals.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -23,14 +23,15 @@ class OverdueChecker:
     referral becomes overdue, and is published, exactly once.
     """
 
-    def __init__(self, runtime: Runtime, routes: CaseRouteStore) -> None:
+    def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
-        self._routes = routes
         self._stopping = asyncio.Event()
 
     async def run_once(self) -> int:
         """Check now; returns how many referral stages became overdue."""
-        marked = await self._routes.mark_overdue(datetime.now(UTC), SYSTEM_ACTOR)
+        marked = await mark_overdue(
+            runtime=self._runtime, now=datetime.now(UTC), actor=SYSTEM_ACTOR
+        )
         metrics = self._runtime.metrics
         for referral in marked:
             metrics.overdue.labels(referral["overdue_stage"], referral["urgency"]).inc()
@@ -38,7 +39,7 @@ class OverdueChecker:
                 "referral overdue",
                 extra={"referral_id": referral["referral_id"], "stage": referral["overdue_stage"]},
             )
-        metrics.overdue_open.set(await self._routes.count_overdue())
+        metrics.overdue_open.set(await count_overdue(runtime=self._runtime))
         return len(marked)
 
     async def run(self) -> None:

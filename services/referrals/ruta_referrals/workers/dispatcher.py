@@ -11,16 +11,19 @@ import asyncio
 import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import httpx
-from ruta_shared.events import SYSTEM_ACTOR, EventData
-from ruta_shared.events.catalog.referrals import WebhookDeliveryFailed
 
-from ruta_referrals.referrals.service import CaseRouteStore, Mutation
+from ruta_referrals.institutions.service import get_institution, webhook_secret
 from ruta_referrals.runtime import Runtime
-from ruta_referrals.webhooks.deliveries import DeliveryStore
-from ruta_referrals.webhooks.signing import backoff_seconds, signed_headers
+from ruta_referrals.webhooks.rules import attempt_update, backoff_seconds, signed_headers
+from ruta_referrals.webhooks.service import (
+    claim_delivery,
+    finish_delivery,
+    publish_delivery_failed,
+)
 
 log = logging.getLogger(__name__)
 
@@ -30,22 +33,12 @@ Document = dict[str, Any]
 class WebhookDispatcher:
     """Sends due deliveries until stopped; woken when something is enqueued or replayed."""
 
-    def __init__(self, runtime: Runtime, routes: CaseRouteStore) -> None:
+    def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
-        self._routes = routes
         self._settings = runtime.settings
-        self._wake = asyncio.Event()
+        self._wake = runtime.webhook_wakeup  # set by the enqueuing consumer and by replays
         self._stopping = asyncio.Event()
         self._client: httpx.AsyncClient | None = None
-
-    @property
-    def deliveries(self) -> DeliveryStore:
-        """The delivery queue."""
-        return DeliveryStore(self._runtime.db)
-
-    def wake(self) -> None:
-        """Look for due deliveries now."""
-        self._wake.set()
 
     def stop(self) -> None:
         """Finish after the current round."""
@@ -81,7 +74,9 @@ class WebhookDispatcher:
         lease = timedelta(seconds=self._settings.webhook_lease_seconds)
         claimed: list[Document] = []
         while len(claimed) < self._settings.webhook_batch_size and not self._stopping.is_set():
-            delivery = await self.deliveries.claim(datetime.now(UTC), lease)
+            delivery = await claim_delivery(
+                runtime=self._runtime, now=datetime.now(UTC), lease=lease
+            )
             if delivery is None:
                 break
             claimed.append(delivery)
@@ -96,12 +91,14 @@ class WebhookDispatcher:
         now = datetime.now(UTC)
         status_code: int | None = None
         error: str | None = None
-        institution = await self._runtime.institutions.get(claimed["institution_id"])
+        institution = await get_institution(
+            runtime=self._runtime, institution_id=claimed["institution_id"]
+        )
         url = None if institution is None else institution.get("webhook_url")
         secret = (
             None
             if institution is None
-            else await self._runtime.institutions.webhook_secret(institution)
+            else await webhook_secret(runtime=self._runtime, institution=institution)
         )
         if institution is None or institution.get("integration") != "webhook":
             error = "not_a_webhook_institution"
@@ -120,23 +117,12 @@ class WebhookDispatcher:
             except httpx.HTTPError as exc:
                 error = type(exc).__name__
         attempts = int(claimed["attempts"]) + 1
-        record = {"at": now, "status_code": status_code, "error": error}
+        outcome = partial(
+            attempt_update, attempts=attempts, status_code=status_code, error=error, now=now
+        )
         metrics = self._runtime.metrics
         if status_code is not None and 200 <= status_code < 300:
-            await self.deliveries.finish(
-                claimed,
-                {
-                    "$set": {
-                        "status": "delivered",
-                        "attempts": attempts,
-                        "delivered_at": now,
-                        "last_status": status_code,
-                        "last_error": None,
-                        "lease_until": None,
-                    },
-                    "$push": {"history": record},
-                },
-            )
+            await self._finish(claimed, outcome("delivered", delivered_at=now))
             metrics.webhook_attempts.labels("delivered").inc()
             log.info(
                 "webhook delivered",
@@ -144,21 +130,14 @@ class WebhookDispatcher:
             )
             return
         if attempts >= self._settings.webhook_max_attempts:
-            await self._dead_letter(claimed, attempts, status_code, now)
-            await self.deliveries.finish(
-                claimed,
-                {
-                    "$set": {
-                        "status": "dead",
-                        "attempts": attempts,
-                        "dead_at": now,
-                        "last_status": status_code,
-                        "last_error": error,
-                        "lease_until": None,
-                    },
-                    "$push": {"history": record},
-                },
+            await publish_delivery_failed(
+                runtime=self._runtime,
+                claimed=claimed,
+                attempts=attempts,
+                status_code=status_code,
+                now=now,
             )
+            await self._finish(claimed, outcome("dead", dead_at=now))
             metrics.webhook_attempts.labels("dead_lettered").inc()
             log.warning(
                 "webhook dead-lettered",
@@ -176,40 +155,10 @@ class WebhookDispatcher:
             base=self._settings.webhook_backoff_base_seconds,
             cap=self._settings.webhook_backoff_max_seconds,
         )
-        await self.deliveries.finish(
-            claimed,
-            {
-                "$set": {
-                    "status": "pending",
-                    "attempts": attempts,
-                    "next_attempt_at": now + timedelta(seconds=wait),
-                    "last_status": status_code,
-                    "last_error": error,
-                    "lease_until": None,
-                },
-                "$push": {"history": record},
-            },
+        await self._finish(
+            claimed, outcome("pending", next_attempt_at=now + timedelta(seconds=wait))
         )
         metrics.webhook_attempts.labels("failed").inc()
 
-    async def _dead_letter(
-        self, claimed: Document, attempts: int, status_code: int | None, now: datetime
-    ) -> None:
-        """Publish `webhook.delivery_failed` once per dead-lettering (keyed by case id)."""
-        marker = f"{claimed['_id']}:{claimed.get('replays', 0)}"
-
-        async def rule(case: Document) -> Mutation:
-            if marker in (case.get("webhook_failures") or []):
-                return Mutation({}, [])  # published before a crash: not twice
-            payload: EventData = WebhookDeliveryFailed(
-                case_id=case["_id"],
-                referral_id=claimed["referral_id"],
-                institution_id=claimed["institution_id"],
-                delivery_id=claimed["_id"],
-                attempts=attempts,
-                last_status=status_code,
-                failed_at=now,
-            )
-            return Mutation({"$push": {"webhook_failures": marker}}, [payload])
-
-        await self._routes.mutate(claimed["case_id"], rule, actor=SYSTEM_ACTOR)
+    async def _finish(self, claimed: Document, update: Document) -> None:
+        await finish_delivery(runtime=self._runtime, claimed=claimed, update=update)

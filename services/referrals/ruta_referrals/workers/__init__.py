@@ -1,0 +1,1 @@
+"""Background work of referrals: the two Kafka consumers, the webhook dispatcher, overdue checks."""

@@ -55,7 +55,8 @@ class RuleViolationError(Exception):
 
     `field` is the input at fault (`body.office`, `victim_id`); without one the answer is a
     plain `{"detail": message}` (with `code` when given, for clients that branch on it);
-    `kind` is the `type` of the field error ("rule" by default).
+    `kind` is the `type` of the field error ("rule" by default); `extra` adds keys to the body
+    (never personal data: the current status of a referral, say).
     """
 
     def __init__(
@@ -66,6 +67,7 @@ class RuleViolationError(Exception):
         status_code: int = 422,
         code: str | None = None,
         kind: str = "rule",
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(f"{field}: {message}" if field else message)
         self.field = field
@@ -73,6 +75,7 @@ class RuleViolationError(Exception):
         self.status_code = status_code
         self.code = code
         self.kind = kind
+        self.extra = dict(extra or {})
 
     def body(self) -> dict[str, Any]:
         """The response body, in the error envelope every service documents."""
@@ -86,7 +89,7 @@ class RuleViolationError(Exception):
             }
         if self.code is not None:
             body["code"] = self.code
-        return body
+        return {**self.extra, **body}
 
 
 async def rule_violation_handler(_: Request, exc: Exception) -> JSONResponse:

@@ -76,6 +76,7 @@ def transition_refused(action: str, status: str) -> RuleViolationError:
         None,
         f"No se puede realizar esta acción sobre una derivación en estado «{label}».",
         status_code=409,
+        extra={"status": status},
     )
 
 

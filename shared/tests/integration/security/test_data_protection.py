@@ -37,9 +37,8 @@ from ruta_shared.service import create_service_app
 from ruta_shared.settings import ServiceSettings
 from ruta_shared.testing.kafka import read_topic
 from ruta_shared.testing.leak_check import LeakChecker
+from ruta_shared.testing.tokens import TokenFactory, principal
 from ruta_shared.topics import TRAINING_EVENTS
-
-from .conftest import TokenFactory, principal
 
 pytestmark = pytest.mark.integration
 

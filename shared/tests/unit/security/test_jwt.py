@@ -18,8 +18,7 @@ from ruta_shared.security.principal import Role
 from ruta_shared.security.settings import SecuritySettings
 from ruta_shared.service import create_service_app
 from ruta_shared.settings import ServiceSettings
-
-from .conftest import TokenFactory, principal
+from ruta_shared.testing.tokens import TokenFactory, principal
 
 
 def other_keys(algorithm: str = "EdDSA", *, same_kid_as: SigningKeys | None = None) -> SigningKeys:

@@ -68,8 +68,29 @@ def publisher_factory(bootstrap: str) -> Any:
     return factory
 
 
-async def write_cases(outbox: Outbox, cases: AsyncCollection[Doc], ids: list[str]) -> None:
-    """Open each case, then change it once: two events per case, sequences 1 and 2."""
+async def change_status(
+    outbox: Outbox, cases: AsyncCollection[Doc], case_id: str, *, after: int, status: str
+) -> list[EventEnvelope]:
+    """Set the case's status if it is still at sequence `after`; the events written."""
+    return await outbox.update(
+        cases,
+        doc_id=case_id,
+        expected_sequence=after,
+        update={"$set": {"status": status}},
+        subject=case_id,
+        payloads=[opened(case_id)],
+        actor=ACTOR,
+    )
+
+
+async def write_cases(
+    outbox: Outbox, cases: AsyncCollection[Doc], ids: list[str]
+) -> list[EventEnvelope]:
+    """Open each case, then change it once: two events per case, sequences 1 and 2.
+
+    Returns the events of the changes.
+    """
+    changes: list[EventEnvelope] = []
     for case_id in ids:
         await outbox.insert(
             cases,
@@ -78,15 +99,8 @@ async def write_cases(outbox: Outbox, cases: AsyncCollection[Doc], ids: list[str
             payloads=[opened(case_id)],
             actor=ACTOR,
         )
-        await outbox.update(
-            cases,
-            doc_id=case_id,
-            expected_sequence=1,
-            update={"$set": {"status": "in_care"}},
-            subject=case_id,
-            payloads=[opened(case_id)],
-            actor=ACTOR,
-        )
+        changes += await change_status(outbox, cases, case_id, after=1, status="in_care")
+    return changes
 
 
 class CountingProjection:
@@ -219,33 +233,10 @@ async def test_a_relay_killed_between_publish_and_removal_republishes_without_do
 async def test_a_stale_update_is_refused_and_writes_nothing(database: Any, unique: str) -> None:
     cases, outbox = database["cases"], Outbox()
     case_id = f"{unique}-c"
-    await outbox.insert(
-        cases,
-        {"_id": case_id, "status": "open"},
-        subject=case_id,
-        payloads=[opened(case_id)],
-        actor=ACTOR,
-    )
-    first = await outbox.update(
-        cases,
-        doc_id=case_id,
-        expected_sequence=1,
-        update={"$set": {"status": "in_care"}},
-        subject=case_id,
-        payloads=[opened(case_id)],
-        actor=ACTOR,
-    )
+    first = await write_cases(outbox, cases, [case_id])
     assert [e.sequence for e in first] == [2]
     with pytest.raises(ConcurrencyConflictError):
-        await outbox.update(
-            cases,
-            doc_id=case_id,
-            expected_sequence=1,
-            update={"$set": {"status": "closed"}},
-            subject=case_id,
-            payloads=[opened(case_id)],
-            actor=ACTOR,
-        )
+        await change_status(outbox, cases, case_id, after=1, status="closed")
     doc = await cases.find_one({"_id": case_id})
     assert doc is not None
     assert doc["status"] == "in_care"

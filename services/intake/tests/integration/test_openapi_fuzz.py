@@ -90,10 +90,10 @@ def test_no_server_error_and_responses_match_the_schema(
     intake_api: tuple[str, dict[str, str], dict[str, list[str]]],
 ) -> None:
     base_url, auth, ids = intake_api
-    report = fuzz(base_url, headers=lambda _: auth, path_values=ids, examples=20)
+    report = fuzz(base_url, headers=lambda _: auth, path_values=ids, examples=12)
     print(report.describe())
     # The run reached the routes, not only the validation and permission layers.
-    assert report.calls >= 20 * 20
+    assert report.calls >= 200
     assert sum(n for status, n in report.statuses.items() if 200 <= status < 300) >= 40
     assert report.statuses[404] > 0
     assert report.violations == 0, report.describe()

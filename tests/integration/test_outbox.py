@@ -14,7 +14,6 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from ruta_local.infra import KafkaServer, free_port
 from ruta_shared.events import Actor, EventEnvelope
-from ruta_shared.events.catalog.intake import CaseOpened
 from ruta_shared.idempotency import apply_once
 from ruta_shared.kafka.admin import ensure_topics
 from ruta_shared.kafka.consumer import EventConsumer
@@ -26,6 +25,7 @@ from ruta_shared.outbox import (
     Outbox,
     OutboxRelay,
 )
+from ruta_shared.testing.events import case_opened
 from ruta_shared.testing.kafka import read_topic, wait_for
 from ruta_shared.topics import INTAKE_EVENTS
 
@@ -33,18 +33,6 @@ pytestmark = pytest.mark.integration
 
 ACTOR = Actor(id="u-7", role="case_worker")
 Doc = dict[str, Any]
-
-
-def opened(case_id: str) -> CaseOpened:
-    return CaseOpened(
-        case_id=case_id,
-        case_code="IQT-2026-0001",
-        office="iquitos",
-        opened_at=datetime(2026, 2, 1, tzinfo=UTC),
-        crime_types=["csec"],
-        region_of_exploitation="16",
-        arrival_channel="own_outreach",
-    )
 
 
 @pytest.fixture
@@ -78,7 +66,7 @@ async def change_status(
         expected_sequence=after,
         update={"$set": {"status": status}},
         subject=case_id,
-        payloads=[opened(case_id)],
+        payloads=[case_opened(case_id)],
         actor=ACTOR,
     )
 
@@ -96,7 +84,7 @@ async def write_cases(
             cases,
             {"_id": case_id, "status": "open"},
             subject=case_id,
-            payloads=[opened(case_id)],
+            payloads=[case_opened(case_id)],
             actor=ACTOR,
         )
         changes += await change_status(outbox, cases, case_id, after=1, status="in_care")

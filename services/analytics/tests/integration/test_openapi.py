@@ -18,9 +18,9 @@ from ruta_analytics.main import create_app
 from ruta_analytics.settings import AnalyticsSettings
 from ruta_local.infra import free_port
 from ruta_shared.events import Actor, EventEnvelope, new_event
-from ruta_shared.events.catalog.intake import CaseOpened, VictimRegistered
 from ruta_shared.security.principal import Role
 from ruta_shared.security.settings import SecuritySettings
+from ruta_shared.testing.events import case_opened, victim_registered
 from ruta_shared.testing.openapi import LiveServer, fuzz
 from ruta_shared.testing.tokens import bearer
 
@@ -33,25 +33,8 @@ def one_case() -> tuple[str, list[EventEnvelope]]:
     now = datetime.now(UTC)
     actor = Actor(id="u-fuzz", role="case_worker")
     payloads = [
-        CaseOpened(
-            case_id=case_id,
-            case_code=f"LIM-{now.year}-{uuid.uuid4().int % 10000:04d}",
-            office="lima",
-            opened_at=now,
-            crime_types=["trafficking"],
-            exploitation_purposes=["labour"],
-            region_of_exploitation="15",
-            arrival_channel="institution_referral",
-        ),
-        VictimRegistered(
-            case_id=case_id,
-            victim_id=f"victim-{uuid.uuid4().hex[:12]}",
-            office="lima",
-            sex="male",
-            age_group="adult",
-            region_of_origin="16",
-            registered_at=now,
-        ),
+        case_opened(case_id, opened_at=now),
+        victim_registered(case_id, f"victim-{uuid.uuid4().hex[:12]}", registered_at=now),
     ]
     events = [
         new_event(payload, subject=case_id, sequence=n, actor=actor)
@@ -79,7 +62,7 @@ async def test_no_server_error_and_responses_match_the_schema(
             server.url,
             headers=lambda _: coordinator,
             path_values={"trail_id": [case_id], "year": [str(datetime.now(UTC).year)]},
-            examples=12,
+            examples=15,
             # An endless server-sent event stream (the dashboard tests read it).
             skip=lambda op: op.path == "/dashboard/stream",
         )

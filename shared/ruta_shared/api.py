@@ -10,7 +10,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Header, HTTPException, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
@@ -20,6 +20,28 @@ Document = dict[str, Any]
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
 FIELD_ERRORS_DETAIL = "Datos no válidos: revise los campos indicados."
+
+
+class FieldErrorItem(BaseModel):
+    """One rejected field of an error answer: where, which kind of error, and why (Spanish)."""
+
+    field: str
+    type: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    """The body of every 4xx answer of every service, as their OpenAPI documents declare it.
+
+    `detail` is a Spanish sentence users may read; `errors` names the fields at fault;
+    `code` says which rule refused the request; some answers add ids (extra keys).
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    detail: str
+    errors: list[FieldErrorItem] | None = None
+    code: str | None = None
 
 
 class FieldError(HTTPException):

@@ -183,34 +183,12 @@ CONSENT_PURPOSES: Final[dict[str, str]] = {
     "disclosure": "Comunicación de datos a una institución",
 }
 
-ROLES: Final[dict[str, str]] = {
-    "case_worker": "Profesional de atención",
-    "coordinator": "Coordinación",
-    "trainer": "Capacitación",
-    "auditor": "Auditoría",
-    "admin": "Administración",
-    "partner": "Institución aliada",
-}
 
 Urgency = Literal["low", "normal", "high", "critical"]
-URGENCIES: Final[dict[str, str]] = {
-    "low": "Baja",
-    "normal": "Normal",
-    "high": "Alta",
-    "critical": "Crítica",
-}
 
 DeclineReason = Literal[
     "no_capacity", "not_competent", "victim_unreachable", "duplicate", "victim_declined", "other"
 ]
-DECLINE_REASONS: Final[dict[str, str]] = {
-    "no_capacity": "Sin capacidad de atención",
-    "not_competent": "No es competente",
-    "victim_unreachable": "No se pudo contactar a la víctima",
-    "duplicate": "Derivación duplicada",
-    "victim_declined": "La víctima no aceptó el servicio",
-    "other": "Otro motivo",
-}
 
 ReintegrationMilestone = Literal[
     "job_training",
@@ -242,13 +220,6 @@ TRAINING_FORMATS: Final[dict[str, str]] = {
 TrainingTopic = Literal[
     "trafficking", "child_sexual_exploitation", "forced_labour", "victim_care", "other"
 ]
-TRAINING_TOPICS: Final[dict[str, str]] = {
-    "trafficking": "Trata de personas",
-    "child_sexual_exploitation": "Explotación sexual de niñas, niños y adolescentes",
-    "forced_labour": "Trabajo forzoso",
-    "victim_care": "Atención a víctimas",
-    "other": "Otro tema",
-}
 
 Audience = Literal[
     "justice_operators",
@@ -282,7 +253,6 @@ AUDIENCES: Final[dict[str, str]] = {
 }
 
 Modality = Literal["in_person", "virtual"]
-MODALITIES: Final[dict[str, str]] = {"in_person": "Presencial", "virtual": "Virtual"}
 
 # Where a trained person works (training reach by institution); not the referral institutions.
 TraineeInstitutionKind = Literal[

@@ -28,6 +28,7 @@ from ruta_shared.kafka.publisher import EventPublisher
 from ruta_shared.logging import configure_logging
 from ruta_shared.metrics import Metrics
 from ruta_shared.mongo import create_mongo_client, ping, service_database
+from ruta_shared.openapi import ERROR_TITLES, document_error_responses
 from ruta_shared.outbox import Outbox, OutboxRelay
 from ruta_shared.security.install import (
     SecurityContext,
@@ -41,16 +42,6 @@ from ruta_shared.validation_es import spanish_message
 log = logging.getLogger(__name__)
 
 _STATUSES = {status.value for status in HTTPStatus}
-_TITLES = {
-    401: "No autenticado.",
-    403: "No autorizado.",
-    404: "No encontrado.",
-    405: "Método no permitido.",
-    409: "Conflicto con el estado actual.",
-    410: "Los datos fueron eliminados.",
-    412: "La versión enviada ya no es la actual.",
-    428: "Falta una condición previa (If-Match).",
-}
 
 Document = dict[str, Any]
 Hook = Callable[["ServiceContext"], Awaitable[None]]
@@ -179,6 +170,7 @@ def create_service_app(
     for router in routers:
         app.include_router(router)
     enforce_route_permissions(app)
+    document_error_responses(app)
 
     app.middleware("http")(metrics.http_middleware)
     app.middleware("http")(_correlation_middleware)
@@ -261,7 +253,9 @@ async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         response = JSONResponse(exc.detail, status_code=exc.status_code)
     else:
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail != default else None
-        response = error_body(exc.status_code, detail or _TITLES.get(exc.status_code, "Error."))
+        response = error_body(
+            exc.status_code, detail or ERROR_TITLES.get(exc.status_code, "Error.")
+        )
     if exc.headers:
         response.headers.update(exc.headers)
     return response

@@ -12,25 +12,14 @@ from fastapi import HTTPException
 from pymongo import AsyncMongoClient
 from ruta_shared.aggregate import Aggregates, Change, RuleViolationError
 from ruta_shared.events import Actor
-from ruta_shared.events.catalog.intake import CaseDetailsUpdated, CaseOpened
+from ruta_shared.events.catalog.intake import CaseDetailsUpdated
 from ruta_shared.outbox import OUTBOX_FIELD, SEQUENCE_FIELD, Outbox
+from ruta_shared.testing.events import case_opened
 
 pytestmark = pytest.mark.integration
 
 ACTOR = Actor(id="u-1", role="case_worker")
 Doc = dict[str, Any]
-
-
-def opened(case_id: str) -> CaseOpened:
-    return CaseOpened(
-        case_id=case_id,
-        case_code="LIM-2026-0001",
-        office="lima",
-        opened_at=datetime(2026, 2, 1, tzinfo=UTC),
-        crime_types=["trafficking"],
-        region_of_exploitation="15",
-        arrival_channel="own_outreach",
-    )
 
 
 def details(case_id: str) -> CaseDetailsUpdated:
@@ -54,7 +43,7 @@ async def cases(mongo_url: str, unique: str) -> AsyncIterator[Aggregates]:
 
 
 async def test_concurrent_changes_each_land_once(cases: Aggregates) -> None:
-    await cases.insert({"_id": "c1", "notes": 0}, events=[opened("c1")], actor=ACTOR)
+    await cases.insert({"_id": "c1", "notes": 0}, events=[case_opened("c1")], actor=ACTOR)
 
     def bump(doc: Doc) -> Change[int]:
         return Change({"$set": {"notes": doc["notes"] + 1}}, [details("c1")], doc["notes"] + 1)
@@ -77,7 +66,7 @@ async def test_concurrent_changes_each_land_once(cases: Aggregates) -> None:
 async def test_if_match_answers_412_and_a_change_without_events_writes_nothing(
     cases: Aggregates,
 ) -> None:
-    await cases.insert({"_id": "c2", "notes": 0}, events=[opened("c2")], actor=ACTOR)
+    await cases.insert({"_id": "c2", "notes": 0}, events=[case_opened("c2")], actor=ACTOR)
     with pytest.raises(HTTPException) as stale:
         await cases.change(
             "c2", apply=lambda doc: Change({}, [details("c2")]), actor=ACTOR, expected_version=7
@@ -91,7 +80,7 @@ async def test_if_match_answers_412_and_a_change_without_events_writes_nothing(
 
 
 async def test_a_rule_violation_and_a_missing_document_write_nothing(cases: Aggregates) -> None:
-    await cases.insert({"_id": "c3", "status": "closed"}, events=[opened("c3")], actor=ACTOR)
+    await cases.insert({"_id": "c3", "status": "closed"}, events=[case_opened("c3")], actor=ACTOR)
 
     async def refuse(doc: Doc) -> Change[None]:
         raise RuleViolationError("status", "el caso está cerrado", status_code=409)

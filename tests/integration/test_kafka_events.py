@@ -5,34 +5,21 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import defaultdict
-from datetime import UTC, datetime
 
 import pytest
 from aiokafka import AIOKafkaProducer
 from ruta_shared.events import EVENTS, Actor, EventEnvelope, new_event
-from ruta_shared.events.catalog.intake import CaseOpened
 from ruta_shared.kafka.admin import ensure_topics
 from ruta_shared.kafka.consumer import EventConsumer
 from ruta_shared.kafka.publisher import EventPublisher
 from ruta_shared.metrics import Metrics
+from ruta_shared.testing.events import case_opened
 from ruta_shared.testing.kafka import read_topic
 from ruta_shared.topics import dead_letter_topic
 
 pytestmark = pytest.mark.integration
 
 ACTOR = Actor(id="u-1", role="case_worker")
-
-
-def case_opened(case_id: str) -> CaseOpened:
-    return CaseOpened(
-        case_id=case_id,
-        case_code="LIM-2026-0001",
-        office="lima",
-        opened_at=datetime(2026, 1, 5, tzinfo=UTC),
-        crime_types=["trafficking"],
-        region_of_exploitation="15",
-        arrival_channel="hotline",
-    )
 
 
 async def run_consumer_until(consumer: EventConsumer, done: asyncio.Event, timeout: float) -> None:

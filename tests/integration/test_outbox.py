@@ -14,7 +14,6 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from ruta_local.infra import KafkaServer, free_port
 from ruta_shared.events import Actor, EventEnvelope
-from ruta_shared.events.catalog.intake import CaseOpened
 from ruta_shared.idempotency import apply_once
 from ruta_shared.kafka.admin import ensure_topics
 from ruta_shared.kafka.consumer import EventConsumer
@@ -26,6 +25,7 @@ from ruta_shared.outbox import (
     Outbox,
     OutboxRelay,
 )
+from ruta_shared.testing.events import case_opened
 from ruta_shared.testing.kafka import read_topic, wait_for
 from ruta_shared.topics import INTAKE_EVENTS
 
@@ -33,18 +33,6 @@ pytestmark = pytest.mark.integration
 
 ACTOR = Actor(id="u-7", role="case_worker")
 Doc = dict[str, Any]
-
-
-def opened(case_id: str) -> CaseOpened:
-    return CaseOpened(
-        case_id=case_id,
-        case_code="IQT-2026-0001",
-        office="iquitos",
-        opened_at=datetime(2026, 2, 1, tzinfo=UTC),
-        crime_types=["csec"],
-        region_of_exploitation="16",
-        arrival_channel="own_outreach",
-    )
 
 
 @pytest.fixture
@@ -68,25 +56,39 @@ def publisher_factory(bootstrap: str) -> Any:
     return factory
 
 
-async def write_cases(outbox: Outbox, cases: AsyncCollection[Doc], ids: list[str]) -> None:
-    """Open each case, then change it once: two events per case, sequences 1 and 2."""
+async def change_status(
+    outbox: Outbox, cases: AsyncCollection[Doc], case_id: str, *, after: int, status: str
+) -> list[EventEnvelope]:
+    """Set the case's status if it is still at sequence `after`; the events written."""
+    return await outbox.update(
+        cases,
+        doc_id=case_id,
+        expected_sequence=after,
+        update={"$set": {"status": status}},
+        subject=case_id,
+        payloads=[case_opened(case_id)],
+        actor=ACTOR,
+    )
+
+
+async def write_cases(
+    outbox: Outbox, cases: AsyncCollection[Doc], ids: list[str]
+) -> list[EventEnvelope]:
+    """Open each case, then change it once: two events per case, sequences 1 and 2.
+
+    Returns the events of the changes.
+    """
+    changes: list[EventEnvelope] = []
     for case_id in ids:
         await outbox.insert(
             cases,
             {"_id": case_id, "status": "open"},
             subject=case_id,
-            payloads=[opened(case_id)],
+            payloads=[case_opened(case_id)],
             actor=ACTOR,
         )
-        await outbox.update(
-            cases,
-            doc_id=case_id,
-            expected_sequence=1,
-            update={"$set": {"status": "in_care"}},
-            subject=case_id,
-            payloads=[opened(case_id)],
-            actor=ACTOR,
-        )
+        changes += await change_status(outbox, cases, case_id, after=1, status="in_care")
+    return changes
 
 
 class CountingProjection:
@@ -219,33 +221,10 @@ async def test_a_relay_killed_between_publish_and_removal_republishes_without_do
 async def test_a_stale_update_is_refused_and_writes_nothing(database: Any, unique: str) -> None:
     cases, outbox = database["cases"], Outbox()
     case_id = f"{unique}-c"
-    await outbox.insert(
-        cases,
-        {"_id": case_id, "status": "open"},
-        subject=case_id,
-        payloads=[opened(case_id)],
-        actor=ACTOR,
-    )
-    first = await outbox.update(
-        cases,
-        doc_id=case_id,
-        expected_sequence=1,
-        update={"$set": {"status": "in_care"}},
-        subject=case_id,
-        payloads=[opened(case_id)],
-        actor=ACTOR,
-    )
+    first = await write_cases(outbox, cases, [case_id])
     assert [e.sequence for e in first] == [2]
     with pytest.raises(ConcurrencyConflictError):
-        await outbox.update(
-            cases,
-            doc_id=case_id,
-            expected_sequence=1,
-            update={"$set": {"status": "closed"}},
-            subject=case_id,
-            payloads=[opened(case_id)],
-            actor=ACTOR,
-        )
+        await change_status(outbox, cases, case_id, after=1, status="closed")
     doc = await cases.find_one({"_id": case_id})
     assert doc is not None
     assert doc["status"] == "in_care"

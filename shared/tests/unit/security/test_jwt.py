@@ -18,8 +18,7 @@ from ruta_shared.security.principal import Role
 from ruta_shared.security.settings import SecuritySettings
 from ruta_shared.service import create_service_app
 from ruta_shared.settings import ServiceSettings
-
-from .conftest import TokenFactory, principal
+from ruta_shared.testing.tokens import TokenFactory, principal
 
 
 def other_keys(algorithm: str = "EdDSA", *, same_kid_as: SigningKeys | None = None) -> SigningKeys:
@@ -106,6 +105,25 @@ def test_expiry_within_leeway_is_accepted(
     assert build_verifier(security_settings).verify(just_expired).id == "user-case_worker"
 
 
+def claims(settings: SecuritySettings, **overrides: Any) -> dict[str, Any]:
+    """The claims of a valid admin token for `settings`, with `overrides`."""
+    now = datetime.now(UTC)
+    values: dict[str, Any] = {
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "sub": "x",
+        "iat": now,
+        "exp": now + timedelta(minutes=5),
+        "role": "admin",
+    }
+    return {**values, **overrides}
+
+
+def signed(values: dict[str, Any], keys: SigningKeys, algorithm: str = "EdDSA") -> str:
+    """`values` signed with `keys`, the key id in the header, as an issuer signs tokens."""
+    return jwt.encode(values, keys.private_key, algorithm=algorithm, headers={"kid": keys.kid})
+
+
 def test_unknown_kid(security_settings: SecuritySettings, make_token: TokenFactory) -> None:
     assert refusal(security_settings, make_token(keys=other_keys())) == "unknown_key"
 
@@ -113,51 +131,25 @@ def test_unknown_kid(security_settings: SecuritySettings, make_token: TokenFacto
 def test_algorithm_none_is_refused(
     security_settings: SecuritySettings, signing_keys: SigningKeys
 ) -> None:
-    now = datetime.now(UTC)
-    claims = {
-        "iss": security_settings.jwt_issuer,
-        "aud": security_settings.jwt_audience,
-        "sub": "x",
-        "iat": now,
-        "exp": now + timedelta(minutes=5),
-        "role": "admin",
-    }
-    unsigned = jwt.encode(claims, None, algorithm="none", headers={"kid": signing_keys.kid})
+    unsigned = jwt.encode(
+        claims(security_settings), None, algorithm="none", headers={"kid": signing_keys.kid}
+    )
     assert refusal(security_settings, unsigned) == "bad_algorithm"
 
 
 def test_missing_required_claim(
     security_settings: SecuritySettings, signing_keys: SigningKeys
 ) -> None:
-    now = datetime.now(UTC)
-    claims = {
-        "iss": security_settings.jwt_issuer,
-        "aud": security_settings.jwt_audience,
-        "iat": now,
-        "exp": now + timedelta(minutes=5),
-        "role": "admin",
-    }  # no "sub"
-    token = jwt.encode(
-        claims, signing_keys.private_key, algorithm="EdDSA", headers={"kid": signing_keys.kid}
-    )
+    without_sub = claims(security_settings)
+    del without_sub["sub"]
+    token = signed(without_sub, signing_keys)
     assert refusal(security_settings, token) == "missing_claim"
 
 
 def test_unknown_role_is_refused(
     security_settings: SecuritySettings, signing_keys: SigningKeys
 ) -> None:
-    now = datetime.now(UTC)
-    claims = {
-        "iss": security_settings.jwt_issuer,
-        "aud": security_settings.jwt_audience,
-        "sub": "x",
-        "iat": now,
-        "exp": now + timedelta(minutes=5),
-        "role": "superuser",
-    }
-    token = jwt.encode(
-        claims, signing_keys.private_key, algorithm="EdDSA", headers={"kid": signing_keys.kid}
-    )
+    token = signed(claims(security_settings, role="superuser"), signing_keys)
     assert refusal(security_settings, token) == "bad_claims"
 
 
@@ -170,19 +162,7 @@ def test_other_asymmetric_algorithms(security_settings: SecuritySettings, algori
     settings = security_settings.model_copy(update={"jwt_algorithm": algorithm})
     keys = other_keys(algorithm)
     verifier = local_verifier(keys, settings)
-    token = jwt.encode(
-        {
-            "iss": settings.jwt_issuer,
-            "aud": settings.jwt_audience,
-            "sub": "u1",
-            "iat": datetime.now(UTC),
-            "exp": datetime.now(UTC) + timedelta(minutes=1),
-            "role": "auditor",
-        },
-        keys.private_key,
-        algorithm=algorithm,
-        headers={"kid": keys.kid},
-    )
+    token = signed(claims(settings, sub="u1", role="auditor"), keys, algorithm)
     assert verifier.verify(token).role is Role.AUDITOR
     # The same key id but a token signed with an algorithm the issuer does not use.
     hs = jwt.encode({"sub": "u1"}, "x" * 32, algorithm="HS256", headers={"kid": keys.kid})

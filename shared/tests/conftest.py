@@ -1,19 +1,16 @@
-"""Fixtures for the security tests: settings with keys in a temporary folder, token factories."""
+"""Fixtures for shared's tests: security settings with keys in a temporary folder, tokens."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from ruta_shared.security.jwt import sign_token
 from ruta_shared.security.keys import SigningKeys, load_signing_keys
-from ruta_shared.security.principal import Principal, Role
+from ruta_shared.security.principal import Principal
 from ruta_shared.security.settings import SecuritySettings
-
-TokenFactory = Callable[..., str]
+from ruta_shared.testing.tokens import TokenFactory, principal
 
 
 @pytest.fixture
@@ -26,19 +23,6 @@ def security_settings(tmp_path: Path) -> SecuritySettings:
 def signing_keys(security_settings: SecuritySettings) -> SigningKeys:
     """The local issuer's keys for these settings."""
     return load_signing_keys(security_settings)
-
-
-def principal(role: Role = Role.CASE_WORKER, **overrides: Any) -> Principal:
-    """A principal of `role` (partners get an institution)."""
-    values: dict[str, Any] = {
-        "id": f"user-{role.value}",
-        "role": role,
-        "offices": frozenset({"lima"}) if role is not Role.PARTNER else frozenset(),
-        "institution_id": "fistrap-lima" if role is Role.PARTNER else None,
-        "auth": "client_credentials" if role is Role.PARTNER else "password",
-    }
-    values.update(overrides)
-    return Principal(**values)
 
 
 @pytest.fixture

@@ -21,8 +21,7 @@ from ruta_shared.security.principal import Principal, Role
 from ruta_shared.security.settings import SecuritySettings
 from ruta_shared.service import create_service_app
 from ruta_shared.settings import ServiceSettings
-
-from .conftest import principal
+from ruta_shared.testing.tokens import principal
 
 
 def test_anything_not_in_the_table_is_denied() -> None:

@@ -6,7 +6,7 @@ import base64
 import json
 import secrets
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,7 +14,6 @@ import httpx
 import pytest
 from fastapi import APIRouter, HTTPException
 from prometheus_client import CollectorRegistry, generate_latest
-from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from ruta_shared.events import EVENTS
 from ruta_shared.events.catalog.security import BreakGlassGranted, PiiAccessed
@@ -37,9 +36,8 @@ from ruta_shared.service import create_service_app
 from ruta_shared.settings import ServiceSettings
 from ruta_shared.testing.kafka import read_topic
 from ruta_shared.testing.leak_check import LeakChecker
+from ruta_shared.testing.tokens import TokenFactory, principal
 from ruta_shared.topics import TRAINING_EVENTS
-
-from .conftest import TokenFactory, principal
 
 pytestmark = pytest.mark.integration
 
@@ -52,13 +50,10 @@ def ring(**versions: bytes) -> MasterKeyring:
 
 
 @pytest.fixture
-async def database(mongo_url: str, unique: str) -> AsyncIterator[AsyncDatabase[Doc]]:
-    client: AsyncMongoClient[Doc] = AsyncMongoClient(mongo_url, tz_aware=True)
-    try:
-        yield client[f"svc_{unique}"]
-    finally:
-        await client.drop_database(f"svc_{unique}")
-        await client.close()
+def database(
+    scratch_database: Callable[[str], AsyncDatabase[Doc]], unique: str
+) -> AsyncDatabase[Doc]:
+    return scratch_database(f"svc_{unique}")
 
 
 async def test_shredding_makes_every_field_unreadable(database: AsyncDatabase[Doc]) -> None:

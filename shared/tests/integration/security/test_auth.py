@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from ruta_shared.security import create_user as create_user_cli
 from ruta_shared.security.partners import CredentialExistsError, PartnerCredentialStore
@@ -41,13 +40,10 @@ def auth_settings(tmp_path: Path, unique: str) -> SecuritySettings:
 
 
 @pytest.fixture
-async def auth_db(mongo_url: str, unique: str) -> AsyncIterator[AsyncDatabase[Doc]]:
-    client: AsyncMongoClient[Doc] = AsyncMongoClient(mongo_url, tz_aware=True)
-    try:
-        yield client[f"auth_{unique}"]
-    finally:
-        await client.drop_database(f"auth_{unique}")
-        await client.close()
+def auth_db(
+    scratch_database: Callable[[str], AsyncDatabase[Doc]], unique: str
+) -> AsyncDatabase[Doc]:
+    return scratch_database(f"auth_{unique}")
 
 
 @pytest.fixture

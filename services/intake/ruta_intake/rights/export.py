@@ -1,0 +1,121 @@
+"""The data-subject access export: everything intake holds on one victim, decrypted, logged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ruta_shared.events.catalog.security import AccessPurpose
+from ruta_shared.security.crypto import DataErasedError
+from ruta_shared.security.permissions import in_office_scope
+from ruta_shared.security.principal import Principal
+
+from ruta_intake.care.service import care_read
+from ruta_intake.cases.aggregate import find_item, load_case
+from ruta_intake.cases.rules import utc_now
+from ruta_intake.consent.rules import consent_reads
+from ruta_intake.duplicates.service import linked_records
+from ruta_intake.rights.models import ExportCase, ExportRelative, LinkedRecord, VictimExport
+from ruta_intake.runtime import Runtime
+from ruta_intake.victims.models import AccessRecord, PersonalDataRead, RelativeRead
+from ruta_intake.victims.personal_data import (
+    SubjectType,
+    decrypt_personal_data,
+    load_personal_data,
+)
+from ruta_intake.victims.rules import victim_read
+
+Document = dict[str, Any]
+
+
+async def _plaintext(*, runtime: Runtime, subject_type: SubjectType, person: Document) -> Document:
+    """A person's decrypted personal data (empty when none was given)."""
+    stored = await load_personal_data(runtime=runtime, subject_type=subject_type, person=person)
+    if stored is None or not stored.get("fields"):
+        return {}
+    key = await runtime.data_keys.get(subject_type, person[f"{subject_type}_id"])
+    return decrypt_personal_data(key, stored["fields"])
+
+
+async def _visible_links(
+    *, runtime: Runtime, principal: Principal, victim_id: str
+) -> list[LinkedRecord]:
+    """The victim's other records (same person) in cases of the caller's offices."""
+    links = []
+    for link in await linked_records(runtime=runtime, victim_id=victim_id):
+        case = await runtime.cases.collection.find_one({"_id": link["case_id"]}, {"office": 1})
+        if case is not None and in_office_scope(principal, str(case["office"])):
+            links.append(LinkedRecord(case_id=link["case_id"], victim_id=link["victim_id"]))
+    return links
+
+
+async def export_victim(
+    *,
+    runtime: Runtime,
+    principal: Principal,
+    case_id: str,
+    victim_id: str,
+    purpose: AccessPurpose,
+) -> VictimExport:
+    """A victim's record with her relatives, consents, care and reads; every read is logged.
+
+    Each person whose data is decrypted gets an access record (and its pii.accessed event)
+    before anything is returned. 410 once the victim's data was erased.
+    """
+    loaded = await load_case(runtime=runtime, principal=principal, case_id=case_id)
+    doc = loaded.doc
+    victim = find_item(doc.get("victims", []), "victim_id", victim_id)
+    if victim.get("erased_at") is not None:
+        raise DataErasedError("victim", victim_id)
+    relatives = [r for r in doc.get("relatives", []) if r["victim_id"] == victim_id]
+    people: list[tuple[SubjectType, Document]] = [
+        ("victim", victim),
+        *(("relative", r) for r in relatives),
+    ]
+    reads: list[PersonalDataRead | None] = []
+    for subject_type, person in people:
+        subject_id = person[f"{subject_type}_id"]
+        if person.get("erased_at") is not None:
+            reads.append(None)
+            continue
+        plain = await _plaintext(runtime=runtime, subject_type=subject_type, person=person)
+        access_id = None
+        if plain:
+            access_id = await runtime.access_log.record(
+                principal=principal,
+                subject_type=subject_type,
+                subject_id=subject_id,
+                purpose=purpose,
+                fields=list(plain),
+                case_id=case_id,
+                break_glass_grant_id=loaded.grant.id if loaded.grant else None,
+            )
+        reads.append(
+            PersonalDataRead(
+                subject_type=subject_type,
+                subject_id=subject_id,
+                case_id=case_id,
+                access_id=access_id,
+                **plain,
+            )
+        )
+    victim_data, *relative_data = reads
+    assert victim_data is not None  # the victim is not erased (checked above)
+    history = await runtime.access_log.for_subject("victim", victim_id)
+    return VictimExport(
+        exported_at=utc_now(),
+        case=ExportCase(
+            case_id=case_id, **{k: doc.get(k) for k in ExportCase.model_fields if k != "case_id"}
+        ),
+        victim=victim_read(case_id, victim),
+        personal_data=victim_data,
+        relatives=[
+            ExportRelative(relative=RelativeRead(**r), personal_data=data)
+            for r, data in zip(relatives, relative_data, strict=True)
+        ],
+        consents=[c for c in consent_reads(doc.get("consents", [])) if c.victim_id == victim_id],
+        care=[care_read(case_id, c) for c in doc.get("care", []) if c["victim_id"] == victim_id],
+        access_log=[AccessRecord(access_id=str(r["_id"]), **r) for r in history],
+        linked_records=await _visible_links(
+            runtime=runtime, principal=principal, victim_id=victim_id
+        ),
+    )

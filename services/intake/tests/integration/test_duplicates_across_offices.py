@@ -1,4 +1,4 @@
-"""The duplicate check across offices: nothing about another office's victim, a coordinator resolves."""
+"""Duplicate checks across offices: nothing of another office's victim; a coordinator resolves."""
 
 from __future__ import annotations
 

@@ -16,24 +16,12 @@ from ruta_intake.consent.rules import consent_reads
 from ruta_intake.duplicates.service import linked_records
 from ruta_intake.rights.models import ExportCase, ExportRelative, LinkedRecord, VictimExport
 from ruta_intake.runtime import Runtime
-from ruta_intake.victims.models import AccessRecord, PersonalDataRead, RelativeRead
-from ruta_intake.victims.personal_data import (
-    SubjectType,
-    decrypt_personal_data,
-    load_personal_data,
-)
+from ruta_intake.victims.models import AccessRecord, RelativeRead
+from ruta_intake.victims.personal_data import SubjectType
 from ruta_intake.victims.rules import victim_read
+from ruta_intake.victims.service import audited_read
 
 Document = dict[str, Any]
-
-
-async def _plaintext(*, runtime: Runtime, subject_type: SubjectType, person: Document) -> Document:
-    """A person's decrypted personal data (empty when none was given)."""
-    stored = await load_personal_data(runtime=runtime, subject_type=subject_type, person=person)
-    if stored is None or not stored.get("fields"):
-        return {}
-    key = await runtime.data_keys.get(subject_type, person[f"{subject_type}_id"])
-    return decrypt_personal_data(key, stored["fields"])
 
 
 async def _visible_links(
@@ -71,33 +59,19 @@ async def export_victim(
         ("victim", victim),
         *(("relative", r) for r in relatives),
     ]
-    reads: list[PersonalDataRead | None] = []
-    for subject_type, person in people:
-        subject_id = person[f"{subject_type}_id"]
-        if person.get("erased_at") is not None:
-            reads.append(None)
-            continue
-        plain = await _plaintext(runtime=runtime, subject_type=subject_type, person=person)
-        access_id = None
-        if plain:
-            access_id = await runtime.access_log.record(
-                principal=principal,
-                subject_type=subject_type,
-                subject_id=subject_id,
-                purpose=purpose,
-                fields=list(plain),
-                case_id=case_id,
-                break_glass_grant_id=loaded.grant.id if loaded.grant else None,
-            )
-        reads.append(
-            PersonalDataRead(
-                subject_type=subject_type,
-                subject_id=subject_id,
-                case_id=case_id,
-                access_id=access_id,
-                **plain,
-            )
+    reads = [
+        None
+        if person.get("erased_at") is not None
+        else await audited_read(
+            runtime=runtime,
+            principal=principal,
+            loaded=loaded,
+            subject_type=subject_type,
+            person=person,
+            purpose=purpose,
         )
+        for subject_type, person in people
+    ]
     victim_data, *relative_data = reads
     assert victim_data is not None  # the victim is not erased (checked above)
     history = await runtime.access_log.for_subject("victim", victim_id)

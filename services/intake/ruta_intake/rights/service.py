@@ -15,7 +15,6 @@ from ruta_shared.events.catalog.intake import (
     VictimPersonalDataRectified,
 )
 from ruta_shared.lima import lima_date
-from ruta_shared.security.crypto import SubjectKey
 from ruta_shared.security.principal import Principal
 from uuid6 import uuid7
 
@@ -34,15 +33,15 @@ from ruta_intake.rights.models import (
     VictimDataPatch,
 )
 from ruta_intake.rights.rules import changed_fields, merge_personal_data
-from ruta_intake.runtime import Runtime, not_found
+from ruta_intake.runtime import Runtime
 from ruta_intake.victims.models import PersonalDataIn
 from ruta_intake.victims.personal_data import (
     PENDING,
     SubjectType,
-    decrypt_personal_data,
     document_index,
     encrypt_personal_data,
     load_personal_data,
+    load_plaintext,
     personal_data_collection,
     shred_personal_data,
 )
@@ -105,17 +104,6 @@ def rectification_events(
     ]
 
 
-async def _current(
-    runtime: Runtime, subject_type: SubjectType, person: Document
-) -> tuple[Document, SubjectKey, Document]:
-    """A person's stored data, key and plaintext, to patch (decrypted here, never returned)."""
-    stored = await load_personal_data(runtime=runtime, subject_type=subject_type, person=person)
-    if stored is None:
-        raise not_found()
-    key = await runtime.data_keys.get(subject_type, person[f"{subject_type}_id"])
-    return stored, key, decrypt_personal_data(key, stored.get("fields") or {})
-
-
 def _derived_age(loaded: LoadedCase, person: Document, data: PersonalDataIn) -> Document | None:
     """A victim's attributes after a new birth date, when they change (the birth date wins)."""
     if data.birth_date is None:
@@ -156,7 +144,9 @@ async def rectify_personal_data(
         raise version_conflict()
     person = find_item(loaded.doc.get(listed, []), id_key, subject_id)
     check_not_erased(person, field=id_key, message=ERASED[subject_type])
-    stored, key, current = await _current(runtime, subject_type, person)
+    stored, key, current = await load_plaintext(
+        runtime=runtime, subject_type=subject_type, person=person
+    )
     merged = merge_personal_data(current, given)
     changed = changed_fields(current, merged)
     outcome = RectificationRead(

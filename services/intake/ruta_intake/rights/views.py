@@ -23,6 +23,13 @@ from ruta_intake.rights.models import (
 router = APIRouter(responses=PROBLEM_RESPONSES, tags=["derechos de las personas"])
 
 
+def etagged(response: Response, outcome: tuple[RectificationRead, int]) -> RectificationRead:
+    """The rectification's answer, with the case's new version as its ETag."""
+    read, version = outcome
+    response.headers["ETag"] = etag(version)
+    return read
+
+
 @router.patch(
     "/cases/{case_id}/victims/{victim_id}/personal-data",
     response_model=RectificationRead,
@@ -39,17 +46,18 @@ async def rectify_victim_personal_data(
     response: Response,
 ) -> RectificationRead:
     """Rectify a victim's personal data (If-Match); the answer names the fields, not values."""
-    read, version = await service.rectify_personal_data(
-        runtime=runtime,
-        principal=principal,
-        case_id=case_id,
-        subject_type="victim",
-        subject_id=victim_id,
-        body=body,
-        if_match=if_match,
+    return etagged(
+        response,
+        await service.rectify_personal_data(
+            runtime=runtime,
+            principal=principal,
+            case_id=case_id,
+            subject_type="victim",
+            subject_id=victim_id,
+            body=body,
+            if_match=if_match,
+        ),
     )
-    response.headers["ETag"] = etag(version)
-    return read
 
 
 @router.patch(
@@ -68,17 +76,18 @@ async def rectify_relative_personal_data(
     response: Response,
 ) -> RectificationRead:
     """Rectify a relative's personal data (If-Match); the answer names the fields, not values."""
-    read, version = await service.rectify_personal_data(
-        runtime=runtime,
-        principal=principal,
-        case_id=case_id,
-        subject_type="relative",
-        subject_id=relative_id,
-        body=body,
-        if_match=if_match,
+    return etagged(
+        response,
+        await service.rectify_personal_data(
+            runtime=runtime,
+            principal=principal,
+            case_id=case_id,
+            subject_type="relative",
+            subject_id=relative_id,
+            body=body,
+            if_match=if_match,
+        ),
     )
-    response.headers["ETag"] = etag(version)
-    return read
 
 
 @router.post("/cases/{case_id}/relatives/{relative_id}/erasure", response_model=RelativeErasureRead)

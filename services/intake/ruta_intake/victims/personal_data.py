@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, get_args
 
 from pymongo.asynchronous.collection import AsyncCollection
+from ruta_shared.events.catalog.intake import PersonalField
 from ruta_shared.security.crypto import SubjectKey
 
-from ruta_intake.runtime import Runtime
+from ruta_intake.runtime import Runtime, not_found
 from ruta_intake.victims.models import PersonalDataIn
 
 Document = dict[str, Any]
 SubjectType = Literal["victim", "relative"]
 
-PERSONAL_FIELDS: Final = (
-    "given_names",
-    "family_names",
-    "document_type",
-    "document_number",
-    "birth_date",
-    "phone",
-    "address",
-    "notes",
-)
+# The fields of personal data, as the rectification events name them.
+PERSONAL_FIELDS: Final[tuple[str, ...]] = get_args(PersonalField)
 # A rectification is written here first as `pending` and takes effect once the case lists
 # its id as the person's `rectification_id` (the case document is the commit record).
 PENDING: Final = "pending"
@@ -150,6 +143,20 @@ async def load_personal_data(
         )
     stored.pop(PENDING)
     return {**stored, "fields": pending["fields"], "document_index": pending["document_index"]}
+
+
+async def load_plaintext(
+    *, runtime: Runtime, subject_type: SubjectType, person: Document
+) -> tuple[Document, SubjectKey, Document]:
+    """A listed person's stored data, key and plaintext; 404 when nothing was stored.
+
+    The caller logs the read before returning anything decrypted (or returns nothing).
+    """
+    stored = await load_personal_data(runtime=runtime, subject_type=subject_type, person=person)
+    if stored is None:
+        raise not_found()
+    key = await runtime.data_keys.get(subject_type, person[f"{subject_type}_id"])
+    return stored, key, decrypt_personal_data(key, stored.get("fields") or {})
 
 
 async def shred_personal_data(

@@ -17,9 +17,9 @@ from ruta_shared.security.crypto import DataErasedError
 from ruta_shared.security.principal import Principal
 from uuid6 import uuid7
 
-from ruta_intake.cases.aggregate import change_case, find_item, load_case
+from ruta_intake.cases.aggregate import LoadedCase, change_case, find_item, load_case
 from ruta_intake.cases.rules import check_not_closed, field_prefix, utc_now
-from ruta_intake.runtime import Runtime, not_found
+from ruta_intake.runtime import Runtime
 from ruta_intake.victims.models import (
     AccessRecord,
     ErasureRead,
@@ -32,9 +32,9 @@ from ruta_intake.victims.models import (
 )
 from ruta_intake.victims.personal_data import (
     SubjectType,
-    decrypt_personal_data,
     document_index,
     load_personal_data,
+    load_plaintext,
     shred_personal_data,
     store_personal_data,
 )
@@ -157,13 +157,30 @@ async def read_personal_data(
     loaded = await load_case(runtime=runtime, principal=principal, case_id=case_id)
     listed = "victims" if subject_type == "victim" else "relatives"
     person = find_item(loaded.doc.get(listed, []), f"{subject_type}_id", subject_id)
+    return await audited_read(
+        runtime=runtime,
+        principal=principal,
+        loaded=loaded,
+        subject_type=subject_type,
+        person=person,
+        purpose=purpose,
+    )
+
+
+async def audited_read(
+    *,
+    runtime: Runtime,
+    principal: Principal,
+    loaded: LoadedCase,
+    subject_type: SubjectType,
+    person: Document,
+    purpose: AccessPurpose,
+) -> PersonalDataRead:
+    """A listed person's decrypted data, its read recorded before it is returned; 410 if erased."""
+    subject_id = person[f"{subject_type}_id"]
     if person.get("erased_at") is not None:
         raise DataErasedError(subject_type, subject_id)
-    stored = await load_personal_data(runtime=runtime, subject_type=subject_type, person=person)
-    if stored is None:
-        raise not_found()
-    key = await runtime.data_keys.get(subject_type, subject_id)
-    plain = decrypt_personal_data(key, stored.get("fields") or {})
+    _, _, plain = await load_plaintext(runtime=runtime, subject_type=subject_type, person=person)
     access_id = None
     if plain:
         access_id = await runtime.access_log.record(
@@ -172,13 +189,13 @@ async def read_personal_data(
             subject_id=subject_id,
             purpose=purpose,
             fields=list(plain),
-            case_id=case_id,
+            case_id=str(loaded.doc["_id"]),
             break_glass_grant_id=loaded.grant.id if loaded.grant else None,
         )
     return PersonalDataRead(
         subject_type=subject_type,
         subject_id=subject_id,
-        case_id=case_id,
+        case_id=str(loaded.doc["_id"]),
         access_id=access_id,
         **plain,
     )

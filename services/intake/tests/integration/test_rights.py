@@ -31,17 +31,22 @@ def personal(person: CanaryPerson) -> dict[str, Any]:
     }
 
 
+def lima_case(*victims: dict[str, Any]) -> dict[str, Any]:
+    """A walk-in case at Lima with these victims."""
+    return {
+        "office": "lima",
+        "crime_types": ["trafficking"],
+        "arrival_channel": "walk_in",
+        "victims": list(victims),
+    }
+
+
 async def open_case(served: Any, person: CanaryPerson) -> tuple[str, str, str]:
     """A Lima case with one (minor) victim and her mother: (case id, victim id, relative id)."""
     client, worker = served.client, served.auth()
     opened = await client.post(
         "/cases",
-        json={
-            "office": "lima",
-            "crime_types": ["csec"],
-            "arrival_channel": "walk_in",
-            "victims": [{"sex": "female", "personal_data": personal(person)}],
-        },
+        json=lima_case({"sex": "female", "personal_data": personal(person)}),
         headers=worker,
     )
     assert opened.status_code == 201, opened.text
@@ -190,12 +195,7 @@ async def test_a_new_birth_date_moves_the_age_group_and_a_new_document_is_checke
     # A document number already registered (visible) is refused like at registration.
     taken = await client.post(
         "/cases",
-        json={
-            "office": "lima",
-            "crime_types": ["trafficking"],
-            "arrival_channel": "walk_in",
-            "victims": [{"sex": "male", "personal_data": personal(other)}],
-        },
+        json=lima_case({"sex": "male", "personal_data": personal(other)}),
         headers=worker,
     )
     assert taken.status_code == 201, taken.text
@@ -214,28 +214,17 @@ async def test_a_new_birth_date_moves_the_age_group_and_a_new_document_is_checke
     )
     assert moved.status_code == 200, moved.text
     assert moved.json()["fields"] == ["document_number"]
-    again = {
-        "office": "lima",
-        "crime_types": ["trafficking"],
-        "arrival_channel": "walk_in",
-        "victims": [{"sex": "female", "personal_data": {"document_type": "dni"}}],
-    }
-    again["victims"][0]["personal_data"]["document_number"] = fresh
-    assert (await client.post("/cases", json=again, headers=worker)).status_code == 409
-    again["victims"][0]["personal_data"]["document_number"] = person.document_number
-    assert (await client.post("/cases", json=again, headers=worker)).status_code == 201
+    for number, status in ((fresh, 409), (person.document_number, 201)):
+        data = {"document_type": "dni", "document_number": number}
+        again = lima_case({"sex": "female", "personal_data": data})
+        assert (await client.post("/cases", json=again, headers=worker)).status_code == status
 
 
 async def test_correcting_a_victims_attributes(served: Any, kafka_bootstrap: str) -> None:
     client, worker = served.client, served.auth()
     opened = await client.post(
         "/cases",
-        json={
-            "office": "lima",
-            "crime_types": ["labour_exploitation"],
-            "arrival_channel": "walk_in",
-            "victims": [{"sex": "unknown", "age_at_intake": 17}],
-        },
+        json=lima_case({"sex": "unknown", "age_at_intake": 17}),
         headers=worker,
     )
     case_id, victim_id = opened.json()["case_id"], opened.json()["victims"][0]["victim_id"]

@@ -1,4 +1,4 @@
-"""The data-subject access export: everything intake holds on one victim, decrypted, logged."""
+"""Data-subject access exports: everything intake holds on one person, decrypted, logged."""
 
 from __future__ import annotations
 
@@ -14,7 +14,13 @@ from ruta_intake.cases.aggregate import find_item, load_case
 from ruta_intake.cases.rules import utc_now
 from ruta_intake.consent.rules import consent_reads
 from ruta_intake.duplicates.service import linked_records
-from ruta_intake.rights.models import ExportCase, ExportRelative, LinkedRecord, VictimExport
+from ruta_intake.rights.models import (
+    ExportCase,
+    ExportRelative,
+    LinkedRecord,
+    RelativeExport,
+    VictimExport,
+)
 from ruta_intake.runtime import Runtime
 from ruta_intake.victims.models import AccessRecord, RelativeRead
 from ruta_intake.victims.personal_data import SubjectType
@@ -92,4 +98,36 @@ async def export_victim(
         linked_records=await _visible_links(
             runtime=runtime, principal=principal, victim_id=victim_id
         ),
+    )
+
+
+async def export_relative(
+    *,
+    runtime: Runtime,
+    principal: Principal,
+    case_id: str,
+    relative_id: str,
+    purpose: AccessPurpose,
+) -> RelativeExport:
+    """A relative's own record, data (logged read), consents given as guardian and reads."""
+    loaded = await load_case(runtime=runtime, principal=principal, case_id=case_id)
+    relative = find_item(loaded.doc.get("relatives", []), "relative_id", relative_id)
+    data = None
+    if relative.get("erased_at") is None:
+        data = await audited_read(
+            runtime=runtime,
+            principal=principal,
+            loaded=loaded,
+            subject_type="relative",
+            person=relative,
+            purpose=purpose,
+        )
+    consents = consent_reads(loaded.doc.get("consents", []))
+    history = await runtime.access_log.for_subject("relative", relative_id)
+    return RelativeExport(
+        exported_at=utc_now(),
+        relative=RelativeRead(**relative),
+        personal_data=data,
+        consents_given_as_guardian=[c for c in consents if c.guardian_relative_id == relative_id],
+        access_log=[AccessRecord(access_id=str(r["_id"]), **r) for r in history],
     )

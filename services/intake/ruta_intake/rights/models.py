@@ -101,3 +101,17 @@ class VictimExport(BaseModel):
     care: list[CareRead]
     access_log: list[AccessRecord] = Field(description="Quién leyó sus datos, cuándo y para qué.")
     linked_records: list[LinkedRecord]
+
+
+class RelativeExport(BaseModel):
+    """Everything intake holds on one relative, decrypted: her record, data, consents, reads.
+
+    Nothing of the victim beyond her pseudonymous id: a relative's request is answered with
+    the relative's own data.
+    """
+
+    exported_at: datetime
+    relative: RelativeRead
+    personal_data: PersonalDataRead | None = Field(description="Ninguno si se borraron.")
+    consents_given_as_guardian: list[ConsentRead]
+    access_log: list[AccessRecord] = Field(description="Quién leyó sus datos, cuándo y para qué.")

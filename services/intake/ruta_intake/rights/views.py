@@ -1,4 +1,4 @@
-"""Data subjects' rights routes: rectify personal data, erase a relative, export a victim."""
+"""Data subjects' rights routes: rectify personal data, erase a relative, export a person."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from ruta_intake.rights.models import (
     PersonalDataPatch,
     RectificationRead,
     RelativeErasureRead,
+    RelativeExport,
     VictimDataPatch,
     VictimExport,
 )
@@ -120,4 +121,27 @@ async def export_victim(
     """Everything intake holds on a victim and her relatives, decrypted; every read is logged."""
     return await export.export_victim(
         runtime=runtime, principal=principal, case_id=case_id, victim_id=victim_id, purpose=purpose
+    )
+
+
+@router.get(
+    "/cases/{case_id}/relatives/{relative_id}/export",
+    response_model=RelativeExport,
+    dependencies=[NoStore],
+)
+async def export_relative(
+    *,
+    case_id: CaseId,
+    relative_id: RelativeId,
+    purpose: Purpose,
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, require("victim:export")],
+) -> RelativeExport:
+    """Everything intake holds on a relative (her own data only); every read is logged."""
+    return await export.export_relative(
+        runtime=runtime,
+        principal=principal,
+        case_id=case_id,
+        relative_id=relative_id,
+        purpose=purpose,
     )

@@ -331,6 +331,21 @@ async def test_erasing_a_relative_and_exporting_a_victim(served: Any, kafka_boot
     assert body["personal_data"]["access_id"] in [r["access_id"] for r in log.json()]
     assert log.json()[0]["purpose"] == "supervision"
 
+    # A relative's own export holds her data and the consents she gave, not the victim's data.
+    relative_export = f"/cases/{case_id}/relatives/{relative_id}/export"
+    own = await client.get(relative_export, params={"purpose": "supervision"}, headers=coordinator)
+    assert own.status_code == 200, own.text
+    assert own.headers["Cache-Control"] == "no-store"
+    assert own.json()["personal_data"]["given_names"] == person.relative_name
+    assert [c["consent_id"] for c in own.json()["consents_given_as_guardian"]] == [
+        consent.json()["consent_id"]
+    ]
+    assert own.json()["personal_data"]["access_id"] in [
+        r["access_id"] for r in own.json()["access_log"]
+    ]
+    for value in (person.given_names, person.document_number, person.address):
+        assert value not in own.text
+
     # Erasing the relative: coordinators only; her data is gone, the victim's stays.
     erasure = f"/cases/{case_id}/relatives/{relative_id}/erasure"
     assert (await client.post(erasure, headers=worker)).status_code == 403
@@ -359,6 +374,10 @@ async def test_erasing_a_relative_and_exporting_a_victim(served: Any, kafka_boot
     after = await client.get(export_path, params={"purpose": "supervision"}, headers=coordinator)
     assert after.json()["relatives"][0]["personal_data"] is None
     assert after.json()["relatives"][0]["relative"]["erased_at"] is not None
+    own_after = await client.get(
+        relative_export, params={"purpose": "supervision"}, headers=coordinator
+    )
+    assert own_after.json()["personal_data"] is None
 
     # Once the victim is erased, the export answers 410 like every read.
     assert (

@@ -71,6 +71,7 @@ async def read(served: Any, path: str) -> dict[str, Any]:
     """A person's decrypted data, as a case worker reads it."""
     answer = await served.client.get(path, params={"purpose": "case_work"}, headers=served.auth())
     assert answer.status_code == 200, answer.text
+    assert answer.headers["Cache-Control"] == "no-store"
     return dict(answer.json())
 
 

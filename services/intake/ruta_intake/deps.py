@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from ruta_shared.api import (
@@ -43,6 +43,15 @@ VictimId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH, pattern=I
 RelativeId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH, pattern=ID_PATTERN)]
 ConsentId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH, pattern=ID_PATTERN)]
 VictimFilter = Annotated[str | None, Query(max_length=MAX_ID_LENGTH, pattern=ID_PATTERN)]
+
+
+def no_store(response: Response) -> None:
+    """Responses holding personal data are never cached (browsers, proxies)."""
+    response.headers["Cache-Control"] = "no-store"
+
+
+# `dependencies=[NoStore]` on every route whose response holds personal data.
+NoStore = Depends(no_store)
 
 Outcome = tuple[BaseModel, int]
 

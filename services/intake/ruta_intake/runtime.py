@@ -26,8 +26,15 @@ RELATIVE_PERSONAL_DATA: Final = "relative_personal_data"
 VICTIM_DOCUMENT_INDEX: Final = "victim_document_index"
 COUNTERS: Final = "case_counters"
 IDEMPOTENCY: Final = "idempotency_keys"
+POSSIBLE_DUPLICATES: Final = "possible_duplicates"
+VICTIM_LINKS: Final = "victim_links"
 # Collections whose documents carry outbox events (the relay watches them).
-OUTBOX_COLLECTIONS: Final = (CASES, ACCESS_LOG_COLLECTION, BREAK_GLASS_COLLECTION)
+OUTBOX_COLLECTIONS: Final = (
+    CASES,
+    ACCESS_LOG_COLLECTION,
+    BREAK_GLASS_COLLECTION,
+    POSSIBLE_DUPLICATES,
+)
 CASE_BUSY_DETAIL: Final = "El caso está recibiendo muchos cambios a la vez: intente de nuevo."
 
 
@@ -44,6 +51,8 @@ class Runtime:
     security: SecurityContext
     # Case aggregates: victims, relatives, consents and care live inside (non-identifying).
     cases: Aggregates
+    # Possible duplicates across offices, for a coordinator to resolve (no personal data).
+    duplicates: Aggregates
     # Per-person data keys (erasure destroys them).
     data_keys: DataKeyStore
     # Who read whose personal data, published as pii.accessed.
@@ -70,6 +79,12 @@ class Runtime:
                 name="case",
                 not_found=not_found,
                 busy_detail=CASE_BUSY_DETAIL,
+            ),
+            duplicates=Aggregates(
+                collection=db[POSSIBLE_DUPLICATES],
+                outbox=outbox,
+                name="possible_duplicate",
+                not_found=not_found,
             ),
             data_keys=data_keys,
             access_log=AccessLog(
@@ -120,6 +135,11 @@ class Runtime:
         return self.db[VICTIM_DOCUMENT_INDEX]
 
     @property
+    def victim_links(self) -> AsyncCollection[Document]:
+        """Victim records a coordinator found to be one person, keyed by victim id."""
+        return self.db[VICTIM_LINKS]
+
+    @property
     def counters(self) -> AsyncCollection[Document]:
         """Case-number counters per office and year."""
         return self.db[COUNTERS]
@@ -131,5 +151,8 @@ class Runtime:
         await cases.create_index([("status", 1)], name="status")
         await cases.create_index("case_code", unique=True, name="case_code_unique")
         await self.relative_data.create_index([("victim_id", 1)], name="victim")
+        await self.duplicates.collection.create_index(
+            [("status", 1), ("detected_at", 1)], name="status_detected"
+        )
         await self.data_keys.ensure_indexes()
         await self.break_glass.ensure_indexes()

@@ -36,6 +36,9 @@ PERMISSIONS: Final[Mapping[str, frozenset[Role]]] = MappingProxyType(
         "victim_pii:read": frozenset({_R.CASE_WORKER, _R.COORDINATOR}),
         "victim_pii:write": frozenset({_R.CASE_WORKER, _R.COORDINATOR}),
         "victim:erase": frozenset({_R.COORDINATOR}),
+        # data subjects' rights and duplicates across offices (coordinators see every office)
+        "victim:export": frozenset({_R.COORDINATOR}),
+        "victim:merge": frozenset({_R.COORDINATOR}),
         # referrals, institutions and partner access
         "referral:read": frozenset({_R.CASE_WORKER, _R.COORDINATOR}),
         "referral:write": frozenset({_R.CASE_WORKER, _R.COORDINATOR}),

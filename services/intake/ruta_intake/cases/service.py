@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
@@ -42,14 +41,13 @@ from ruta_intake.cases.rules import (
     check_instant,
     check_status_move,
     dedupe,
-    field_prefix,
     utc_now,
 )
 from ruta_intake.consent.rules import consent_reads
 from ruta_intake.runtime import Runtime, not_found
 from ruta_intake.victims.models import RelativeRead
-from ruta_intake.victims.personal_data import check_duplicates, store_personal_data
-from ruta_intake.victims.rules import victim_attributes, victim_read, victim_registered
+from ruta_intake.victims.registration import prepare_victims
+from ruta_intake.victims.rules import victim_read, victim_registered
 
 Document = dict[str, Any]
 
@@ -98,27 +96,19 @@ async def open_case(*, runtime: Runtime, principal: Principal, body: CaseCreate)
     now = utc_now()
     opened_at = check_instant("body.opened_at", body.opened_at or now, now)
     check_arrival(body.arrival_channel, body.referring_institution_kind)
-    victims = []
-    for position, victim in enumerate(body.victims):
-        with field_prefix(f"body.victims.{position}"):
-            victims.append(victim_attributes(victim, intake_date=lima_date(opened_at), now=now))
-    indexes = await check_duplicates(runtime=runtime, victims=body.victims, prefix="body.victims.")
     case_id = str(uuid7())
     year = lima_date(opened_at).year
-    code, *_ = await asyncio.gather(
-        next_case_code(runtime=runtime, office=body.office, year=year),
-        *(
-            store_personal_data(
-                runtime=runtime,
-                subject_type="victim",
-                subject_id=attributes["victim_id"],
-                case_id=case_id,
-                data=victim.personal_data,
-                document_index=index,
-            )
-            for attributes, victim, index in zip(victims, body.victims, indexes, strict=True)
-        ),
+    new = await prepare_victims(
+        runtime=runtime,
+        principal=principal,
+        case_id=case_id,
+        office=body.office,
+        bodies=body.victims,
+        prefixes=[f"body.victims.{position}" for position in range(len(body.victims))],
+        intake_date=lima_date(opened_at),
+        now=now,
     )
+    code = await next_case_code(runtime=runtime, office=body.office, year=year)
     doc: Document = {
         "_id": case_id,
         "case_code": code,
@@ -133,7 +123,7 @@ async def open_case(*, runtime: Runtime, principal: Principal, body: CaseCreate)
         "closure_reason": None,
         "closed_at": None,
         "reopened_at": None,
-        "victims": victims,
+        "victims": new.victims,
         "relatives": [],
         "consents": [],
         "care": [],
@@ -152,11 +142,11 @@ async def open_case(*, runtime: Runtime, principal: Principal, body: CaseCreate)
         arrival_channel=body.arrival_channel,
         referring_institution_kind=body.referring_institution_kind,
     )
-    registered = [victim_registered(case_id, body.office, v) for v in victims]
+    registered = [victim_registered(case_id, body.office, v) for v in new.victims]
     for _ in range(CODE_ATTEMPTS):
         try:
             version = await runtime.cases.insert(
-                doc, events=[opened, *registered], actor=principal.actor
+                doc, events=[opened, *registered, *new.detected], actor=principal.actor
             )
         except DuplicateKeyError:
             # The counter's increments are not isolated on FerretDB: the unique index on
@@ -164,7 +154,12 @@ async def open_case(*, runtime: Runtime, principal: Principal, body: CaseCreate)
             doc["case_code"] = await next_case_code(runtime=runtime, office=body.office, year=year)
             opened = opened.model_copy(update={"case_code": doc["case_code"]})
             continue
-        return case_read({**doc, SEQUENCE_FIELD: version})
+        read = case_read({**doc, SEQUENCE_FIELD: version})
+        victims = [
+            victim.model_copy(update={"duplicate_notice": notice})
+            for victim, notice in zip(read.victims, new.notices, strict=True)
+        ]
+        return read.model_copy(update={"victims": victims})
     raise problem(409, "No se pudo asignar un código de caso: intente de nuevo.")
 
 

@@ -112,6 +112,22 @@ class VictimCreate(VictimBase):
     )
 
 
+class VictimAttributesUpdate(Input):
+    """Correct a victim's non-identifying attributes; absent fields keep their value.
+
+    With a birth date on record, age at intake and age group follow from it: correct the
+    birth date (personal data) instead.
+    """
+
+    sex: Sex | None = None
+    age_at_intake: int | None = Field(default=None, ge=0, le=120)
+    age_group: AgeGroup | None = None
+    nationality: Country | None = None
+    region_of_origin: RegionOrCountry | None = None
+    indigenous_people: bool | None = None
+    disability: bool | None = None
+
+
 class VictimRead(BaseModel):
     """A victim as the case shows it: pseudonymous id and non-identifying attributes."""
 
@@ -127,6 +143,11 @@ class VictimRead(BaseModel):
     trafficking: TraffickingDetail | None
     registered_at: datetime
     erased_at: datetime | None = Field(description="Cuándo se borraron sus datos personales.")
+    duplicate_notice: str | None = Field(
+        default=None,
+        description="Solo al registrar: aviso neutro de un posible duplicado en otra oficina "
+        "(sin identificador, oficina ni fecha); la víctima queda registrada igualmente.",
+    )
 
 
 # --- relatives ---

@@ -3,33 +3,23 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, get_args
 
 from pymongo.asynchronous.collection import AsyncCollection
-from ruta_shared.aggregate import RuleViolationError
-from ruta_shared.api import problem
+from ruta_shared.events.catalog.intake import PersonalField
 from ruta_shared.security.crypto import SubjectKey
 
-from ruta_intake.runtime import Runtime
-from ruta_intake.victims.models import PersonalDataIn, VictimCreate
+from ruta_intake.runtime import Runtime, not_found
+from ruta_intake.victims.models import PersonalDataIn
 
 Document = dict[str, Any]
 SubjectType = Literal["victim", "relative"]
 
-PERSONAL_FIELDS: Final = (
-    "given_names",
-    "family_names",
-    "document_type",
-    "document_number",
-    "birth_date",
-    "phone",
-    "address",
-    "notes",
-)
-DUPLICATE_DETAIL: Final = (
-    "Ya hay una víctima registrada con ese número de documento: revise `existing_victim_id` "
-    "o, si es otra persona, repita la solicitud con `allow_duplicate: true`."
-)
+# The fields of personal data, as the rectification events name them.
+PERSONAL_FIELDS: Final[tuple[str, ...]] = get_args(PersonalField)
+# A rectification is written here first as `pending` and takes effect once the case lists
+# its id as the person's `rectification_id` (the case document is the commit record).
+PENDING: Final = "pending"
 
 
 def encrypt_personal_data(key: SubjectKey, data: PersonalDataIn) -> Document:
@@ -98,60 +88,101 @@ def document_index(*, runtime: Runtime, data: PersonalDataIn) -> str | None:
     return runtime.blind_index.document_number(data.document_number, data.document_type or "any")
 
 
-async def find_registered_victim(*, runtime: Runtime, index: str) -> str | None:
-    """The id of a registered (not erased) victim with this document index, if any.
-
-    Personal data written for a case that was then never stored is ignored: only victims
-    their case really lists count.
-    """
-    entry = await runtime.document_index.find_one({"_id": index})
-    for victim_id in (entry or {}).get("victim_ids", [])[-20:]:
-        candidate = await runtime.victim_data.find_one(
-            {"_id": victim_id}, {"case_id": 1, "erased_at": 1}
-        )
-        if candidate is None or candidate.get("erased_at") is not None:
-            continue
-        case = await runtime.cases.collection.find_one(
-            {"_id": candidate["case_id"]}, {"victims": 1}
-        )
-        if case is None:
-            continue
-        for victim in case.get("victims", []):
-            if victim["victim_id"] == candidate["_id"] and victim.get("erased_at") is None:
-                return str(candidate["_id"])
+def committed_pending(stored: Document, person: Document) -> Document | None:
+    """The stored rectification the case committed (the person names its id), if any."""
+    pending = stored.get(PENDING)
+    if pending is not None and pending["id"] == person.get("rectification_id"):
+        return dict(pending)
     return None
 
 
-async def check_duplicates(
-    *, runtime: Runtime, victims: list[VictimCreate], prefix: str
-) -> list[str | None]:
-    """Blind indexes of the victims' documents; 409 naming an already registered victim.
+async def _move_document_index(
+    *, runtime: Runtime, subject_id: str, old: str | None, new: str | None
+) -> None:
+    """Point the blind index of a victim's document from `old` to `new` (idempotent)."""
+    if old == new:
+        return
+    if old is not None:
+        await runtime.document_index.update_one({"_id": old}, {"$pull": {"victim_ids": subject_id}})
+    if new is not None:
+        await runtime.document_index.update_one(
+            {"_id": new}, {"$addToSet": {"victim_ids": subject_id}}, upsert=True
+        )
 
-    A victim marked `allow_duplicate` is registered anyway (after a person checked the warning).
+
+async def load_personal_data(
+    *, runtime: Runtime, subject_type: SubjectType, person: Document
+) -> Document | None:
+    """A person's stored (encrypted) data, with a rectification the case committed applied.
+
+    `person` is the victim or relative as the case lists it. A rectification whose case
+    change was written but whose data was not yet moved (a crash in between) is finished
+    here, so every read sees what the case's events say.
     """
-    indexes = [document_index(runtime=runtime, data=v.personal_data) for v in victims]
-    seen: set[str] = set()
-    for position, (victim, index) in enumerate(zip(victims, indexes, strict=True)):
-        field = f"{prefix}{position}.personal_data.document_number".lstrip(".")
-        if index is None:
-            continue
-        if index in seen:
-            raise RuleViolationError(field, "el mismo documento aparece dos veces en la solicitud")
-        seen.add(index)
-        if victim.allow_duplicate:
-            continue
-        existing = await find_registered_victim(runtime=runtime, index=index)
-        if existing is not None:
-            raise problem(
-                409,
-                DUPLICATE_DETAIL,
-                existing_victim_id=existing,
-                errors=[
-                    {
-                        "field": field,
-                        "type": "duplicate",
-                        "message": "ya registrado para otra víctima",
-                    }
-                ],
-            )
-    return indexes
+    subject_id = person[f"{subject_type}_id"]
+    collection = personal_data_collection(runtime=runtime, subject_type=subject_type)
+    stored = await collection.find_one({"_id": subject_id})
+    if stored is None:
+        return None
+    pending = committed_pending(stored, person)
+    if pending is None:
+        return stored
+    await collection.update_one(
+        {"_id": subject_id, f"{PENDING}.id": pending["id"]},
+        {
+            "$set": {"fields": pending["fields"], "document_index": pending["document_index"]},
+            "$unset": {PENDING: ""},
+        },
+    )
+    if subject_type == "victim":
+        await _move_document_index(
+            runtime=runtime,
+            subject_id=subject_id,
+            old=stored.get("document_index"),
+            new=pending["document_index"],
+        )
+    stored.pop(PENDING)
+    return {**stored, "fields": pending["fields"], "document_index": pending["document_index"]}
+
+
+async def load_plaintext(
+    *, runtime: Runtime, subject_type: SubjectType, person: Document
+) -> tuple[Document, SubjectKey, Document]:
+    """A listed person's stored data, key and plaintext; 404 when nothing was stored.
+
+    The caller logs the read before returning anything decrypted (or returns nothing).
+    """
+    stored = await load_personal_data(runtime=runtime, subject_type=subject_type, person=person)
+    if stored is None:
+        raise not_found()
+    key = await runtime.data_keys.get(subject_type, person[f"{subject_type}_id"])
+    return stored, key, decrypt_personal_data(key, stored.get("fields") or {})
+
+
+async def shred_personal_data(
+    *, runtime: Runtime, subject_type: SubjectType, subject_ids: list[str], now: datetime
+) -> None:
+    """Destroy the people's keys, then drop their ciphertexts and blind indexes all the same."""
+    if not subject_ids:
+        return
+    for subject_id in subject_ids:
+        await runtime.data_keys.destroy(subject_type, subject_id)
+    collection = personal_data_collection(runtime=runtime, subject_type=subject_type)
+    if subject_type == "victim":
+        async for stored in collection.find(
+            {"_id": {"$in": subject_ids}}, {"document_index": 1, PENDING: 1}
+        ):
+            for index in {
+                stored.get("document_index"),
+                (stored.get(PENDING) or {}).get("document_index"),
+            }:
+                await _move_document_index(
+                    runtime=runtime, subject_id=str(stored["_id"]), old=index, new=None
+                )
+    await collection.update_many(
+        {"_id": {"$in": subject_ids}},
+        {
+            "$set": {"fields": {}, "document_index": None, "erased_at": now},
+            "$unset": {PENDING: ""},
+        },
+    )

@@ -7,6 +7,7 @@ from typing import Any, Final
 
 from ruta_shared.aggregate import RuleViolationError
 from ruta_shared.events.catalog.intake import VictimRegistered
+from ruta_shared.lima import lima_date
 from ruta_shared.reference import AgeGroup, Office
 from uuid6 import uuid7
 
@@ -17,6 +18,19 @@ Document = dict[str, Any]
 ADULT_AGE: Final = 18
 MAX_AGE: Final = 120
 ERASED_MESSAGE: Final = "los datos de esta víctima fueron borrados"
+# The attributes a correction may change (they travel in victim.attributes_corrected).
+ATTRIBUTES: Final = (
+    "sex",
+    "age_at_intake",
+    "age_group",
+    "nationality",
+    "region_of_origin",
+    "indigenous_people",
+    "disability",
+)
+FROM_BIRTH_DATE: Final = (
+    "se deriva de la fecha de nacimiento: rectifique la fecha en los datos personales"
+)
 
 
 def age_on(birth: date, day: date) -> int:
@@ -76,10 +90,60 @@ def check_personal_data(data: PersonalDataIn) -> None:
         raise RuleViolationError("personal_data.document_type", "indique el tipo de documento")
 
 
-def check_not_erased(person: Document) -> None:
-    """RuleViolationError (409) when the victim's personal data was erased."""
+def check_birth_date_not_future(data: PersonalDataIn, today: date) -> None:
+    """A relative's birth date is not after today."""
+    if data.birth_date is not None and data.birth_date > today:
+        raise RuleViolationError("personal_data.birth_date", "la fecha no puede estar en el futuro")
+
+
+def check_not_erased(
+    person: Document, *, field: str = "victim_id", message: str = ERASED_MESSAGE
+) -> None:
+    """RuleViolationError (409) when the person's personal data was erased."""
     if person.get("erased_at") is not None:
-        raise RuleViolationError("victim_id", ERASED_MESSAGE, status_code=409)
+        raise RuleViolationError(field, message, status_code=409)
+
+
+def intake_date_of(case: Document, victim: Document) -> date:
+    """The day a victim came to intake: the opening day for victims registered with the case."""
+    with_case = victim["registered_at"] <= case["created_at"]
+    return lima_date(case["opened_at"] if with_case else victim["registered_at"])
+
+
+def attributes_of(victim: Document) -> Document:
+    """The correctable attributes of a stored victim."""
+    return {name: victim.get(name) for name in ATTRIBUTES}
+
+
+def corrected_attributes(
+    current: Document, given: Document, *, birth_date_known: bool, intake_date: date
+) -> Document:
+    """A victim's attributes after a correction; the age group never contradicts the age.
+
+    `given` holds only the fields the caller sent. Age at intake and age group follow the
+    birth date when one is on record, else they are checked against each other as at
+    registration.
+    """
+    for name in ("sex", "age_group"):
+        if name in given and given[name] is None:
+            raise RuleViolationError(name, "no puede quedar vacío")
+    merged = {**attributes_of(current), **given}
+    age_given, group_given = "age_at_intake" in given, "age_group" in given
+    if birth_date_known:
+        for name in ("age_at_intake", "age_group"):
+            if name in given and given[name] != current.get(name):
+                raise RuleViolationError(name, FROM_BIRTH_DATE)
+        return merged
+    if age_given or group_given:
+        stated_age = merged["age_at_intake"]
+        kept_group = current["age_group"] if stated_age is None else None
+        merged["age_at_intake"], merged["age_group"] = derive_age(
+            birth_date=None,
+            stated_age=stated_age,
+            stated_group=given["age_group"] if group_given else kept_group,
+            intake_date=intake_date,
+        )
+    return merged
 
 
 def victim_attributes(body: VictimCreate, *, intake_date: date, now: datetime) -> Document:
@@ -132,6 +196,10 @@ def victim_registered(case_id: str, office: Office, victim: Document) -> VictimR
     )
 
 
-def victim_read(case_id: str, victim: Document) -> VictimRead:
-    """A stored victim as the API shows it."""
-    return VictimRead(case_id=case_id, **victim)
+def victim_read(case_id: str, victim: Document, *, notice: str | None = None) -> VictimRead:
+    """A stored victim as the API shows it (with the registration's duplicate notice, if any)."""
+    return VictimRead(
+        case_id=case_id,
+        duplicate_notice=notice,
+        **{name: victim.get(name) for name in VictimRead.model_fields if name in victim},
+    )

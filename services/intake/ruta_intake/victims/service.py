@@ -6,37 +6,46 @@ import asyncio
 from typing import Any
 
 from ruta_shared.aggregate import Change, RuleViolationError
-from ruta_shared.events.catalog.intake import RelativeRegistered, VictimDataErased
+from ruta_shared.events.catalog.intake import (
+    RelativeRegistered,
+    VictimAttributesCorrected,
+    VictimDataErased,
+)
 from ruta_shared.events.catalog.security import AccessPurpose
 from ruta_shared.lima import lima_date
 from ruta_shared.security.crypto import DataErasedError
 from ruta_shared.security.principal import Principal
 from uuid6 import uuid7
 
-from ruta_intake.cases.aggregate import change_case, find_item, load_case
+from ruta_intake.cases.aggregate import LoadedCase, change_case, find_item, load_case
 from ruta_intake.cases.rules import check_not_closed, field_prefix, utc_now
-from ruta_intake.runtime import Runtime, not_found
+from ruta_intake.runtime import Runtime
 from ruta_intake.victims.models import (
     AccessRecord,
     ErasureRead,
     PersonalDataRead,
     RelativeCreate,
     RelativeRead,
+    VictimAttributesUpdate,
     VictimCreate,
     VictimRead,
 )
 from ruta_intake.victims.personal_data import (
     SubjectType,
-    check_duplicates,
-    decrypt_personal_data,
     document_index,
-    personal_data_collection,
+    load_personal_data,
+    load_plaintext,
+    shred_personal_data,
     store_personal_data,
 )
+from ruta_intake.victims.registration import prepare_victims
 from ruta_intake.victims.rules import (
+    attributes_of,
+    check_birth_date_not_future,
     check_not_erased,
     check_personal_data,
-    victim_attributes,
+    corrected_attributes,
+    intake_date_of,
     victim_read,
     victim_registered,
 )
@@ -47,28 +56,28 @@ Document = dict[str, Any]
 async def register_victim(
     *, runtime: Runtime, principal: Principal, case_id: str, body: VictimCreate
 ) -> tuple[VictimRead, int]:
-    """Add a victim to a case: encrypted personal data first, then the case with its event."""
+    """Add a victim to a case: encrypted personal data first, then the case with its events."""
     loaded = await load_case(runtime=runtime, principal=principal, case_id=case_id)
     check_not_closed(loaded.doc["status"])
     now = utc_now()
-    with field_prefix("body"):
-        victim = victim_attributes(body, intake_date=lima_date(now), now=now)
-    (index,) = await check_duplicates(runtime=runtime, victims=[body], prefix="body.")
-    await store_personal_data(
+    new = await prepare_victims(
         runtime=runtime,
-        subject_type="victim",
-        subject_id=victim["victim_id"],
+        principal=principal,
         case_id=case_id,
-        data=body.personal_data,
-        document_index=index,
+        office=str(loaded.doc["office"]),
+        bodies=[body],
+        prefixes=["body"],
+        intake_date=lima_date(now),
+        now=now,
     )
+    (victim,), (notice,) = new.victims, new.notices
 
     def apply(case: Document) -> Change[VictimRead]:
         check_not_closed(case["status"])
         return Change(
             update={"$push": {"victims": victim}, "$set": {"updated_at": now}},
-            events=[victim_registered(case_id, case["office"], victim)],
-            result=victim_read(case_id, victim),
+            events=[victim_registered(case_id, case["office"], victim), *new.detected],
+            result=victim_read(case_id, victim, notice=notice),
         )
 
     return await change_case(runtime=runtime, principal=principal, case_id=case_id, apply=apply)
@@ -81,6 +90,58 @@ async def read_victim(
     loaded = await load_case(runtime=runtime, principal=principal, case_id=case_id)
     victim = find_item(loaded.doc.get("victims", []), "victim_id", victim_id)
     return victim_read(case_id, victim)
+
+
+async def correct_attributes(
+    *,
+    runtime: Runtime,
+    principal: Principal,
+    case_id: str,
+    victim_id: str,
+    body: VictimAttributesUpdate,
+    if_match: int,
+) -> tuple[VictimRead, int]:
+    """Correct a victim's non-identifying attributes at the case version the caller read.
+
+    The event carries the new values (analytics moves the victim's counts); a correction
+    that changes nothing writes nothing.
+    """
+    given = body.model_dump(exclude_unset=True)
+    if not given:
+        raise RuleViolationError("body", "indique al menos un dato que corregir")
+    loaded = await load_case(runtime=runtime, principal=principal, case_id=case_id)
+    person = find_item(loaded.doc.get("victims", []), "victim_id", victim_id)
+    stored = await load_personal_data(runtime=runtime, subject_type="victim", person=person)
+    # Only whether a birth date is on record: nothing is decrypted.
+    birth_date_known = "birth_date" in ((stored or {}).get("fields") or {})
+    now = utc_now()
+
+    def apply(case: Document) -> Change[VictimRead]:
+        victims = [dict(v) for v in case.get("victims", [])]
+        victim = find_item(victims, "victim_id", victim_id)
+        with field_prefix("body"):
+            new = corrected_attributes(
+                victim,
+                given,
+                birth_date_known=birth_date_known,
+                intake_date=intake_date_of(case, victim),
+            )
+        if new == attributes_of(victim):
+            return Change(result=victim_read(case_id, victim))
+        victim.update(new)
+        return Change(
+            update={"$set": {"victims": victims, "updated_at": now}},
+            events=[
+                VictimAttributesCorrected(
+                    case_id=case_id, victim_id=victim_id, corrected_at=now, **new
+                )
+            ],
+            result=victim_read(case_id, victim),
+        )
+
+    return await change_case(
+        runtime=runtime, principal=principal, case_id=case_id, apply=apply, if_match=if_match
+    )
 
 
 async def read_personal_data(
@@ -96,14 +157,30 @@ async def read_personal_data(
     loaded = await load_case(runtime=runtime, principal=principal, case_id=case_id)
     listed = "victims" if subject_type == "victim" else "relatives"
     person = find_item(loaded.doc.get(listed, []), f"{subject_type}_id", subject_id)
+    return await audited_read(
+        runtime=runtime,
+        principal=principal,
+        loaded=loaded,
+        subject_type=subject_type,
+        person=person,
+        purpose=purpose,
+    )
+
+
+async def audited_read(
+    *,
+    runtime: Runtime,
+    principal: Principal,
+    loaded: LoadedCase,
+    subject_type: SubjectType,
+    person: Document,
+    purpose: AccessPurpose,
+) -> PersonalDataRead:
+    """A listed person's decrypted data, its read recorded before it is returned; 410 if erased."""
+    subject_id = person[f"{subject_type}_id"]
     if person.get("erased_at") is not None:
         raise DataErasedError(subject_type, subject_id)
-    collection = personal_data_collection(runtime=runtime, subject_type=subject_type)
-    stored = await collection.find_one({"_id": subject_id})
-    if stored is None:
-        raise not_found()
-    key = await runtime.data_keys.get(subject_type, subject_id)
-    plain = decrypt_personal_data(key, stored.get("fields") or {})
+    _, _, plain = await load_plaintext(runtime=runtime, subject_type=subject_type, person=person)
     access_id = None
     if plain:
         access_id = await runtime.access_log.record(
@@ -112,13 +189,13 @@ async def read_personal_data(
             subject_id=subject_id,
             purpose=purpose,
             fields=list(plain),
-            case_id=case_id,
+            case_id=str(loaded.doc["_id"]),
             break_glass_grant_id=loaded.grant.id if loaded.grant else None,
         )
     return PersonalDataRead(
         subject_type=subject_type,
         subject_id=subject_id,
-        case_id=case_id,
+        case_id=str(loaded.doc["_id"]),
         access_id=access_id,
         **plain,
     )
@@ -155,19 +232,13 @@ async def erase_victim(
         )
     now = utc_now()
     await asyncio.gather(
-        runtime.data_keys.destroy("victim", victim_id),
-        *(runtime.data_keys.destroy("relative", rid) for rid in relative_ids),
+        shred_personal_data(
+            runtime=runtime, subject_type="victim", subject_ids=[victim_id], now=now
+        ),
+        shred_personal_data(
+            runtime=runtime, subject_type="relative", subject_ids=relative_ids, now=now
+        ),
     )
-    # The ciphertexts are unreadable now; drop them and the blind index all the same.
-    wiped: Document = {"$set": {"fields": {}, "document_index": None, "erased_at": now}}
-    stored = await runtime.victim_data.find_one({"_id": victim_id}, {"document_index": 1})
-    if stored is not None and stored.get("document_index"):
-        await runtime.document_index.update_one(
-            {"_id": stored["document_index"]}, {"$pull": {"victim_ids": victim_id}}
-        )
-    await runtime.victim_data.update_one({"_id": victim_id}, wiped)
-    if relative_ids:
-        await runtime.relative_data.update_many({"_id": {"$in": relative_ids}}, wiped)
 
     def apply(case: Document) -> Change[ErasureRead]:
         victims = [dict(v) for v in case.get("victims", [])]
@@ -212,12 +283,7 @@ async def register_relative(
     check_not_erased(find_item(loaded.doc.get("victims", []), "victim_id", victim_id))
     with field_prefix("body"):
         check_personal_data(body.personal_data)
-    if body.personal_data.birth_date is not None and body.personal_data.birth_date > lima_date(
-        utc_now()
-    ):
-        raise RuleViolationError(
-            "body.personal_data.birth_date", "la fecha no puede estar en el futuro"
-        )
+        check_birth_date_not_future(body.personal_data, lima_date(utc_now()))
     now = utc_now()
     relative_id = str(uuid7())
     relative: Document = {

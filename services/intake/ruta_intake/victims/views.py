@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
+from ruta_shared.api import etag
 from ruta_shared.security.permissions import require
 from ruta_shared.security.principal import Principal
 
 from ruta_intake.bodies import PROBLEM_RESPONSES
-from ruta_intake.deps import CaseId, Once, Purpose, RelativeId, RuntimeDep, VictimId, request_body
+from ruta_intake.deps import (
+    CaseId,
+    IfMatch,
+    NoStore,
+    Once,
+    Purpose,
+    RelativeId,
+    RuntimeDep,
+    VictimId,
+    request_body,
+)
 from ruta_intake.victims import service
 from ruta_intake.victims.models import (
     AccessRecord,
@@ -18,6 +29,7 @@ from ruta_intake.victims.models import (
     PersonalDataRead,
     RelativeCreate,
     RelativeRead,
+    VictimAttributesUpdate,
     VictimCreate,
     VictimRead,
 )
@@ -59,7 +71,35 @@ async def read_victim(
     )
 
 
-@router.get("/cases/{case_id}/victims/{victim_id}/personal-data", response_model=PersonalDataRead)
+@router.patch("/cases/{case_id}/victims/{victim_id}", response_model=VictimRead)
+async def correct_victim_attributes(
+    *,
+    case_id: CaseId,
+    victim_id: VictimId,
+    body: VictimAttributesUpdate,
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, require("case:write")],
+    if_match: IfMatch,
+    response: Response,
+) -> VictimRead:
+    """Correct a victim's non-identifying attributes (If-Match with the case's ETag)."""
+    read, version = await service.correct_attributes(
+        runtime=runtime,
+        principal=principal,
+        case_id=case_id,
+        victim_id=victim_id,
+        body=body,
+        if_match=if_match,
+    )
+    response.headers["ETag"] = etag(version)
+    return read
+
+
+@router.get(
+    "/cases/{case_id}/victims/{victim_id}/personal-data",
+    response_model=PersonalDataRead,
+    dependencies=[NoStore],
+)
 async def read_victim_personal_data(
     *,
     case_id: CaseId,
@@ -131,7 +171,9 @@ async def register_relative(
 
 
 @router.get(
-    "/cases/{case_id}/relatives/{relative_id}/personal-data", response_model=PersonalDataRead
+    "/cases/{case_id}/relatives/{relative_id}/personal-data",
+    response_model=PersonalDataRead,
+    dependencies=[NoStore],
 )
 async def read_relative_personal_data(
     *,

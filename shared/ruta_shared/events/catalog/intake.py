@@ -178,3 +178,102 @@ class VictimDataErased(_IntakeEvent):
     victim_id: str = Id
     erased_at: datetime
     relative_ids: list[str] = Field(default_factory=list)
+
+
+@EVENTS.register
+class RelativeDataErased(_IntakeEvent):
+    """A relative's personal data was erased (crypto-shredded) on its own; the relative stays."""
+
+    event_type: ClassVar[str] = "relative.data_erased"
+    victim_id: str = Id
+    relative_id: str = Id
+    erased_at: datetime
+
+
+PersonalField = Literal[
+    "given_names",
+    "family_names",
+    "document_type",
+    "document_number",
+    "birth_date",
+    "phone",
+    "address",
+    "notes",
+]
+
+
+@EVENTS.register
+class VictimPersonalDataRectified(_IntakeEvent):
+    """A victim's personal data was rectified: which fields changed, never their values."""
+
+    event_type: ClassVar[str] = "victim.personal_data_rectified"
+    victim_id: str = Id
+    fields: list[PersonalField] = Field(min_length=1, max_length=8)
+    rectified_at: datetime
+
+
+@EVENTS.register
+class RelativePersonalDataRectified(_IntakeEvent):
+    """A relative's personal data was rectified: which fields changed, never their values."""
+
+    event_type: ClassVar[str] = "relative.personal_data_rectified"
+    victim_id: str = Id
+    relative_id: str = Id
+    fields: list[PersonalField] = Field(min_length=1, max_length=8)
+    rectified_at: datetime
+
+
+@EVENTS.register
+class VictimAttributesCorrected(_IntakeEvent):
+    """A victim's non-identifying attributes were corrected (the values after the change).
+
+    Analytics moves the victim's counts from the old cell to the new one; the case's office
+    does not change.
+    """
+
+    event_type: ClassVar[str] = "victim.attributes_corrected"
+    victim_id: str = Id
+    sex: Sex
+    age_group: AgeGroup
+    age_at_intake: int | None = Field(default=None, ge=0, le=120)
+    nationality: str | None = Field(default=None, pattern=COUNTRY_PATTERN)
+    region_of_origin: str | None = Field(default=None, pattern=REGION_OR_COUNTRY_PATTERN)
+    indigenous_people: bool | None = None
+    disability: bool | None = None
+    corrected_at: datetime
+
+
+@EVENTS.register
+class VictimPossibleDuplicateDetected(_IntakeEvent):
+    """A new victim's document matches a victim of an office the registering user cannot see.
+
+    Neither the other victim nor its office is named here: a coordinator resolves the
+    possible duplicate (`duplicate_id`) through intake's API.
+    """
+
+    event_type: ClassVar[str] = "victim.possible_duplicate_detected"
+    victim_id: str = Id
+    duplicate_id: str = Id
+    detected_at: datetime
+
+
+DuplicateOutcome = Literal["same_person", "different_people"]
+
+
+@EVENTS.register
+class VictimDuplicateResolved(_IntakeEvent):
+    """A coordinator resolved a possible duplicate: one person in two records, or two people.
+
+    `case_id`/`victim_id` are the record that raised it, `other_*` the record it matched;
+    for `same_person`, `kept_victim_id` is the record that counts the person (analytics
+    counts the other one no more).
+    """
+
+    event_type: ClassVar[str] = "victim.duplicate_resolved"
+    victim_id: str = Id
+    duplicate_id: str = Id
+    other_case_id: str = Id
+    other_victim_id: str = Id
+    outcome: DuplicateOutcome
+    kept_victim_id: str | None = Field(default=None, min_length=1, max_length=64)
+    resolved_at: datetime

@@ -1,0 +1,1 @@
+"""Possible duplicates across offices: detected at registration, resolved by a coordinator."""

@@ -1,0 +1,1 @@
+"""Data subjects' rights (Ley 29733): rectification, erasure of relatives, the access export."""

@@ -62,12 +62,12 @@ import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from intake_open_case import case_body, percentile  # the sibling benchmark's helpers
 from pymongo import AsyncMongoClient
-from ruta_analytics.facts import CASES, FACT_COLLECTIONS, VICTIMS
-from ruta_analytics.figures import Filters, exact_figures
-from ruta_analytics.rebuild import FETCH_RECORDS, rebuild
+from ruta_analytics.figures.models import Filters
+from ruta_analytics.figures.service import exact_figures
+from ruta_analytics.projection.models import CASES, FACT_COLLECTIONS, VICTIMS
+from ruta_analytics.projection.store import Generation, active_generation
 from ruta_analytics.settings import AnalyticsSettings
-from ruta_analytics.store import Generation, active_generation
-from ruta_analytics.synthetic import random_stream
+from ruta_analytics.workers.rebuild import FETCH_RECORDS, rebuild
 from ruta_local.infra import FerretDBServer, KafkaServer, free_port
 from ruta_shared.events import EventEnvelope
 from ruta_shared.kafka.admin import ensure_topics
@@ -76,6 +76,7 @@ from ruta_shared.security.jwt import sign_token
 from ruta_shared.security.keys import load_signing_keys
 from ruta_shared.security.principal import Principal, Role
 from ruta_shared.security.settings import SecuritySettings
+from ruta_shared.testing.synthetic import random_stream
 from ruta_shared.topics import dead_letter_topic
 
 Doc = dict[str, Any]

@@ -20,10 +20,10 @@ import pytest
 from fastapi import FastAPI
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
-from ruta_analytics.facts import AUDIT
 from ruta_analytics.main import create_app
+from ruta_analytics.projection.models import AUDIT
+from ruta_analytics.projection.store import Generation, active_generation
 from ruta_analytics.settings import AnalyticsSettings
-from ruta_analytics.store import Generation, active_generation
 from ruta_local.infra import free_port
 from ruta_shared.events import EventEnvelope
 from ruta_shared.kafka.admin import ensure_topics
@@ -38,6 +38,7 @@ from ruta_shared.topics import dead_letter_topic
 Doc = dict[str, Any]
 SOURCES = ("intake", "referrals", "training")
 LIMA = timedelta(hours=-5)
+WORKER_MODULE = "ruta_analytics.workers.consumer"
 
 
 @pytest.fixture
@@ -155,7 +156,7 @@ async def publisher(kafka_bootstrap: str, topics: dict[str, str]) -> AsyncIterat
 
 @dataclass
 class Worker:
-    """`python -m ruta_analytics.consumer worker` as a real subprocess."""
+    """`python -m ruta_analytics.workers.consumer worker` as a real subprocess."""
 
     settings: AnalyticsSettings
     log_path: Path
@@ -185,7 +186,14 @@ class Worker:
         self.starts += 1
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "ruta_analytics.consumer", "worker", "--loglevel", "warn"],
+            [
+                sys.executable,
+                "-m",
+                "ruta_analytics.workers.consumer",
+                "worker",
+                "--loglevel",
+                "warn",
+            ],
             env=self.env(),
             stdout=log,
             stderr=subprocess.STDOUT,

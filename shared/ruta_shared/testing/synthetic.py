@@ -1,5 +1,5 @@
 """Synthetic event streams that follow the catalog: the report's 344 victims, random routes of
-care and training. Used by the tests and the benchmark (never by the running service)."""
+care and training. Used by the tests and the benchmarks (never by a running service)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The analytics stream processor (faust-streaming): projects every Ruta event into MongoDB.
 
 Events are taken in small batches; each batch loads the documents it touches, applies the
-events (`facts.FactBatch`) and writes the results idempotently (`store.write_batch`), so a
+events (`projection.handlers`) and writes the results idempotently (`projection.store`), so a
 duplicate delivery, a crash in the middle of a batch or a restart changes nothing: the same
 events processed again produce the same documents. Unreadable messages go to the topic's
 dead-letter topic. Prometheus metrics are served on the worker's web port at /metrics.
@@ -13,6 +13,8 @@ import asyncio
 import logging
 import sys
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,13 +24,14 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from pymongo import AsyncMongoClient
 from ruta_shared.events import EVENTS, EventEnvelope, EventError
 from ruta_shared.kafka.admin import ensure_topics
+from ruta_shared.kafka.dead_letters import dead_letter_headers
 from ruta_shared.logging import configure_logging
 from ruta_shared.metrics import LATENCY_BUCKETS, Metrics
 from ruta_shared.mongo import create_mongo_client
 from ruta_shared.topics import PARTITIONS, dead_letter_topic
 
+from ruta_analytics.projection.store import active_generation, project
 from ruta_analytics.settings import AnalyticsSettings
-from ruta_analytics.store import active_generation, project
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +76,49 @@ class ConsumerMetrics:
             self.shared.events_consumed.labels(GROUP, event_type).inc(count)
 
 
-def create_stream_app(settings: AnalyticsSettings) -> faust.App:
+@dataclass
+class Projector:
+    """The worker's Mongo side: projects batches into the active generation, never skipping."""
+
+    settings: AnalyticsSettings
+    client: AsyncMongoClient[dict[str, Any]] | None = None
+
+    async def project(self, envelopes: list[EventEnvelope]) -> None:
+        """Project a batch, retrying while MongoDB is unavailable (never skipping events)."""
+        if self.client is None:
+            self.client = create_mongo_client(self.settings)
+        delay = 0.1
+        while True:
+            try:
+                generation = await active_generation(self.client[self.settings.mongo_database])
+                await project(generation, envelopes)
+                return
+            except Exception as exc:
+                log.warning(
+                    "projection failed, retrying",
+                    extra={"error": type(exc).__name__, "delay": delay},
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_SECONDS)
+
+    async def close(self) -> None:
+        """Close the Mongo client, if one was opened."""
+        if self.client is not None:
+            await self.client.close()
+            self.client = None
+
+
+@dataclass(frozen=True)
+class StreamWorker:
+    """The faust app, its projecting agent and what they hold (built by `create_stream_worker`)."""
+
+    app: faust.App
+    agent: Any  # faust's AgentT (untyped): `agent.test_context()` runs it in-process
+    projector: Projector
+    metrics: ConsumerMetrics
+
+
+def create_stream_worker(settings: AnalyticsSettings) -> StreamWorker:
     """Build the faust app and its agent from settings (nothing is wired at import time)."""
     app = faust.App(
         settings.faust_app_id,
@@ -94,40 +139,23 @@ def create_stream_app(settings: AnalyticsSettings) -> faust.App:
         for topic in settings.event_topics
     }
     metrics = ConsumerMetrics()
-    mongo: dict[str, AsyncMongoClient[dict[str, Any]]] = {}
+    projector = Projector(settings)
 
     async def dead_letter(event: Any, reason: str, detail: str) -> None:
         message = event.message
-        headers = [
-            ("dlq-reason", reason.encode()),
-            ("dlq-detail", detail[:200].encode()),
-            ("dlq-original-topic", message.topic.encode()),
-            ("dlq-original-partition", str(message.partition).encode()),
-            ("dlq-original-offset", str(message.offset).encode()),
-        ]
+        headers = dead_letter_headers(
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            reason=reason,
+            detail=detail,
+            group=GROUP,
+            original=_headers(message.headers),
+        )
         await dead_letters[message.topic].send(
             key=message.key, value=message.value, headers=headers
         )
         metrics.shared.events_dead_lettered.labels(GROUP, reason).inc()
-
-    async def project_with_retry(envelopes: list[EventEnvelope]) -> None:
-        """Project a batch, retrying while MongoDB is unavailable (never skipping events)."""
-        client = mongo.get("client")
-        if client is None:
-            client = mongo["client"] = create_mongo_client(settings)
-        delay = 0.1
-        while True:
-            try:
-                generation = await active_generation(client[settings.mongo_database])
-                await project(generation, envelopes)
-                return
-            except Exception as exc:
-                log.warning(
-                    "projection failed, retrying",
-                    extra={"error": type(exc).__name__, "delay": delay},
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, RETRY_MAX_SECONDS)
 
     @app.agent(topics)
     async def project_events(stream: Any) -> None:
@@ -143,7 +171,7 @@ def create_stream_app(settings: AnalyticsSettings) -> faust.App:
                     log.warning("unreadable event dead-lettered", extra={"reason": exc.reason})
                     await dead_letter(event, exc.reason, str(exc))
             if envelopes:
-                await project_with_retry(envelopes)
+                await projector.project(envelopes)
                 metrics.handled(envelopes, time.perf_counter() - started)
             record_lag(events)
 
@@ -170,7 +198,15 @@ def create_stream_app(settings: AnalyticsSettings) -> faust.App:
         media_type = CONTENT_TYPE_LATEST.split(";", 1)[0]
         return web.bytes(generate_latest(metrics.shared.registry), content_type=media_type)
 
-    return app
+    return StreamWorker(app=app, agent=project_events, projector=projector, metrics=metrics)
+
+
+def _headers(headers: Any) -> list[tuple[str, bytes]]:
+    """A message's headers as (name, value) pairs (faust gives a list or a mapping)."""
+    if not headers:
+        return []
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    return [(str(name), bytes(value)) for name, value in pairs]
 
 
 def run() -> None:
@@ -180,10 +216,10 @@ def run() -> None:
     # faust ignores topics missing at start; create them (and their dead-letter topics) first.
     topics = [*settings.event_topics, *(dead_letter_topic(t) for t in settings.event_topics)]
     asyncio.run(ensure_topics(settings.kafka_bootstrap_servers, topics))
-    app = create_stream_app(settings)
+    worker = create_stream_worker(settings)
     if len(sys.argv) == 1:
         sys.argv += ["worker", "--loglevel", "warn"]
-    app.main()
+    worker.app.main()
 
 
 if __name__ == "__main__":

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 from prometheus_client import generate_latest
-from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from ruta_analytics.figures.models import Filters
 from ruta_analytics.figures.service import exact_figures
@@ -17,7 +14,6 @@ from ruta_analytics.projection.models import AUDIT, CASES
 from ruta_analytics.projection.store import active_generation
 from ruta_analytics.settings import AnalyticsSettings
 from ruta_analytics.workers.consumer import create_stream_worker
-from ruta_local.infra import free_port
 from ruta_shared.events import EVENTS
 from ruta_shared.testing.kafka import wait_for
 from ruta_shared.testing.synthetic import StreamBuilder
@@ -28,34 +24,16 @@ Doc = dict[str, Any]
 
 
 @pytest.fixture
-def agent_settings(mongo_url: str, unique: str, tmp_path: Path) -> AnalyticsSettings:
-    """One topic (the test channel takes its name), this test's database, no broker needed."""
-    return AnalyticsSettings(
-        environment="test",
-        mongo_url=mongo_url,
-        mongo_database=f"analytics_agent_{unique}",
-        kafka_bootstrap_servers="127.0.0.1:9",  # never contacted: the agent reads a test channel
-        event_topics=[f"t{unique}.intake.events"],
-        faust_app_id=f"analytics-agent-{unique}",
-        faust_data_dir=str(tmp_path / "faust"),
-        faust_web_port=free_port(),
-        batch_size=10,
+def agent_settings(settings: AnalyticsSettings, unique: str) -> AnalyticsSettings:
+    """This test's database and one topic (the test channel takes its name); the agent reads
+    a test channel, so the broker in the settings is never contacted."""
+    return settings.model_copy(
+        update={"event_topics": [f"t{unique}.intake.events"], "batch_size": 10}
     )
 
 
-@pytest.fixture
-async def agent_db(agent_settings: AnalyticsSettings) -> AsyncIterator[AsyncDatabase[Doc]]:
-    """The test's database, dropped afterwards."""
-    client: AsyncMongoClient[Doc] = AsyncMongoClient(agent_settings.mongo_url, tz_aware=True)
-    try:
-        yield client[agent_settings.mongo_database]
-    finally:
-        await client.drop_database(agent_settings.mongo_database)
-        await client.close()
-
-
 async def test_the_agent_projects_what_it_is_given_once_even_when_given_twice(
-    agent_settings: AnalyticsSettings, agent_db: AsyncDatabase[Doc]
+    agent_settings: AnalyticsSettings, db: AsyncDatabase[Doc]
 ) -> None:
     builder = StreamBuilder()
     at = datetime(2017, 3, 1, 12, tzinfo=UTC)
@@ -71,7 +49,7 @@ async def test_the_agent_projects_what_it_is_given_once_even_when_given_twice(
         # Both deliveries consumed (the metric), the first one's effects written (the ledger).
         if consumed not in generate_latest(worker.metrics.shared.registry).decode():
             return False
-        generation = await active_generation(agent_db)
+        generation = await active_generation(db)
         return await generation.collection(AUDIT).count_documents({}) == len(events)
 
     try:
@@ -82,7 +60,7 @@ async def test_the_agent_projects_what_it_is_given_once_even_when_given_twice(
     finally:
         await worker.projector.close()
 
-    generation = await active_generation(agent_db)
+    generation = await active_generation(db)
     case = await generation.collection(CASES).find_one({"_id": case_id})
     assert case is not None
     assert (case["opened"], case["year"], case["seq"]) == (True, 2017, 1)

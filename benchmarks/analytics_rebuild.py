@@ -141,7 +141,7 @@ async def bench_rebuild(bootstrap: str, mongo_url: str, args: argparse.Namespace
     await publish_events(bootstrap, topics, args.events, args.seed)
     published = time.perf_counter() - started
     say(
-        f"part 1: {args.events:,} synthetic events on {len(topics)} topics x 6 partitions, "
+        f"{args.events:,} synthetic events on {len(topics)} topics x 6 partitions, "
         f"published in {published:.1f}s ({args.events / published:,.0f} ev/s, not compared)"
     )
 

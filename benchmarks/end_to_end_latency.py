@@ -289,7 +289,7 @@ async def measure(
         raise RuntimeError(msg)
     note(f"warm-up: {len(warm.projected)} cases projected; measuring ...")
     say(
-        "part 2: intake over HTTP (uvicorn, 127.0.0.1) -> outbox relay -> Kafka -> "
+        "intake over HTTP (uvicorn, 127.0.0.1) -> outbox relay -> Kafka -> "
         f"faust worker -> FerretDB; facts polled every {args.poll_ms} ms"
     )
     first = await open_cases(

@@ -15,61 +15,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import secrets
 import statistics
-import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 from fastapi import FastAPI
 from pymongo import AsyncMongoClient
 from ruta_intake.main import create_app
 from ruta_intake.settings import IntakeSettings
-from ruta_local.infra import FerretDBServer, KafkaServer, free_port
-from ruta_shared.security.jwt import sign_token
-from ruta_shared.security.keys import load_signing_keys
-from ruta_shared.security.principal import Principal, Role
 from ruta_shared.security.settings import SecuritySettings
-
-Body = dict[str, Any]
-
-
-def case_body() -> Body:
-    """A realistic case with one minor victim and all her personal data (fresh DNI each time)."""
-    dni = "".join(secrets.choice("0123456789") for _ in range(8))
-    return {
-        "office": "lima",
-        "crime_types": ["trafficking", "csec"],
-        "exploitation_purposes": ["sexual"],
-        "region_of_exploitation": "17",
-        "arrival_channel": "institution_referral",
-        "referring_institution_kind": "prosecutor",
-        "victims": [
-            {
-                "sex": "female",
-                "nationality": "PE",
-                "region_of_origin": "16",
-                "indigenous_people": False,
-                "personal_data": {
-                    "given_names": "María Rosa",
-                    "family_names": "Quispe Huamán",
-                    "document_type": "dni",
-                    "document_number": dni,
-                    "birth_date": "2010-04-12",
-                    "phone": "+51 987 654 321",
-                    "address": "Jr. Los Pinos 123, Iquitos",
-                    "notes": "Llegó derivada por la fiscalía.",
-                },
-            }
-        ],
-    }
+from support import Body, case_body, case_worker_token, percentile, servers
 
 
 def bare_app(mongo_url: str, database: str) -> FastAPI:
@@ -121,12 +80,6 @@ async def drive(
     return requests / (time.perf_counter() - started), latencies
 
 
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (0-100) in milliseconds."""
-    ordered = sorted(values)
-    return 1000 * ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
-
-
 async def bench(
     kafka: str, mongo_url: str, key_dir: Path, *, requests: int, concurrency: int, rounds: int
 ) -> None:
@@ -145,15 +98,7 @@ async def bench(
         ),
         security=security,
     )
-    token = sign_token(
-        Principal(
-            id="bench-worker", role=Role.CASE_WORKER, offices=frozenset({"lima"}), auth="password"
-        ),
-        keys=load_signing_keys(security),
-        issuer=security.jwt_issuer,
-        audience=security.jwt_audience,
-        lifetime=timedelta(hours=2),
-    )
+    token = case_worker_token(security)
 
     def intake_headers() -> dict[str, str]:
         return {"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex}
@@ -216,30 +161,17 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="ruta-bench-") as tmp:
-        root = Path(tmp)
-        kafka = KafkaServer(
-            name="kafka", workdir=root / "kafka", port=free_port(), controller_port=free_port()
-        )
-        ferret = FerretDBServer(name="ferretdb", workdir=root / "ferretdb", port=free_port())
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            started = [pool.submit(kafka.start), pool.submit(ferret.start)]
-            for future in started:
-                future.result()
-        try:
-            asyncio.run(
-                bench(
-                    kafka.bootstrap,
-                    ferret.url,
-                    root / "keys",
-                    requests=args.requests,
-                    concurrency=args.concurrency,
-                    rounds=args.rounds,
-                )
+    with servers() as running:
+        asyncio.run(
+            bench(
+                running.kafka,
+                running.mongo_url,
+                running.root / "keys",
+                requests=args.requests,
+                concurrency=args.concurrency,
+                rounds=args.rounds,
             )
-        finally:
-            kafka.stop()
-            ferret.stop()
+        )
 
 
 if __name__ == "__main__":

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import uvicorn
 from fastapi import FastAPI
-from prometheus_client import Counter
 from ruta_shared.security.settings import SecuritySettings
 from ruta_shared.service import create_service_app
 
-from ruta_analytics.api import audit_router, figures_router
-from ruta_analytics.dashboard import page_router, stream_router
+from ruta_analytics.api import ROUTERS
+from ruta_analytics.runtime import Runtime
 from ruta_analytics.settings import AnalyticsSettings
 
 DESCRIPTION = "Cifras en vivo, trazabilidad verificable de la ruta de atención, reportes y tablero."
@@ -19,19 +18,16 @@ def create_app(
     settings: AnalyticsSettings | None = None, *, security: SecuritySettings | None = None
 ) -> FastAPI:
     """Build the analytics app; nothing is wired at import time."""
+    settings = settings or AnalyticsSettings()
     app = create_service_app(
-        settings or AnalyticsSettings(),
+        settings,
         title="Ruta: analytics",
         description=DESCRIPTION,
-        routers=[figures_router(), audit_router(), stream_router(), page_router()],
+        routers=ROUTERS,
         security=security,
         encrypts_fields=False,  # aggregates and audit entries only: no personal data
     )
-    app.state.audit_failures = Counter(
-        "ruta_audit_verification_failures_total",
-        "Audit trail verifications that found a broken link.",
-        registry=app.state.context.metrics.registry,
-    )
+    app.state.runtime = Runtime.build(settings, app.state.context)
     return app
 
 

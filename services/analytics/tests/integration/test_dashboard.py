@@ -30,12 +30,12 @@ from fastapi import FastAPI
 from playwright.async_api import Page, Request, async_playwright, expect
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
-from ruta_analytics.facts import AUDIT
-from ruta_analytics.figures import Filters, exact_figures
+from ruta_analytics.figures.models import Filters
+from ruta_analytics.figures.service import exact_figures
 from ruta_analytics.main import create_app as create_analytics_app
+from ruta_analytics.projection.models import AUDIT
+from ruta_analytics.projection.store import active_generation
 from ruta_analytics.settings import AnalyticsSettings
-from ruta_analytics.store import active_generation
-from ruta_analytics.synthetic import StreamBuilder, random_stream
 from ruta_intake.main import create_app as create_intake_app
 from ruta_intake.settings import IntakeSettings
 from ruta_local.infra import free_port
@@ -45,6 +45,7 @@ from ruta_shared.security.principal import Principal, Role
 from ruta_shared.security.settings import SecuritySettings
 from ruta_shared.security.users import UserStore
 from ruta_shared.testing.kafka import wait_for
+from ruta_shared.testing.synthetic import StreamBuilder, random_stream
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 

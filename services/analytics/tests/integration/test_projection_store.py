@@ -13,18 +13,20 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from openpyxl import load_workbook
-from ruta_analytics.audit import entry_hash, verify_trail
-from ruta_analytics.facts import AUDIT, AUDIT_HEADS, FACT_COLLECTIONS
-from ruta_analytics.figures import Filters, exact_figures
-from ruta_analytics.store import (
+from ruta_analytics.audit.rules import entry_hash, verify_trail
+from ruta_analytics.figures.models import Filters
+from ruta_analytics.figures.service import exact_figures
+from ruta_analytics.projection.handlers import apply_event
+from ruta_analytics.projection.models import AUDIT, AUDIT_HEADS, FACT_COLLECTIONS
+from ruta_analytics.projection.store import (
     ChainConflictError,
     Generation,
     load_batch,
     project,
     write_batch,
 )
-from ruta_analytics.synthetic import StreamBuilder, chunked, random_stream, report_stream
 from ruta_shared.security.principal import Role
+from ruta_shared.testing.synthetic import StreamBuilder, chunked, random_stream, report_stream
 
 pytestmark = pytest.mark.integration
 
@@ -105,7 +107,7 @@ async def test_a_crash_before_pending_facts_got_their_case_is_repaired_by_redeli
 
     # The worker dies after writing the case and before updating the victim's fact.
     batch = await load_batch(generation, [opened])
-    batch.apply(opened)
+    apply_event(batch, opened)
     case = batch.get("cases", case_id)
     await generation.collection("cases").replace_one({"_id": case_id}, case, upsert=True)
 
@@ -144,7 +146,7 @@ async def test_one_chain_per_case_whichever_service_published_its_events(
             "referral_id": referral_id,
             "victim_id": victim_id,
             "institution_id": "fistrap-lima",
-            "institution_kind": "fistrap",
+            "institution_kind": "prosecutor",
             "office": "lima",
             "direction": "outgoing",
             "urgency": "normal",
@@ -213,9 +215,9 @@ async def test_two_writers_cannot_both_append_at_one_place_in_a_chain(
     # Two workers load the chain's head before either writes; one appends two entries.
     one = await load_batch(generation, [first])
     other = await load_batch(generation, [second, third])
-    one.apply(first)
-    other.apply(second)
-    other.apply(third)
+    apply_event(one, first)
+    apply_event(other, second)
+    apply_event(other, third)
     await write_batch(generation, one)
     with pytest.raises(ChainConflictError):
         await write_batch(generation, other)

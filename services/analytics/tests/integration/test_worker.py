@@ -14,11 +14,12 @@ from typing import Any
 import httpx
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
-from ruta_analytics.facts import AUDIT, AUDIT_HEADS, FACT_COLLECTIONS
-from ruta_analytics.figures import Filters, exact_figures
-from ruta_analytics.store import Generation, active_generation
-from ruta_analytics.synthetic import random_stream, report_stream
+from ruta_analytics.figures.models import Filters
+from ruta_analytics.figures.service import exact_figures
+from ruta_analytics.projection.models import AUDIT, AUDIT_HEADS, FACT_COLLECTIONS
+from ruta_analytics.projection.store import Generation, active_generation
 from ruta_shared.testing.kafka import read_topic, wait_for
+from ruta_shared.testing.synthetic import random_stream, report_stream
 from ruta_shared.topics import dead_letter_topic
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
@@ -118,7 +119,7 @@ async def test_dead_letters_and_rebuild_equals_the_live_projection(
     env = worker.env()
     result = await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, "-m", "ruta_analytics.rebuild"],
+        [sys.executable, "-m", "ruta_analytics.workers.rebuild"],
         env=env,
         capture_output=True,
         text=True,

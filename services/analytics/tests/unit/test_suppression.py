@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import random
 
-from ruta_analytics.suppression import suppress_grid, suppress_vector, with_margins
+from ruta_analytics.figures.suppression import suppress_grid, suppress_vector, with_margins
 
 
 def recoverable(grid: list[list[int]], hidden: list[list[bool]]) -> bool:

@@ -25,14 +25,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 from ruta_shared.events import EventEnvelope
 
-from ruta_analytics.facts import (
-    AUDIT,
-    AUDIT_HEADS,
-    FACT_COLLECTIONS,
-    FactBatch,
-    Key,
-    needed,
-)
+from ruta_analytics.projection.handlers import apply_event, needed
+from ruta_analytics.projection.models import AUDIT, AUDIT_HEADS, FACT_COLLECTIONS, FactBatch, Key
 
 Document = dict[str, Any]
 Database = AsyncDatabase[Document]
@@ -243,14 +237,9 @@ async def project(
     """Load, apply and write one batch of events (`audit=False`: facts only, for a rebuild)."""
     batch = await load_batch(generation, envelopes, audit=audit)
     for envelope in envelopes:
-        batch.apply(envelope)
+        apply_event(batch, envelope)
     await write_batch(generation, batch)
     return batch
-
-
-def dirty_keys(batch: FactBatch) -> list[Key]:
-    """Keys a batch will write (for tests and the rebuild's bookkeeping)."""
-    return sorted(batch.dirty)
 
 
 def _now() -> datetime:

@@ -8,7 +8,7 @@ more so nothing the live consumer wrote to the old generation in between is miss
 generations older than the previous one are dropped. Prints a progress line to stderr.
 
 The audit trail is not rebuilt: it is a ledger the live consumer appends to, kept across
-generations (`store.LEDGER`); regenerating it would replace evidence with a copy.
+generations (`projection.store.LEDGER`); regenerating it would replace evidence with a copy.
 """
 
 from __future__ import annotations
@@ -28,15 +28,16 @@ from ruta_shared.events import EVENTS, EventEnvelope, EventError
 from ruta_shared.logging import configure_logging
 from ruta_shared.mongo import create_mongo_client
 
-from ruta_analytics.facts import FactBatch
-from ruta_analytics.settings import AnalyticsSettings
-from ruta_analytics.store import (
+from ruta_analytics.projection.handlers import apply_event
+from ruta_analytics.projection.models import FactBatch
+from ruta_analytics.projection.store import (
     GENERATIONS,
     Generation,
     new_generation_name,
     project,
     switch_generation,
 )
+from ruta_analytics.settings import AnalyticsSettings
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +162,7 @@ async def rebuild(settings: AnalyticsSettings, *, show_progress: bool = True) ->
 
         async def keep(envelopes: list[EventEnvelope]) -> None:
             for envelope in envelopes:
-                cache.apply(envelope)
+                apply_event(cache, envelope)
 
         def report(done: int) -> None:
             if bar is not None:

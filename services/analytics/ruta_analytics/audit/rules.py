@@ -6,7 +6,7 @@ trail, in the order the analytics consumer appends them. Each entry's hash is SH
 the canonical JSON of the entry itself (chain, position, the previous entry's hash and the
 whole event), and each chain keeps a head (last position and hash) so that removing the last
 entries is detected too. The trail is a ledger, not a projection: it is kept across
-generations and a rebuild never rewrites it (see `store.LEDGER`).
+generations and a rebuild never rewrites it (see `projection.store.LEDGER`).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Font
 
-from ruta_analytics.suppression import SUPPRESSED_MARK
+from ruta_analytics.figures.suppression import SUPPRESSED_MARK
 
 Document = dict[str, Any]
 Cell = str | int | float | None

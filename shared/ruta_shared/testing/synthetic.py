@@ -1,5 +1,5 @@
 """Synthetic event streams that follow the catalog: the report's 344 victims, random routes of
-care and training. Used by the tests and the benchmark (never by the running service)."""
+care and training. Used by the tests and the benchmarks (never by a running service)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any, Final, get_args
 
 from ruta_shared.events import Actor, EventEnvelope
@@ -49,6 +50,7 @@ MILESTONES: Final[tuple[str, ...]] = get_args(ReintegrationMilestone)
 AUDIENCES: Final[tuple[str, ...]] = get_args(Audience)
 REGIONS: Final[tuple[str, ...]] = tuple(f"{n:02d}" for n in range(1, 26))
 LIMA_OFFSET: Final = timedelta(hours=-5)
+DAYS_10: Final = timedelta(days=10)
 
 
 def _iso(moment: datetime) -> str:
@@ -224,24 +226,14 @@ def _random_case(
                 region_of_origin=rng.choice((*REGIONS[10:16], "VE", None)),
             )
         )
+    emit = partial(builder.emit, subject=case_id)
     for victim_id in victims:
+        whose = {"case_id": case_id, "victim_id": victim_id, "office": office}
         for _ in range(rng.randrange(0, 4)):
             at += timedelta(days=rng.randrange(0, 20), hours=1)
-            builder.emit(
-                "care.provided",
-                "intake",
-                case_id,
-                {
-                    "case_id": case_id,
-                    "victim_id": victim_id,
-                    "care_id": builder.new_id("care"),
-                    "care_type": rng.choice(CARE_TYPES),
-                    "office": office,
-                    "provided_on": (at + LIMA_OFFSET).date().isoformat(),
-                    "professional_id": "user-worker-1",
-                },
-                at=at,
-            )
+            care = {"care_id": builder.new_id("care"), "care_type": rng.choice(CARE_TYPES)}
+            given = {"provided_on": lima_day(at).isoformat(), "professional_id": "user-worker-1"}
+            emit("care.provided", "intake", data={**whose, **care, **given}, at=at)
         if security_events and rng.random() < 0.3:
             _pii_read(builder, case_id, victim_id, at)
         if rng.random() < 0.6:
@@ -250,36 +242,17 @@ def _random_case(
             )
         if rng.random() < 0.3:
             at += timedelta(days=rng.randrange(1, 60))
-            builder.emit(
-                "victim.returned_home",
-                "referrals",
-                case_id,
-                {
-                    "case_id": case_id,
-                    "victim_id": victim_id,
-                    "office": office,
-                    "region_of_origin": rng.choice(REGIONS),
-                    "returned_on": (at + LIMA_OFFSET).date().isoformat(),
-                    "funded": rng.random() < 0.7,
-                },
-                at=at,
-            )
+            home = {"region_of_origin": rng.choice(REGIONS), "funded": rng.random() < 0.7}
+            back = {**whose, **home, "returned_on": lima_day(at).isoformat()}
+            emit("victim.returned_home", "referrals", data=back, at=at)
         if rng.random() < 0.2:
             at += timedelta(days=rng.randrange(1, 60))
-            builder.emit(
-                "reintegration.milestone_reached",
-                "referrals",
-                case_id,
-                {
-                    "case_id": case_id,
-                    "victim_id": victim_id,
-                    "office": office,
-                    "milestone": rng.choice(MILESTONES),
-                    "region": rng.choice(("16", "15", None)),
-                    "reached_on": (at + LIMA_OFFSET).date().isoformat(),
-                },
-                at=at,
-            )
+            reached = {
+                "milestone": rng.choice(MILESTONES),
+                "region": rng.choice(("16", "15", None)),
+            }
+            step = {**whose, **reached, "reached_on": lima_day(at).isoformat()}
+            emit("reintegration.milestone_reached", "referrals", data=step, at=at)
     if rng.random() < 0.4:
         at += timedelta(days=rng.randrange(1, 90))
         builder.emit(
@@ -329,68 +302,29 @@ def _random_referral(
     }
     at += timedelta(hours=rng.randrange(1, 48))
     due = (at + LIMA_OFFSET + timedelta(days=rng.choice([3, 10, 4000]))).date()
-    builder.emit(
-        "referral.requested",
-        "referrals",
-        case_id,
-        {
-            **base,
-            "direction": "outgoing",
-            "services_requested": ["legal"],
-            "urgency": "normal",
-            "due_on": due.isoformat(),
-            "requested_at": _iso(at),
-        },
-        at=at,
-    )
+    # Every referral event is about the case, published by referrals.
+    emit = partial(builder.emit, source="referrals", subject=case_id)
+    asked = {"direction": "outgoing", "services_requested": ["legal"], "urgency": "normal"}
+    when = {"due_on": due.isoformat(), "requested_at": _iso(at)}
+    emit("referral.requested", data={**base, **asked, **when}, at=at)
     at += timedelta(hours=rng.randrange(1, 10))
-    builder.emit(
-        "referral.sent",
-        "referrals",
-        case_id,
-        {**base, "channel": "manual", "sent_at": _iso(at)},
-        at=at,
-    )
+    emit("referral.sent", data={**base, "channel": "manual", "sent_at": _iso(at)}, at=at)
     roll = rng.random()
     if roll < 0.55:
         at += timedelta(hours=rng.randrange(1, 24 * 20))
-        builder.emit(
-            "referral.accepted",
-            "referrals",
-            case_id,
-            {**base, "accepted_at": _iso(at)},
-            at=at,
-            actor=PARTNER,
-        )
+        emit("referral.accepted", data={**base, "accepted_at": _iso(at)}, at=at, actor=PARTNER)
         if rng.random() < 0.4:
             at += timedelta(days=rng.randrange(1, 30))
-            builder.emit(
-                "referral.completed",
-                "referrals",
-                case_id,
-                {**base, "completed_at": _iso(at)},
-                at=at,
-                actor=PARTNER,
-            )
+            completed = {**base, "completed_at": _iso(at)}
+            emit("referral.completed", data=completed, at=at, actor=PARTNER)
     elif roll < 0.75:
         at += timedelta(hours=rng.randrange(1, 24 * 20))
-        builder.emit(
-            "referral.declined",
-            "referrals",
-            case_id,
-            {**base, "reason": "no_capacity", "declined_at": _iso(at)},
-            at=at,
-            actor=PARTNER,
-        )
+        declined = {**base, "reason": "no_capacity", "declined_at": _iso(at)}
+        emit("referral.declined", data=declined, at=at, actor=PARTNER)
     elif roll < 0.85:
         at += timedelta(days=4)
-        builder.emit(
-            "referral.overdue",
-            "referrals",
-            case_id,
-            {**base, "stage": "answer", "due_at": _iso(at), "detected_at": _iso(at)},
-            at=at,
-        )
+        overdue = {**base, "stage": "answer", "due_at": _iso(at), "detected_at": _iso(at)}
+        emit("referral.overdue", data=overdue, at=at)
     return at
 
 
@@ -401,98 +335,42 @@ def _random_session(builder: StreamBuilder, rng: random.Random, years: tuple[int
     office = rng.choice(OFFICES)
     audiences = sorted(set(rng.sample(AUDIENCES, 2)))
     at = datetime(day.year, day.month, day.day, 14, tzinfo=UTC)
-    builder.emit(
-        "training.session_scheduled",
-        "training",
-        session_id,
-        {
-            "session_id": session_id,
-            "office": office,
-            "format": "workshop",
-            "topics": ["trafficking"],
-            "audiences": audiences,
-            "region": region,
-            "modality": "in_person",
-            "starts_on": day.isoformat(),
-            "ends_on": day.isoformat(),
-            "pedagogic_hours": 4.0,
-        },
-        at=at - timedelta(days=10),
-        actor=TRAINER,
-    )
+    # Every training event is about the session, published by training, caused by a trainer.
+    emit = partial(builder.emit, source="training", subject=session_id, actor=TRAINER)
+    session = {"session_id": session_id}
+    where = {**session, "office": office, "format": "workshop", "region": region}
+    scheduled = {"topics": ["trafficking"], "audiences": audiences, "modality": "in_person"}
+    span = {"starts_on": day.isoformat(), "ends_on": day.isoformat(), "pedagogic_hours": 4.0}
+    emit("training.session_scheduled", data={**where, **scheduled, **span}, at=at - DAYS_10)
     if rng.random() < 0.1:
-        builder.emit(
-            "training.session_cancelled",
-            "training",
-            session_id,
-            {"session_id": session_id, "cancelled_at": _iso(at - timedelta(days=1))},
-            at=at - timedelta(days=1),
-            actor=TRAINER,
-        )
+        cancelled = {**session, "cancelled_at": _iso(at - timedelta(days=1))}
+        emit("training.session_cancelled", data=cancelled, at=at - timedelta(days=1))
         return
     held_on = day + timedelta(days=rng.choice([0, 0, 1]))
-    builder.emit(
-        "training.session_held",
-        "training",
-        session_id,
-        {
-            "session_id": session_id,
-            "office": office,
-            "format": "workshop",
-            "region": region,
-            "audiences": audiences,
-            "held_on": held_on.isoformat(),
-        },
-        at=at,
-        actor=TRAINER,
-    )
+    held = {**where, "audiences": audiences, "held_on": held_on.isoformat()}
+    emit("training.session_held", data=held, at=at)
     # Participants come back to later sessions sometimes: a shared pool per builder.
     pool = [f"par-{builder.prefix}-{n}" for n in range(40)]
     for participant_id in rng.sample(pool, rng.randrange(3, 15)):
-        builder.emit(
-            "training.attendance_recorded",
-            "training",
-            session_id,
-            {
-                "session_id": session_id,
-                "participant_id": participant_id,
-                "sex": _pool_attribute(participant_id, SEXES),
-                "audience": _pool_attribute(participant_id, AUDIENCES),
-                "hours_attended": 4.0,
-            },
-            at=at,
-            actor=TRAINER,
+        person = {**session, "participant_id": participant_id}
+        sex, audience = (
+            _pool_attribute(participant_id, SEXES),
+            _pool_attribute(participant_id, AUDIENCES),
         )
+        attended = {**person, "sex": sex, "audience": audience, "hours_attended": 4.0}
+        emit("training.attendance_recorded", data=attended, at=at)
         if rng.random() < 0.5:
             pre = float(rng.randrange(0, 80))
-            builder.emit(
-                "training.assessment_recorded",
-                "training",
-                session_id,
-                {
-                    "session_id": session_id,
-                    "participant_id": participant_id,
-                    "pre_score": pre,
-                    "post_score": min(100.0, pre + rng.randrange(0, 30)),
-                },
-                at=at,
-                actor=TRAINER,
-            )
+            scores = {"pre_score": pre, "post_score": min(100.0, pre + rng.randrange(0, 30))}
+            emit("training.assessment_recorded", data={**person, **scores}, at=at)
     if rng.random() < 0.3:
-        builder.emit(
-            "training.headcount_recorded",
-            "training",
-            session_id,
-            {
-                "session_id": session_id,
-                "audience": audiences[0],
-                "female": rng.randrange(0, 30),
-                "male": rng.randrange(0, 30),
-                "unknown": rng.randrange(0, 3),
-            },
-            at=at,
-            actor=TRAINER,
-        )
+        counts = {
+            "female": rng.randrange(0, 30),
+            "male": rng.randrange(0, 30),
+            "unknown": rng.randrange(0, 3),
+        }
+        headcount = {**session, "audience": audiences[0], **counts}
+        emit("training.headcount_recorded", data=headcount, at=at)
 
 
 def _pool_attribute(participant_id: str, values: tuple[str, ...]) -> str:

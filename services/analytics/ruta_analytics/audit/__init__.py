@@ -1,0 +1,1 @@
+"""The audit trail: hash-chained entries per case or session, their verification, timelines."""

@@ -1,0 +1,1 @@
+"""The live dashboard: its page, its login and its stream of figures."""

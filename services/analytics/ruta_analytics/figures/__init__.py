@@ -1,0 +1,1 @@
+"""Figures: exact and suppressed, computed on read from the facts; the annual report."""

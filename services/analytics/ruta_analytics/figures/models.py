@@ -1,0 +1,73 @@
+"""What figures are about: the filters users choose, and the labels of what is counted."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Final
+
+Document = dict[str, Any]
+
+UNKNOWN: Final = "sin_dato"
+UNKNOWN_LABEL: Final = "Sin dato"
+OUTCOMES: Final[dict[str, str]] = {
+    "pending": "Pendiente",
+    "accepted": "Aceptada",
+    "declined": "Rechazada",
+    "completed": "Concluida",
+    "revoked": "Revocada",
+}
+SEX_ORDER: Final = ("female", "male", "unknown")
+AGE_ORDER: Final = ("adult", "minor", "unknown")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a figure is restricted to (None: everything)."""
+
+    year: int | None = None
+    month: int | None = None
+    year_from: int | None = None
+    year_to: int | None = None
+    office: str | None = None
+    region: str | None = None  # region of exploitation (cases); region of a training session
+    crime_type: str | None = None
+
+    def period(self) -> Document:
+        """The period condition on a fact's year and month (Lima time)."""
+        match: Document = {}
+        if self.year is not None:
+            match["year"] = self.year
+        elif self.year_from is not None or self.year_to is not None:
+            bounds: Document = {}
+            if self.year_from is not None:
+                bounds["$gte"] = self.year_from
+            if self.year_to is not None:
+                bounds["$lte"] = self.year_to
+            match["year"] = bounds
+        if self.month is not None:
+            match["month"] = self.month
+        return match
+
+    def case_match(self, *, period: bool = True) -> Document:
+        """Conditions for case facts and the facts that carry their case's attributes."""
+        match = self.period() if period else {}
+        if self.office is not None:
+            match["office"] = self.office
+        if self.region is not None:
+            match["region_of_exploitation"] = self.region
+        if self.crime_type is not None:
+            match["crime_types"] = self.crime_type
+        return match
+
+    def session_match(self) -> Document:
+        """Conditions for training sessions (crime types do not apply to training)."""
+        match = self.period()
+        if self.office is not None:
+            match["office"] = self.office
+        if self.region is not None:
+            match["region"] = self.region
+        return match
+
+    def as_dict(self) -> Document:
+        """The filters that are set."""
+        return {key: value for key, value in asdict(self).items() if value is not None}

@@ -1,0 +1,142 @@
+"""The projection's documents: fact collections, and the batch of documents events change.
+
+Facts are one document per case, victim, care act, referral, return home, reintegration
+milestone, training session, attendance, headcount and assessment, plus one audit entry per
+event. Effects are idempotent: documents keyed by the thing they describe (or by event id), a
+per-document sequence guard, and audit entries keyed by event id. `FactBatch` holds the
+documents a batch of events touches; the caller loads them first (`handlers.needed`), applies
+the events in order (`handlers.apply_event`), and writes what changed (`store.write_batch`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from ruta_shared.events import EventEnvelope
+
+Document = dict[str, Any]
+Key = tuple[str, str]  # (collection, _id)
+
+CASES: Final = "cases"
+VICTIMS: Final = "victims"
+CARE: Final = "care"
+REFERRALS: Final = "referrals"
+RETURNS: Final = "returns"
+MILESTONES: Final = "milestones"
+SESSIONS: Final = "sessions"
+ATTENDANCE: Final = "attendance"
+HEADCOUNTS: Final = "headcounts"
+ASSESSMENTS: Final = "assessments"
+AUDIT: Final = "audit"
+AUDIT_HEADS: Final = "audit_heads"
+# One document per case whose facts arrived before its case.opened, listing those facts
+# (`facts`: {collection, id} documents; FerretDB stores no nested arrays) so that they get
+# the case's attributes by `_id` later.
+PENDING: Final = "pending_cases"
+
+FACT_COLLECTIONS: Final = (
+    CASES,
+    VICTIMS,
+    CARE,
+    REFERRALS,
+    RETURNS,
+    MILESTONES,
+    SESSIONS,
+    ATTENDANCE,
+    HEADCOUNTS,
+    ASSESSMENTS,
+    PENDING,
+)
+
+
+@dataclass
+class FactBatch:
+    """The documents one batch touches, and what to write back.
+
+    `docs` holds every loaded document (absent ones are simply missing); `dirty` the keys to
+    replace; `inserts` the new audit entries; `propagate` the facts not loaded in this batch
+    that must receive their case's attributes now that the case is known (updated by `_id`
+    after the batch's other writes, before the pending documents are deleted).
+    """
+
+    audit: bool = True  # False in a rebuild: the ledger is left alone
+    docs: dict[Key, Document] = field(default_factory=dict)
+    dirty: set[Key] = field(default_factory=set)
+    deleted: set[Key] = field(default_factory=set)
+    inserts: list[Document] = field(default_factory=list)
+    propagate: dict[Key, Document] = field(default_factory=dict)
+    handled: dict[str, int] = field(default_factory=dict)
+
+    def load(self, collection: str, documents: Iterable[Document]) -> None:
+        """Add documents read from `collection`."""
+        for document in documents:
+            self.docs[(collection, str(document["_id"]))] = document
+
+    def get(self, collection: str, doc_id: str) -> Document | None:
+        """A loaded (or created in this batch) document."""
+        return self.docs.get((collection, doc_id))
+
+    def put(self, collection: str, document: Document) -> None:
+        """Create or replace a document; it will be written."""
+        key = (collection, str(document["_id"]))
+        self.docs[key] = document
+        self.dirty.add(key)
+        self.deleted.discard(key)
+
+    def delete(self, collection: str, doc_id: str) -> None:
+        """Remove a document."""
+        key = (collection, doc_id)
+        self.docs.pop(key, None)
+        self.dirty.discard(key)
+        self.deleted.add(key)
+
+    def guarded(self, collection: str, doc_id: str, envelope: EventEnvelope) -> Document | None:
+        """The document to update, or None when it already saw this event (or a later one)."""
+        current = self.get(collection, doc_id)
+        if current is not None and current.get("seq", 0) >= envelope.sequence:
+            return None
+        document: Document = dict(current) if current is not None else {"_id": doc_id}
+        document["seq"] = envelope.sequence
+        return document
+
+    def case_attributes(self, case_id: str, fact: Key) -> Document:
+        """What fact `fact` copies from its case; if the case is not known yet, the fact is
+        listed in the case's pending document to receive the attributes later."""
+        case = self.get(CASES, case_id)
+        if case is not None and case.get("opened"):
+            return _case_attributes(case)
+        pending = self.get(PENDING, case_id) or {"_id": case_id, "facts": []}
+        listed = pending.get("facts", [])
+        entry = {"collection": fact[0], "id": fact[1]}
+        if entry not in listed:
+            self.put(PENDING, {**pending, "facts": [*listed, entry]})
+        return {"crime_types": [], "region_of_exploitation": None, "case_known": False}
+
+    def settle_pending(self, case_id: str) -> None:
+        """Give the facts listed as pending for an opened case its attributes, and drop the
+        list. Also run when the case event itself was already applied, so a crash between
+        writing the case and updating its facts is repaired by the redelivery."""
+        case = self.get(CASES, case_id)
+        pending = self.get(PENDING, case_id)
+        if case is None or not case.get("opened") or pending is None:
+            return
+        attributes = _case_attributes(case)
+        for fact in pending.get("facts", []):
+            collection, doc_id = fact["collection"], fact["id"]
+            key = (collection, doc_id)
+            document = self.docs.get(key)
+            if document is not None:
+                self.put(collection, {**document, **attributes})
+            else:
+                self.propagate[key] = attributes
+        self.delete(PENDING, case_id)
+
+
+def _case_attributes(case: Document) -> Document:
+    return {
+        "crime_types": list(case.get("crime_types", [])),
+        "region_of_exploitation": case.get("region_of_exploitation"),
+        "case_known": True,
+    }

@@ -1,0 +1,367 @@
+"""The projection's fact builders, as pure logic: one typed event in, fact documents out.
+
+Each builder takes the batch, the event's typed payload and its envelope, and changes the
+documents the event is about; the matching `*_keys` function names those documents so they
+are loaded first. `handlers.EVENT_HANDLERS` pairs them by payload class. Figures are computed
+from facts on read, so totals always equal the sum of their parts and a rebuild gives the
+same documents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, Final
+
+from ruta_shared.events import EventData, EventEnvelope
+from ruta_shared.events.catalog.intake import (
+    CareProvided,
+    CaseClosed,
+    CaseOpened,
+    CaseReopened,
+    CaseStatusChanged,
+    VictimRegistered,
+)
+from ruta_shared.events.catalog.referrals import (
+    ConsentOverrideGranted,
+    ReferralAccepted,
+    ReferralAcknowledged,
+    ReferralCompleted,
+    ReferralDeclined,
+    ReferralOverdue,
+    ReferralRequested,
+    ReferralRevoked,
+    ReferralSent,
+    ReintegrationMilestoneReached,
+    VictimReturnedHome,
+)
+from ruta_shared.events.catalog.training import (
+    TrainingAssessmentRecorded,
+    TrainingAttendanceRecorded,
+    TrainingHeadcountRecorded,
+    TrainingSessionCancelled,
+    TrainingSessionHeld,
+    TrainingSessionScheduled,
+)
+from ruta_shared.lima import lima_date
+
+from ruta_analytics.figures.periods import parse_stamp, period_fields, stamp
+from ruta_analytics.projection.models import (
+    ASSESSMENTS,
+    ATTENDANCE,
+    CARE,
+    CASES,
+    HEADCOUNTS,
+    MILESTONES,
+    PENDING,
+    REFERRALS,
+    RETURNS,
+    SESSIONS,
+    VICTIMS,
+    FactBatch,
+    Key,
+)
+
+CaseEvent = CaseOpened | CaseStatusChanged | CaseClosed | CaseReopened
+ReferralEvent = (
+    ReferralRequested
+    | ReferralSent
+    | ReferralAcknowledged
+    | ReferralAccepted
+    | ReferralDeclined
+    | ReferralCompleted
+    | ReferralRevoked
+    | ReferralOverdue
+    | ConsentOverrideGranted
+)
+SessionEvent = TrainingSessionScheduled | TrainingSessionHeld | TrainingSessionCancelled
+
+# The payload field holding the moment of each referral event.
+REFERRAL_STAMPS: Final[Mapping[type[EventData], str]] = {
+    ReferralRequested: "requested_at",
+    ReferralSent: "sent_at",
+    ReferralAcknowledged: "acknowledged_at",
+    ReferralAccepted: "accepted_at",
+    ReferralDeclined: "declined_at",
+    ReferralCompleted: "completed_at",
+    ReferralRevoked: "revoked_at",
+    ReferralOverdue: "detected_at",
+    ConsentOverrideGranted: "granted_at",
+}
+REFERRAL_OUTCOME: Final[Mapping[type[EventData], str]] = {
+    ReferralRequested: "pending",
+    ReferralAccepted: "accepted",
+    ReferralDeclined: "declined",
+    ReferralCompleted: "completed",
+    ReferralRevoked: "revoked",
+}
+
+
+def _pair(left: str, right: str) -> str:
+    return f"{left}:{right}"
+
+
+# --- intake ------------------------------------------------------------------------------
+
+
+def case_keys(event: CaseEvent, _: EventEnvelope) -> list[Key]:
+    return [(CASES, event.case_id), (PENDING, event.case_id)]
+
+
+def case_event(batch: FactBatch, event: CaseEvent, envelope: EventEnvelope) -> None:
+    case = batch.guarded(CASES, event.case_id, envelope)
+    if case is None:
+        batch.settle_pending(event.case_id)
+        return
+    if isinstance(event, CaseOpened):
+        case.update(
+            opened=True,
+            office=event.office,
+            crime_types=sorted(event.crime_types),
+            exploitation_purposes=sorted(event.exploitation_purposes),
+            region_of_exploitation=event.region_of_exploitation,
+            arrival_channel=event.arrival_channel,
+            referring_institution_kind=event.referring_institution_kind,
+            opened_at=stamp(event.opened_at),
+            status="open",
+            **period_fields(lima_date(event.opened_at)),
+        )
+    elif isinstance(event, CaseStatusChanged):
+        case["status"] = event.to_status
+    elif isinstance(event, CaseClosed):
+        case.update(
+            status="closed", closed_at=stamp(event.closed_at), closure_reason=event.closure_reason
+        )
+    else:
+        case.update(status="open", reopened_at=stamp(event.reopened_at))
+    batch.put(CASES, case)
+    batch.settle_pending(event.case_id)
+
+
+def case_dependent(
+    collection: str, doc_id: Callable[[Any, EventEnvelope], str]
+) -> Callable[[Any, EventEnvelope], list[Key]]:
+    """The keys of a fact that copies its case's attributes (and may wait for its case)."""
+
+    def keys(event: Any, envelope: EventEnvelope) -> list[Key]:
+        return [
+            (collection, doc_id(event, envelope)),
+            (CASES, event.case_id),
+            (PENDING, event.case_id),
+        ]
+
+    return keys
+
+
+def victim_registered(batch: FactBatch, event: VictimRegistered, envelope: EventEnvelope) -> None:
+    victim = batch.guarded(VICTIMS, event.victim_id, envelope)
+    if victim is None:
+        return
+    victim.update(
+        case_id=event.case_id,
+        office=event.office,
+        sex=event.sex,
+        age_group=event.age_group,
+        nationality=event.nationality,
+        region_of_origin=event.region_of_origin,
+        indigenous_people=event.indigenous_people,
+        disability=event.disability,
+        registered_at=stamp(event.registered_at),
+        **period_fields(lima_date(event.registered_at)),
+        **batch.case_attributes(event.case_id, (VICTIMS, victim["_id"])),
+    )
+    batch.put(VICTIMS, victim)
+
+
+def care_provided(batch: FactBatch, event: CareProvided, envelope: EventEnvelope) -> None:
+    care = batch.guarded(CARE, event.care_id, envelope)
+    if care is None:
+        return
+    care.update(
+        case_id=event.case_id,
+        victim_id=event.victim_id,
+        office=event.office,
+        care_type=event.care_type,
+        **period_fields(event.provided_on),
+        **batch.case_attributes(event.case_id, (CARE, care["_id"])),
+    )
+    batch.put(CARE, care)
+
+
+# --- referrals ---------------------------------------------------------------------------
+
+
+def referral_event(batch: FactBatch, event: ReferralEvent, envelope: EventEnvelope) -> None:
+    referral = batch.guarded(REFERRALS, event.referral_id, envelope)
+    if referral is None:
+        return
+    moment: datetime = getattr(event, REFERRAL_STAMPS[type(event)])
+    referral.update(
+        case_id=event.case_id,
+        victim_id=event.victim_id,
+        institution_id=event.institution_id,
+        institution_kind=event.institution_kind,
+        office=event.office,
+        **batch.case_attributes(event.case_id, (REFERRALS, referral["_id"])),
+    )
+    referral.setdefault("outcome", "pending")
+    referral.setdefault("accepted_ever", False)
+    referral.setdefault("overdue", False)
+    requested = isinstance(event, ReferralRequested)
+    if "year" not in referral or requested:
+        referral.update(period_fields(lima_date(moment)))
+    if isinstance(event, ReferralRequested):
+        due_on = event.due_on.isoformat() if event.due_on is not None else None
+        referral.update(direction=event.direction, urgency=event.urgency, due_on=due_on)
+    if isinstance(event, ReferralOverdue):
+        referral.update(overdue=True, overdue_stage=event.stage)
+    elif isinstance(event, ConsentOverrideGranted):
+        referral["consent_override"] = True
+    else:
+        referral[REFERRAL_STAMPS[type(event)]] = stamp(moment)
+    if type(event) in REFERRAL_OUTCOME:
+        referral["outcome"] = REFERRAL_OUTCOME[type(event)]
+    accepted = isinstance(event, ReferralAccepted | ReferralCompleted)
+    if accepted and not referral["accepted_ever"]:
+        referral["accepted_ever"] = True
+        since = referral.get("sent_at") or referral.get("requested_at")
+        if since is not None:
+            seconds = (moment - parse_stamp(since)).total_seconds()
+            referral["days_to_acceptance"] = round(max(seconds, 0.0) / 86400, 6)
+    batch.put(REFERRALS, referral)
+
+
+def returned_home(batch: FactBatch, event: VictimReturnedHome, envelope: EventEnvelope) -> None:
+    batch.put(
+        RETURNS,
+        {
+            "_id": str(envelope.id),
+            "case_id": event.case_id,
+            "victim_id": event.victim_id,
+            "office": event.office,
+            "region_of_origin": event.region_of_origin,
+            "funded": event.funded,
+            **period_fields(event.returned_on),
+            **batch.case_attributes(event.case_id, (RETURNS, str(envelope.id))),
+        },
+    )
+
+
+def milestone(
+    batch: FactBatch, event: ReintegrationMilestoneReached, envelope: EventEnvelope
+) -> None:
+    batch.put(
+        MILESTONES,
+        {
+            "_id": str(envelope.id),
+            "case_id": event.case_id,
+            "victim_id": event.victim_id,
+            "office": event.office,
+            "milestone": event.milestone,
+            "region": event.region,
+            **period_fields(event.reached_on),
+            **batch.case_attributes(event.case_id, (MILESTONES, str(envelope.id))),
+        },
+    )
+
+
+# --- training ----------------------------------------------------------------------------
+
+
+def session_keys(event: SessionEvent, _: EventEnvelope) -> list[Key]:
+    return [(SESSIONS, event.session_id)]
+
+
+def session_event(batch: FactBatch, event: SessionEvent, envelope: EventEnvelope) -> None:
+    session = batch.guarded(SESSIONS, event.session_id, envelope)
+    if session is None:
+        return
+    if isinstance(event, TrainingSessionScheduled):
+        session.update(
+            office=event.office,
+            format=event.format,
+            topics=sorted(event.topics),
+            audiences=sorted(event.audiences),
+            region=event.region,
+            modality=event.modality,
+            pedagogic_hours=event.pedagogic_hours,
+            starts_on=event.starts_on.isoformat(),
+            status="scheduled",
+            **period_fields(event.starts_on),
+        )
+    elif isinstance(event, TrainingSessionHeld):
+        session.update(
+            office=event.office,
+            format=event.format,
+            region=event.region,
+            audiences=sorted(event.audiences),
+            held_on=event.held_on.isoformat(),
+            status="held",
+            **period_fields(event.held_on),
+        )
+    else:
+        session["status"] = "cancelled"
+    batch.put(SESSIONS, session)
+
+
+Participant = TrainingAttendanceRecorded | TrainingAssessmentRecorded
+
+
+def participant_keys(collection: str) -> Callable[[Participant, EventEnvelope], list[Key]]:
+    def keys(event: Participant, _: EventEnvelope) -> list[Key]:
+        return [(collection, _pair(event.session_id, event.participant_id))]
+
+    return keys
+
+
+def attendance(
+    batch: FactBatch, event: TrainingAttendanceRecorded, envelope: EventEnvelope
+) -> None:
+    doc_id = _pair(event.session_id, event.participant_id)
+    attendance = batch.guarded(ATTENDANCE, doc_id, envelope)
+    if attendance is None:
+        return
+    attendance.update(
+        session_id=event.session_id,
+        participant_id=event.participant_id,
+        sex=event.sex,
+        audience=event.audience,
+        region=event.region,
+        hours_attended=event.hours_attended,
+    )
+    batch.put(ATTENDANCE, attendance)
+
+
+def headcount_keys(event: TrainingHeadcountRecorded, _: EventEnvelope) -> list[Key]:
+    return [(HEADCOUNTS, _pair(event.session_id, event.audience))]
+
+
+def headcount(batch: FactBatch, event: TrainingHeadcountRecorded, envelope: EventEnvelope) -> None:
+    headcount = batch.guarded(HEADCOUNTS, _pair(event.session_id, event.audience), envelope)
+    if headcount is None:
+        return
+    headcount.update(
+        session_id=event.session_id,
+        audience=event.audience,
+        female=event.female,
+        male=event.male,
+        unknown=event.unknown,
+    )
+    batch.put(HEADCOUNTS, headcount)
+
+
+def assessment(
+    batch: FactBatch, event: TrainingAssessmentRecorded, envelope: EventEnvelope
+) -> None:
+    doc_id = _pair(event.session_id, event.participant_id)
+    assessment = batch.guarded(ASSESSMENTS, doc_id, envelope)
+    if assessment is None:
+        return
+    assessment.update(
+        session_id=event.session_id,
+        participant_id=event.participant_id,
+        pre_score=event.pre_score,
+        post_score=event.post_score,
+        gain=round(event.post_score - event.pre_score, 6),
+    )
+    batch.put(ASSESSMENTS, assessment)

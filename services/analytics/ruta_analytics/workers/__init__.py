@@ -1,0 +1,1 @@
+"""Background work: the faust consumer that projects events, and the rebuild command."""

@@ -121,7 +121,7 @@ def service_processes(kafka_server: KafkaServer, mongo: FerretDBServer) -> list[
         ServiceProcess(
             name="analytics-consumer",
             workdir=STATE_DIR / "services",
-            module="ruta_analytics.consumer",
+            module="ruta_analytics.workers.consumer",
             port=CONSUMER_WEB_PORT,
             health_path="/",
             env={

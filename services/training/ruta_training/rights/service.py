@@ -168,9 +168,14 @@ async def erase(*, runtime: Runtime, principal: Principal, participant_id: str) 
         {"_id": {"$in": claim_ids(doc.get("lookup", []))}, "participant_id": pid}
     )
     await runtime.data_keys.destroy(SUBJECT_TYPE, pid)
-    now = datetime.now(UTC)
+    now = _stored_precision(datetime.now(UTC))
     changed = await runtime.registry.change(
         pid, apply=lambda current: plan_erase(current, now), actor=principal.actor
     )
     log.info("participant erased", extra={"participant_id": pid})
     return ErasureRead(participant_id=pid, erased_at=changed.result)
+
+
+def _stored_precision(moment: datetime) -> datetime:
+    """A time as the database keeps it (milliseconds), so a repeat answers the same."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)

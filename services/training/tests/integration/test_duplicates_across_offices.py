@@ -186,3 +186,20 @@ def test_a_coordinator_confirms_two_people_and_the_notice_stops(training: Any) -
     assert theirs != ours["id"]
     listed = json.dumps(later)
     assert shared not in listed  # the coordinator's list holds no personal data
+
+
+def test_an_attendance_sheet_never_reaches_another_offices_person(training: Any) -> None:
+    iquitos, lima = training.trainer("iquitos"), training.trainer("lima")
+    theirs = training.register(iquitos, office="iquitos", document_number="43434343").json()["id"]
+    sid = training.attended(lima, "lima")
+    sheet = "nombres,apellidos,numero_documento,sexo,horas\nRosa,Huamán,43434343,Mujer,10\n"
+    report = training.client.post(
+        f"/sessions/{sid}/attendance/import",
+        files={"file": ("asistencia.csv", sheet.encode(), "text/csv")},
+        headers=lima,
+    ).json()
+    assert (report["participants_created"], report["participants_possible_duplicates"]) == (1, 1)
+    assert theirs not in json.dumps(report)
+    [attended] = training.client.get(f"/sessions/{sid}/attendance", headers=lima).json()["items"]
+    assert attended["participant_id"] != theirs
+    assert training.db["participants"].find_one({"_id": theirs})["offices"] == ["iquitos"]

@@ -44,14 +44,17 @@ async def list_duplicates(
         .limit(page.limit)
         .to_list()
     )
-    ids = sorted({pid for doc in docs for pid in doc["participant_ids"]})
-    people = {
-        doc["_id"]: doc
-        for doc in await runtime.participants.find(
-            {"_id": {"$in": ids}}, {"offices": 1, "erased_at": 1, "merged_into": 1}
-        ).to_list()
-    }
+    people = await _people(runtime, [pid for doc in docs for pid in doc["participant_ids"]])
     return [_read(doc, people) for doc in docs], total
+
+
+async def _people(runtime: Runtime, participant_ids: list[str]) -> dict[str, Document]:
+    """The participants of some duplicates as they are now (offices, erased, merged)."""
+    found = await runtime.participants.find(
+        {"_id": {"$in": sorted(set(participant_ids))}},
+        {"offices": 1, "erased_at": 1, "merged_into": 1},
+    ).to_list()
+    return {doc["_id"]: doc for doc in found}
 
 
 def _read(doc: Document, people: dict[str, Document]) -> DuplicateRead:
@@ -76,15 +79,9 @@ def _read(doc: Document, people: dict[str, Document]) -> DuplicateRead:
 
 
 async def _reload(runtime: Runtime, duplicate_id: str) -> DuplicateRead:
+    """A duplicate as it is now."""
     doc = await runtime.duplicates.load(duplicate_id)
-    people = {
-        p["_id"]: p
-        for p in await runtime.participants.find(
-            {"_id": {"$in": doc["participant_ids"]}},
-            {"offices": 1, "erased_at": 1, "merged_into": 1},
-        ).to_list()
-    }
-    return _read(doc, people)
+    return _read(doc, await _people(runtime, doc["participant_ids"]))
 
 
 async def confirm_distinct(

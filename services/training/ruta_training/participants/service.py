@@ -142,9 +142,19 @@ async def claims_of(
     docs = await runtime.participant_keys.find({"_id": {"$in": claim_ids(keys)}}).to_list()
     raw = {doc["_id"]: doc["participant_id"] for doc in docs}
     live = await live_records(runtime, list(raw.values()), {"offices": 1, "merged_into": 1})
-    stale = [c for c, pid in raw.items() if pid not in live]
-    if stale:
-        await runtime.participant_keys.delete_many({"_id": {"$in": stale}})
+    missing = sorted({pid for pid in raw.values() if pid not in live})
+    if missing:
+        # A claim whose record does not exist yet may be another registration in flight:
+        # only claims of erased participants are stale.
+        erased = {
+            doc["_id"]
+            for doc in await runtime.participants.find(
+                {"_id": {"$in": missing}, "erased_at": {"$ne": None}}, {"_id": 1}
+            ).to_list()
+        }
+        stale = [c for c, pid in raw.items() if pid in erased]
+        if stale:
+            await runtime.participant_keys.delete_many({"_id": {"$in": stale}})
     claims = {c: live[pid]["_id"] for c, pid in raw.items() if pid in live}
     offices = {doc["_id"]: frozenset(doc.get("offices", [])) for doc in live.values()}
     return claims, offices

@@ -8,12 +8,13 @@ from typing import Any
 
 from ruta_shared.aggregate import Change
 from ruta_shared.events.catalog.training import (
+    TrainingAttendanceRecorded,
     TrainingParticipantErased,
     TrainingParticipantRectified,
 )
 
 from ruta_training.participants.rules import ATTRIBUTES, PERSONAL_FIELDS
-from ruta_training.sessions.rules import invalid
+from ruta_training.sessions.rules import attendance_attributes, invalid
 
 Document = dict[str, Any]
 REQUIRED = frozenset({"given_names", "family_names"})
@@ -74,6 +75,26 @@ def plan_rectify(
         rectified_at=now,
     )
     return Change(update, [event])
+
+
+def plan_reattribute(
+    doc: Document, participant_id: str, corrected: Mapping[str, Any]
+) -> Change[None]:
+    """Correct the attributes a session recorded for a participant (reach counts the corrected
+    values); the new attendance event replaces the earlier one, as a repeat would."""
+    entry = doc.get("attendance", {}).get(participant_id)
+    if entry is None:
+        return Change()
+    attributes = attendance_attributes(doc, {**entry, **corrected})
+    if all(entry.get(name) == value for name, value in attributes.items()):
+        return Change()
+    event = TrainingAttendanceRecorded(
+        session_id=doc["_id"],
+        participant_id=participant_id,
+        hours_attended=float(entry["hours"]),
+        **attributes,
+    )
+    return Change({"$set": {f"attendance.{participant_id}": {**entry, **attributes}}}, [event])
 
 
 def plan_erase(doc: Document, now: datetime) -> Change[datetime]:

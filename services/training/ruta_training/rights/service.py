@@ -24,6 +24,7 @@ from ruta_training.participants.records import (
     load_participant,
 )
 from ruta_training.participants.rules import (
+    ATTRIBUTES,
     PERSONAL_FIELDS,
     SUBJECT_TYPE,
     claim_id,
@@ -33,9 +34,10 @@ from ruta_training.participants.rules import (
     personal_read,
     visible,
 )
-from ruta_training.participants.service import claims_of, record_suspected
+from ruta_training.participants.service import DUPLICATE_KEY, claims_of, record_suspected
+from ruta_training.rights.export import sessions_of
 from ruta_training.rights.models import ErasureRead, ParticipantRectified, ParticipantRectify
-from ruta_training.rights.rules import changed_fields, plan_erase, plan_rectify
+from ruta_training.rights.rules import changed_fields, plan_erase, plan_reattribute, plan_rectify
 from ruta_training.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -101,6 +103,9 @@ async def rectify(
         if claimed:
             await runtime.participant_keys.delete_many({"_id": {"$in": claimed}})
         raise
+    corrected = {k: v for k, v in changes.items() if k in ATTRIBUTES}
+    if corrected:
+        await _reattribute(runtime, principal, doc, corrected)
     if removed:
         await runtime.participant_keys.delete_many(
             {"_id": {"$in": claim_ids(sorted(removed))}, "participant_id": pid}
@@ -115,6 +120,19 @@ async def rectify(
     )
     log.info("participant rectified", extra={"participant_id": pid, "fields": sorted(changes)})
     return read, changed.version
+
+
+async def _reattribute(
+    runtime: Runtime, principal: Principal, doc: Document, corrected: dict[str, Any]
+) -> None:
+    """Corrected attributes reach the attendance already recorded, in every session the
+    person attended (whatever office: nothing of it is shown to the caller)."""
+    for session in await sessions_of(runtime, doc):
+        await runtime.sessions.change(
+            session["_id"],
+            apply=lambda current: plan_reattribute(current, doc["_id"], corrected),
+            actor=principal.actor,
+        )
 
 
 async def _claim_new_keys(
@@ -147,8 +165,11 @@ async def _claim_new_keys(
         try:
             await runtime.participant_keys.insert_many(wanted, ordered=False)
         except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
             # Claimed meanwhile by a registration: that one keeps it; ours are the others.
-            lost = {wanted[e["index"]]["_id"] for e in exc.details.get("writeErrors", [])}
+            lost = {wanted[e["index"]]["_id"] for e in errors}
             made = [c for c in made if c not in lost]
     return made, {pair: frozenset(kinds) for pair, kinds in hidden.items()}
 

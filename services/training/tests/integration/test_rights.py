@@ -184,3 +184,23 @@ def test_the_access_export_holds_everything_and_is_recorded(training: Any) -> No
     assert record["role"] == "coordinator"
     assert "certificate_code" in record["fields"]
     assert client.get("/participants/nobody/export", headers=coordinator).status_code == 404
+
+
+def test_corrected_attributes_reach_the_attendance_already_recorded(training: Any) -> None:
+    client, lima = training.client, training.trainer("lima")
+    pid = training.register(lima, document_number="49494949", sex="male").json()["id"]
+    sid = training.attended(lima, "lima", pid)
+    assert client.get("/reach", headers=lima).json()["by_sex"] == {"male": 1}
+    etag = client.get(f"/participants/{pid}", headers=lima).headers["ETag"]
+    fixed = client.patch(
+        f"/participants/{pid}",
+        json={"sex": "female", "audience": "car_staff"},
+        headers={**lima, "If-Match": etag},
+    )
+    assert fixed.json()["fields_changed"] == ["audience", "sex"]
+    reach = client.get("/reach", headers=lima).json()
+    assert (reach["by_sex"], reach["by_audience"]) == ({"female": 1}, {"car_staff": 1})
+    [attended] = client.get(f"/sessions/{sid}/attendance", headers=lima).json()["items"]
+    assert (attended["sex"], attended["hours_attended"]) == ("female", 10)
+    recorded = [e for e in training.events(sid) if e.type == "training.attendance_recorded"]
+    assert [e.data["sex"] for e in recorded] == ["male", "female"]

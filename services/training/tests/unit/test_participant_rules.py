@@ -8,7 +8,7 @@ import pytest
 from ruta_shared.aggregate import RuleViolationError
 from ruta_training.duplicates.rules import plan_merged, plan_move, plan_resolve
 from ruta_training.participants.rules import Wanted, claim_id, duplicate_id, resolve
-from ruta_training.rights.rules import changed_fields, plan_erase
+from ruta_training.rights.rules import changed_fields, plan_erase, plan_reattribute
 
 DOC, EMAIL = "doc:aaa", "email:bbb"
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -113,3 +113,15 @@ def test_a_merge_and_a_resolution_are_decided_once() -> None:
     assert plan_resolve(done, "merged", "new", "u", NOW).events == ()
     with pytest.raises(RuleViolationError):
         plan_resolve(done, "distinct", None, "u", NOW)
+
+
+def test_corrected_attributes_replace_the_recorded_ones_once() -> None:
+    entry = {"hours": 8, "modules": [], "sex": "male", "audience": "car_staff"}
+    session = {"_id": "s", "audiences": ["justice_operators"], "attendance": {"p": entry}}
+    change = plan_reattribute(session, "p", {"sex": "female"})
+    written = change.update["$set"]["attendance.p"]
+    assert (written["sex"], written["audience"], written["hours"]) == ("female", "car_staff", 8)
+    [event] = change.events
+    assert (event.sex, event.hours_attended) == ("female", 8)
+    assert plan_reattribute(session, "p", {"sex": "male"}).events == ()
+    assert plan_reattribute(session, "absent", {"sex": "female"}).events == ()

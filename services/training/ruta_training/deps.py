@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Final
 
 from fastapi import Depends, Path, Request
 from ruta_shared.ids import ID_PATTERN
@@ -27,6 +27,14 @@ TrainingReader = Annotated[Principal, require("training:read")]
 TrainingWriter = Annotated[Principal, require("training:write")]
 PiiReader = Annotated[Principal, require("participant_pii:read")]
 PiiWriter = Annotated[Principal, require("participant_pii:write")]
+# Coordinators: they see every office, so they handle data subjects' requests and duplicates.
+ParticipantEraser = Annotated[Principal, require("participant:erase")]
+ParticipantExporter = Annotated[Principal, require("participant:export")]
+DuplicateResolver = Annotated[Principal, require("participant:merge")]
+
+# Every response that holds personal data: never kept by a browser or proxy.
+NO_STORE: Final = {"Cache-Control": "no-store"}
 
 SessionId = Annotated[str, Path(pattern=ID_PATTERN, description="Id de la sesión")]
+DuplicateId = Annotated[str, Path(pattern=ID_PATTERN, description="Id del posible duplicado")]
 ParticipantId = Annotated[str, Path(pattern=ID_PATTERN, description="Id del participante")]

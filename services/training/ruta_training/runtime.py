@@ -9,7 +9,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from ruta_shared.aggregate import Aggregates
 from ruta_shared.api import IdempotencyStore
-from ruta_shared.outbox import Outbox
+from ruta_shared.outbox import SEQUENCE_FIELD, Outbox
 from ruta_shared.security.access_log import ACCESS_LOG_COLLECTION, AccessLog
 from ruta_shared.security.crypto import BlindIndex, DataKeyStore
 from ruta_shared.security.install import SecurityContext
@@ -21,13 +21,14 @@ from ruta_training.settings import TrainingSettings
 Document = dict[str, Any]
 
 SESSIONS: Final = "sessions"  # the aggregate: its outbox carries every training event
-PARTICIPANTS: Final = "participants"  # the registry; personal fields encrypted
-PARTICIPANT_KEYS: Final = "participant_keys"  # blind index -> participant id (dedupe)
+PARTICIPANTS: Final = "participants"  # the registry (an aggregate); personal fields encrypted
+PARTICIPANT_KEYS: Final = "participant_keys"  # blind index and office -> participant id
+DUPLICATES: Final = "participant_duplicates"  # suspected duplicates across offices
 CERTIFICATE_CODES: Final = "certificate_codes"  # hash of a verification code -> certificate
 IMPORTS: Final = "imports"  # one record per sheet uploaded (counts and row errors only)
 IDEMPOTENCY: Final = "idempotency"
 
-OUTBOX_COLLECTIONS: Final = (SESSIONS, ACCESS_LOG_COLLECTION)
+OUTBOX_COLLECTIONS: Final = (SESSIONS, PARTICIPANTS, DUPLICATES, ACCESS_LOG_COLLECTION)
 SESSION_BUSY_DETAIL: Final = (
     "La sesión está recibiendo muchos cambios a la vez: vuelva a intentarlo."
 )
@@ -51,7 +52,17 @@ class Runtime:
             attempts=settings.session_write_attempts,
             busy_detail=SESSION_BUSY_DETAIL,
         )
+        # Rectification, erasure and merges change a participant with its event.
+        self.registry = Aggregates(
+            collection=self.db[PARTICIPANTS],
+            outbox=self.outbox,
+            name="participant",
+            attempts=settings.session_write_attempts,
+        )
         self.participants: AsyncCollection[Document] = self.db[PARTICIPANTS]
+        self.duplicates = Aggregates(
+            collection=self.db[DUPLICATES], outbox=self.outbox, name="participant_duplicate"
+        )
         self.participant_keys: AsyncCollection[Document] = self.db[PARTICIPANT_KEYS]
         self.certificate_codes: AsyncCollection[Document] = self.db[CERTIFICATE_CODES]
         self.imports: AsyncCollection[Document] = self.db[IMPORTS]
@@ -84,5 +95,10 @@ class Runtime:
         await self.db[SESSIONS].create_index("office", name="office")
         await self.db[SESSIONS].create_index("starts_on", name="starts_on")
         await self.participants.create_index("offices", name="offices")
+        # Participants registered before they were an aggregate start at version 0.
+        await self.participants.update_many(
+            {SEQUENCE_FIELD: {"$exists": False}}, {"$set": {SEQUENCE_FIELD: 0}}
+        )
+        await self.db[DUPLICATES].create_index("status", name="status")
         await self.imports.create_index("session_id", name="session_id")
         await self.data_keys.ensure_indexes()

@@ -59,13 +59,35 @@ class Training:
         """Authorization header for a principal of `role`."""
         return {"Authorization": f"Bearer {self.token(role, **overrides)}"}
 
+    def trainer(self, *offices: str) -> dict[str, str]:
+        """Authorization header for a trainer of `offices` (a distinct user per set)."""
+        return self.auth(
+            Role.TRAINER, id=f"u-trainer-{'-'.join(offices)}", offices=frozenset(offices)
+        )
+
+    def register(self, headers: dict[str, str], **fields: Any) -> Any:
+        """POST /participants (Ana Quispe of Lima unless `fields` say otherwise)."""
+        body = {"office": "lima", "given_names": "Ana", "family_names": "Quispe", **fields}
+        return self.client.post("/participants", json=body, headers=headers)
+
+    def attended(self, headers: dict[str, str], office: str, *participant_ids: str) -> str:
+        """A new session of `office` the participants attended; its id."""
+        body = session_body(office=office)
+        sid = str(self.client.post("/sessions", json=body, headers=headers).json()["id"])
+        for pid in participant_ids:
+            recorded = self.client.post(
+                f"/sessions/{sid}/attendance", json={"participant_id": pid}, headers=headers
+            )
+            assert recorded.status_code in (200, 201), recorded.text
+        return sid
+
     def drained(self, timeout: float = 30.0) -> None:
         """Wait until the relay has published every pending event."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             pending = sum(
                 self.db[name].count_documents({"_outbox_pending": True})
-                for name in ("sessions", "access_log")
+                for name in ("sessions", "participants", "participant_duplicates", "access_log")
             )
             if pending == 0:
                 return

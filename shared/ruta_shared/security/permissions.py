@@ -51,6 +51,10 @@ PERMISSIONS: Final[Mapping[str, frozenset[Role]]] = MappingProxyType(
         "training:write": frozenset({_R.TRAINER}),
         "participant_pii:read": frozenset({_R.TRAINER}),
         "participant_pii:write": frozenset({_R.TRAINER}),
+        # data subjects' rights and duplicates across offices: coordinators see every office
+        "participant:erase": frozenset({_R.COORDINATOR}),
+        "participant:export": frozenset({_R.COORDINATOR}),
+        "participant:merge": frozenset({_R.COORDINATOR}),
         # analytics, audit and reports
         "audit:read": frozenset({_R.AUDITOR, _R.COORDINATOR}),
         "access_log:read": frozenset({_R.AUDITOR, _R.COORDINATOR}),

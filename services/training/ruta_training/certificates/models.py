@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from datetime import date
+from typing import Final, Literal
 
 from pydantic import BaseModel, Field
 from ruta_shared.ids import ID_PATTERN
@@ -31,10 +32,20 @@ class CertificateIssued(BaseModel):
     created: bool
 
 
+ISSUED: Final = "emitido"
+HOLDER_ERASED: Final = "emitido, titular eliminado"
+
+
 class CertificateVerification(BaseModel):
-    """All the public may learn from a verification code."""
+    """All the public may learn from a verification code (never the holder's name)."""
 
     valid: bool
+    status: Literal["emitido", "emitido, titular eliminado"] | None = Field(
+        default=None, description="Estado del certificado (vacío si el código no es válido)"
+    )
+    holder_erased: bool = Field(
+        default=False, description="Los datos del titular fueron eliminados a su pedido"
+    )
     course: str | None = None
     date: dt.date | None = None
 

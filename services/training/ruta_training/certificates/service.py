@@ -16,6 +16,8 @@ from ruta_shared.security.principal import Principal
 from uuid6 import uuid7
 
 from ruta_training.certificates.models import (
+    HOLDER_ERASED,
+    ISSUED,
     CertificateIssued,
     CertificateVerification,
     PrintableCertificate,
@@ -28,8 +30,8 @@ from ruta_training.certificates.rules import (
     plan_issue,
     verification_url,
 )
+from ruta_training.participants.records import current_id, decrypt_names, find_record
 from ruta_training.participants.rules import SUBJECT_TYPE
-from ruta_training.participants.service import decrypt_names
 from ruta_training.runtime import Runtime
 from ruta_training.sessions.service import change_session, load_session
 
@@ -42,6 +44,7 @@ async def issue(
 ) -> CertificateIssued:
     """Issue a participant's certificate for a held session (once; repeats return it)."""
     session = await load_session(runtime=runtime, principal=principal, session_id=session_id)
+    participant_id = await current_id(runtime, participant_id)
     existing = session.get("certificates", {}).get(participant_id)
     if existing is not None:
         return await _issued(runtime, session_id, participant_id, existing, created=False)
@@ -101,7 +104,7 @@ async def _issued(
     created: bool,
 ) -> CertificateIssued:
     """A certificate already on the session, with its code decrypted again."""
-    code = await _stored_code(runtime, participant_id, entry["code_hash"])
+    code = await _stored_code(runtime, entry["code_hash"])
     return CertificateIssued(
         certificate_id=entry["certificate_id"],
         session_id=session_id,
@@ -114,17 +117,21 @@ async def _issued(
     )
 
 
-async def _stored_code(runtime: Runtime, participant_id: str, digest: str) -> str:
-    """The verification code kept (encrypted) for a certificate; 404 when it is gone."""
+async def _stored_code(runtime: Runtime, digest: str) -> str:
+    """The verification code kept for a certificate, decrypted with its holder's key (404 when
+    it is gone, 410 when the holder was erased)."""
     record = await runtime.certificate_codes.find_one({"_id": digest})
     if record is None:
         raise problem(404, "No encontrado.")
-    key = await runtime.data_keys.get(SUBJECT_TYPE, participant_id)
+    key = await runtime.data_keys.get(SUBJECT_TYPE, record["participant_id"])
     return key.decrypt(CODE_FIELD, record["code"])
 
 
 async def verify(*, runtime: Runtime, code: str) -> CertificateVerification:
-    """Validity, course and date of a code; nothing else, and the same answer for any bad code."""
+    """Validity, course and date of a code; nothing else, and the same answer for any bad code.
+
+    A certificate of a participant erased since stays valid: "emitido, titular eliminado".
+    """
     normalised = normalise_code(code)
     if normalised is None:
         return CertificateVerification(valid=False)
@@ -134,21 +141,36 @@ async def verify(*, runtime: Runtime, code: str) -> CertificateVerification:
     session = await runtime.sessions.collection.find_one(
         {"_id": record["session_id"]}, {"title": 1, "held_on": 1, "ends_on": 1, "certificates": 1}
     )
-    entry = (session or {}).get("certificates", {}).get(record["participant_id"])
-    # An orphan record (the session update never happened) is not a certificate.
-    if session is None or entry is None or entry.get("code_hash") != record["_id"]:
+    # The entry naming this code (a merge may have moved it to the participant kept); an
+    # orphan record (the session update never happened) is not a certificate.
+    holder = next(
+        (
+            pid
+            for pid, entry in (session or {}).get("certificates", {}).items()
+            if entry.get("code_hash") == record["_id"]
+        ),
+        None,
+    )
+    if session is None or holder is None:
         return CertificateVerification(valid=False)
+    person = await find_record(runtime, holder)
+    erased = person is None or person.get("erased_at") is not None
     return CertificateVerification(
-        valid=True, course=session["title"], date=session.get("held_on") or session["ends_on"]
+        valid=True,
+        status=HOLDER_ERASED if erased else ISSUED,
+        holder_erased=erased,
+        course=session["title"],
+        date=session.get("held_on") or session["ends_on"],
     )
 
 
 async def printable(
     *, runtime: Runtime, principal: Principal, session_id: str, participant_id: str
 ) -> PrintableCertificate:
-    """The certificate's content, names decrypted (the read is recorded)."""
+    """The certificate's content, names decrypted (the read is recorded; 410 if erased)."""
     settings = runtime.settings
     session = await load_session(runtime=runtime, principal=principal, session_id=session_id)
+    participant_id = await current_id(runtime, participant_id)
     entry = session.get("certificates", {}).get(participant_id)
     if entry is None:
         raise problem(404, "No encontrado.")
@@ -158,7 +180,7 @@ async def printable(
         participant_id=participant_id,
         purpose_fields=("given_names", "family_names"),
     )
-    code = await _stored_code(runtime, participant_id, entry["code_hash"])
+    code = await _stored_code(runtime, entry["code_hash"])
     return PrintableCertificate(
         full_name=f"{names['given_names']} {names['family_names']}",
         course=session["title"],

@@ -15,7 +15,14 @@ from ruta_training.certificates.models import (
     CertificateVerification,
 )
 from ruta_training.certificates.pdf import render
-from ruta_training.deps import ParticipantId, PiiReader, RuntimeDep, SessionId, TrainingWriter
+from ruta_training.deps import (
+    NO_STORE,
+    ParticipantId,
+    PiiReader,
+    RuntimeDep,
+    SessionId,
+    TrainingWriter,
+)
 
 router = APIRouter(tags=["certificados"])
 
@@ -56,7 +63,7 @@ async def certificate_pdf(
         media_type="application/pdf",
         headers={
             "Content-Disposition": 'attachment; filename="certificado.pdf"',
-            "Cache-Control": "no-store",
+            **NO_STORE,
         },
     )
 

@@ -34,6 +34,11 @@ class ImportReport(BaseModel):
     rows_duplicated: int = Field(description="Filas que repiten a una persona de otra fila")
     rows_with_errors: int
     participants_created: int
+    participants_possible_duplicates: int = Field(
+        default=0,
+        description="Participantes que quizá ya registró otra oficina; un coordinador "
+        "puede revisarlo",
+    )
     assessments_recorded: int
     errors: list[RowError]
     duplicates: list[DuplicateRow]

@@ -91,6 +91,9 @@ async def import_attendance(
         rows_duplicated=len(duplicate_rows),
         rows_with_errors=sheet.rows_with_errors,
         participants_created=len({w.participant_id for w in registered if w.created}),
+        participants_possible_duplicates=len(
+            {w.participant_id for w in registered if w.possible_duplicate}
+        ),
         assessments_recorded=sum(1 for s in outcome.scores if s != "unchanged"),
         errors=sheet.errors,
         duplicates=sheet.duplicates,

@@ -271,6 +271,13 @@ async def record_participation(
     Repeats are no-ops: an attendance already recorded with the same hours publishes no
     event, so a sheet uploaded twice counts nobody twice.
     """
+    attending = sorted({item.participant_id for item in attendances})
+    if attending:
+        # Each participant lists the sessions they may have attended (a superset: written
+        # first), so a merge or an export finds their attendance by `_id`.
+        await runtime.participants.update_many(
+            {"_id": {"$in": attending}}, {"$addToSet": {"sessions": session_id}}
+        )
     return await change_session(
         runtime=runtime,
         principal=principal,

@@ -18,8 +18,8 @@ from ruta_shared.api import (
 from ruta_shared.reference import Audience, Office
 
 from ruta_training.deps import RuntimeDep, SessionId, TrainingReader, TrainingWriter
+from ruta_training.participants.records import current_id, ensure_not_erased, load_participant
 from ruta_training.participants.rules import ATTRIBUTES
-from ruta_training.participants.service import load_participant
 from ruta_training.sessions import service
 from ruta_training.sessions.models import (
     AssessmentCreate,
@@ -169,13 +169,14 @@ async def record_attendance(
     participant = await load_participant(
         runtime=runtime, principal=who, participant_id=body.participant_id
     )
+    ensure_not_erased(participant)  # a person erased is not recorded again
     outcome = await service.record_participation(
         runtime=runtime,
         principal=who,
         session_id=session_id,
         attendances=[
             AttendanceInput(
-                participant_id=body.participant_id,
+                participant_id=participant["_id"],  # a merged id records for the one kept
                 attributes={name: participant.get(name) for name in ATTRIBUTES},
                 hours=body.hours_attended,
                 modules=body.modules_attended,
@@ -226,17 +227,18 @@ async def record_assessment(
     session_id: SessionId, body: AssessmentCreate, runtime: RuntimeDep, who: TrainingWriter
 ) -> JSONResponse:
     """Record a participant's pre and post test scores (201 new, 200 otherwise)."""
+    participant_id = await current_id(runtime, body.participant_id)
     outcome = await service.record_participation(
         runtime=runtime,
         principal=who,
         session_id=session_id,
         attendances=[],
         scores=[
-            ScoreInput(participant_id=body.participant_id, pre=body.pre_score, post=body.post_score)
+            ScoreInput(participant_id=participant_id, pre=body.pre_score, post=body.post_score)
         ],
     )
     read = AssessmentRead(
-        participant_id=body.participant_id,
+        participant_id=participant_id,
         pre_score=body.pre_score,
         post_score=body.post_score,
         gain=round(body.post_score - body.pre_score, 2),

@@ -83,6 +83,8 @@ def test_certificate_issue_print_and_public_verification(
         assert verified.status_code == 200
         assert verified.json() == {
             "valid": True,
+            "status": "emitido",
+            "holder_erased": False,
             "course": "Curso de atención a víctimas de trata",
             "date": "2017-05-04",
         }
@@ -90,7 +92,13 @@ def test_certificate_issue_print_and_public_verification(
     for guess in (forged, "ABCD", "A" * 32, "%20"):
         answer = client.get(f"/certificates/verify/{guess}")
         assert answer.status_code == 200
-        assert answer.json() == {"valid": False, "course": None, "date": None}
+        assert answer.json() == {
+            "valid": False,
+            "status": None,
+            "holder_erased": False,
+            "course": None,
+            "date": None,
+        }
     assert [route.path for route in public_routes(training.app)] == ["/certificates/verify/{code}"]
 
     issued_events = [e for e in training.events(sid) if e.type == "training.certificate_issued"]

@@ -115,3 +115,58 @@ def test_the_leak_check_passes_on_training(training: Any, new_session_body: Body
     assert training.db["access_log"].count_documents({"subject_id": pid}) == 2  # GET and PDF
     accessed = [e for e in training.events() if e.type == "pii.accessed"]
     assert {e.data["subject_id"] for e in accessed} >= {pid}
+
+
+def test_duplicates_rectification_export_and_erasure_leak_nothing(training: Any) -> None:
+    client = training.client
+    lima, iquitos = training.trainer("lima"), training.trainer("iquitos")
+    coordinator = training.auth(Role.COORDINATOR)
+    leaks = LeakChecker()
+    person, corrected = leaks.new_person(), leaks.new_person()
+    email = f"{person.family_names.split()[0].lower()}.{person.document_number}@example.pe"
+    new_email = f"{corrected.family_names.split()[0].lower()}.x@example.pe"
+    leaks.add_needle("email", email)
+    leaks.add_needle("email", new_email)
+    names = {"given_names": person.given_names, "family_names": person.family_names}
+
+    with leaks.capture_logs():
+        theirs = training.register(iquitos, office="iquitos", email=email, **names).json()["id"]
+        ours = training.register(lima, email=email, document_number=person.document_number, **names)
+        assert ours.status_code == 201
+        pid = ours.json()["id"]
+        etag = client.get(f"/participants/{pid}", headers=lima).headers["ETag"]
+        change = {
+            "given_names": corrected.given_names,
+            "email": new_email,
+            "phone": corrected.phone,
+        }
+        refused = client.patch(
+            f"/participants/{pid}",
+            json={**change, "email": corrected.notes},
+            headers={**lima, "If-Match": etag},
+        )
+        leaks.record_error_response("PATCH /participants", refused.status_code, refused.content)
+        assert refused.status_code == 422
+        fixed = client.patch(
+            f"/participants/{pid}", json=change, headers={**lima, "If-Match": etag}
+        )
+        assert fixed.status_code == 200
+        exported = client.get(f"/participants/{pid}/export", headers=coordinator)
+        assert exported.json()["participant"]["given_names"] == corrected.given_names
+        listed = client.get("/participant-duplicates", headers=coordinator)
+        assert listed.json()["total"] == 1
+        erased = client.post(f"/participants/{theirs}/erasure", headers=coordinator)
+        assert erased.status_code == 200
+        gone = client.get(f"/participants/{theirs}", headers=iquitos)
+        leaks.record_error_response("GET erased participant", gone.status_code, gone.content)
+        assert gone.status_code == 410
+        training.drained()
+
+    leaks.scan_metrics(client.get("/metrics").text)
+    asyncio.run(leaks.scan_kafka(training.kafka_bootstrap, topics=[TRAINING_EVENTS]))
+    leaks.scan_text("responses", "POST /participants", ours.text)
+    leaks.scan_text("responses", "GET /participant-duplicates", listed.text)
+    for name in training.db.list_collection_names():
+        for document in training.db[name].find():
+            leaks.scan_text("database", name, json.dumps(document, default=str))
+    leaks.assert_clean()

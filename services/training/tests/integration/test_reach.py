@@ -24,7 +24,11 @@ def test_distinct_reach_counts_each_person_once(training: Any, new_session_body:
     ana = register(training, document_number="40123456", sex="female", audience="car_staff")
     assert ana["created"] is True
     # The same person typed differently is found again by the blind index.
-    assert register(training, document_number="4012-3456") == {"id": ana["id"], "created": False}
+    assert register(training, document_number="4012-3456") == {
+        "id": ana["id"],
+        "created": False,
+        "notice": None,
+    }
     luis = register(
         training, email="Luis.Rojas@example.pe", sex="male", audience="justice_operators"
     )

@@ -69,6 +69,9 @@ def test_only_certificate_verification_is_public(tmp_path: Path) -> None:
         "training:write",
         "participant_pii:read",
         "participant_pii:write",
+        "participant:erase",
+        "participant:export",
+        "participant:merge",
     }
 
 

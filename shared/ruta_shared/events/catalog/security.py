@@ -34,6 +34,7 @@ AccessPurpose = Literal[
     "training",
     "duplicate_check",
     "break_glass",
+    "data_subject_request",
 ]
 
 P = TypeVar("P", bound=EventData)

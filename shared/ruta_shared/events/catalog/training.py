@@ -1,11 +1,12 @@
-"""Events published by the training service, keyed by session id.
+"""Events published by the training service (session events are keyed by session id).
 
-Participants appear by pseudonymous id with non-identifying attributes only."""
+Participants appear by pseudonymous id with non-identifying attributes only; registry events
+(rectification, erasure, duplicates) are keyed by participant or duplicate id."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -130,3 +131,99 @@ class TrainingCertificateIssued(_TrainingEvent):
     certificate_id: str = Id
     hours: float = Field(ge=0)
     issued_on: date
+
+
+@EVENTS.register
+class TrainingAttendanceMoved(_TrainingEvent):
+    """A participant's attendance at a session now belongs to another participant (a merge).
+
+    Replaces every earlier attendance, assessment and certificate event of the session for
+    `from_participant_id`: they count for `to_participant_id`, whose total at the session
+    is now `hours_attended`.
+    """
+
+    event_type: ClassVar[str] = "training.attendance_moved"
+    from_participant_id: str = Id
+    to_participant_id: str = Id
+    hours_attended: float = Field(ge=0, le=1000)
+
+
+# --- the participant registry (keyed by participant id or duplicate id) ----------------
+
+ParticipantField = Literal[
+    "given_names",
+    "family_names",
+    "document_type",
+    "document_number",
+    "email",
+    "phone",
+    "sex",
+    "audience",
+    "institution_kind",
+    "role",
+    "region",
+]
+MatchedOn = Literal["document_number", "email"]
+
+
+class _ParticipantEvent(EventData):
+    source: ClassVar[str] = "training"
+    participant_id: str = Id
+
+
+@EVENTS.register
+class TrainingParticipantRectified(_ParticipantEvent):
+    """Some of a participant's data was corrected: which fields, never their values."""
+
+    event_type: ClassVar[str] = "training.participant_rectified"
+    fields: list[ParticipantField] = Field(min_length=1, max_length=11)
+    rectified_at: datetime
+
+
+@EVENTS.register
+class TrainingParticipantErased(_ParticipantEvent):
+    """A participant's personal data was erased (crypto-shredded); attendance figures stay."""
+
+    event_type: ClassVar[str] = "training.participant_erased"
+    erased_at: datetime
+
+
+@EVENTS.register
+class TrainingParticipantMerged(_ParticipantEvent):
+    """A duplicate participant was merged into another (its personal data is erased).
+
+    Its attendance moves with `training.attendance_moved` events, one per session.
+    """
+
+    event_type: ClassVar[str] = "training.participant_merged"
+    merged_into: str = Id
+    duplicate_id: str = Id
+    merged_at: datetime
+
+
+class _DuplicateEvent(EventData):
+    source: ClassVar[str] = "training"
+    duplicate_id: str = Id
+
+
+@EVENTS.register
+class TrainingDuplicateSuspected(_DuplicateEvent):
+    """Two participants of different offices share a document number or email.
+
+    Recorded when an office registers a person already registered by an office it cannot
+    see: a coordinator decides whether they are one person (merge) or two.
+    """
+
+    event_type: ClassVar[str] = "training.participant_duplicate_suspected"
+    participant_ids: list[str] = Field(min_length=2, max_length=2)
+    matched_on: list[MatchedOn] = Field(min_length=1, max_length=2)
+
+
+@EVENTS.register
+class TrainingDuplicateResolved(_DuplicateEvent):
+    """A coordinator merged a suspected duplicate into one participant, or confirmed two."""
+
+    event_type: ClassVar[str] = "training.participant_duplicate_resolved"
+    resolution: Literal["merged", "distinct"]
+    kept_participant_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]+$")
+    resolved_at: datetime

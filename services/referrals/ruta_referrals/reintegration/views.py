@@ -11,7 +11,14 @@ from pydantic import BaseModel
 from ruta_shared.security.permissions import require
 from ruta_shared.security.principal import Principal
 
-from ruta_referrals.deps import CaseIdPath, IdempotencyKeyDep, RuntimeDep, VictimIdPath
+from ruta_referrals.deps import (
+    CaseIdPath,
+    IdempotencyKeyDep,
+    IntakeDep,
+    RuntimeDep,
+    VictimIdPath,
+)
+from ruta_referrals.intake_projection.intake_api import IntakeLookup
 from ruta_referrals.reintegration import service
 from ruta_referrals.reintegration.models import (
     CaseRouteRead,
@@ -34,10 +41,11 @@ async def _record(
     key: str | None,
     body: BaseModel,
     record: Callable[[], Awaitable[BaseModel]],
+    intake: IntakeLookup,
 ) -> JSONResponse:
     """Check the case and victim, then record once per Idempotency-Key."""
     await service.check_case_and_victim(
-        runtime=runtime, principal=principal, case_id=case_id, victim_id=victim_id
+        runtime=runtime, principal=principal, case_id=case_id, victim_id=victim_id, intake=intake
     )
 
     async def operation() -> tuple[int, Any]:
@@ -64,6 +72,7 @@ async def record_return_home(
     principal: Annotated[Principal, require("referral:write")],
     runtime: RuntimeDep,
     key: IdempotencyKeyDep,
+    intake: IntakeDep,
 ) -> JSONResponse:
     """Record that the victim returned to their place of origin."""
 
@@ -73,7 +82,14 @@ async def record_return_home(
         )
 
     return await _record(
-        runtime, principal, case_id=case_id, victim_id=victim_id, key=key, body=body, record=record
+        runtime,
+        principal,
+        case_id=case_id,
+        victim_id=victim_id,
+        key=key,
+        body=body,
+        record=record,
+        intake=intake,
     )
 
 
@@ -90,6 +106,7 @@ async def record_milestone(
     principal: Annotated[Principal, require("referral:write")],
     runtime: RuntimeDep,
     key: IdempotencyKeyDep,
+    intake: IntakeDep,
 ) -> JSONResponse:
     """Record a reintegration milestone (job training, employment, seed funds, follow-up...)."""
 
@@ -99,7 +116,14 @@ async def record_milestone(
         )
 
     return await _record(
-        runtime, principal, case_id=case_id, victim_id=victim_id, key=key, body=body, record=record
+        runtime,
+        principal,
+        case_id=case_id,
+        victim_id=victim_id,
+        key=key,
+        body=body,
+        record=record,
+        intake=intake,
     )
 
 

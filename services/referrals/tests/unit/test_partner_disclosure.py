@@ -83,7 +83,7 @@ def test_pseudonyms_are_stable_per_institution_and_unlinkable_across_them() -> N
         "169.254.169.254",  # cloud metadata
         "224.0.0.1",
         "240.0.0.1",
-        "0.0.0.0",  # noqa: S104 (an address under test, not a bind)
+        "0.0.0.0",
         "100.64.0.1",  # carrier-grade NAT
         "::1",
         "fe80::1%eth0",

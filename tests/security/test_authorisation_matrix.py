@@ -345,14 +345,10 @@ async def scoped_call(
 def scoped_cases() -> list[tuple[RouteCase, Role]]:
     """(route, role) pairs where the role may act and the route names an office's resource."""
     return [
-        (case, role)
-        for case in CASES
-        for role in Role
-        if OFFICE_SCOPE[role] in ("own", "none")
-        and allowed(role, case.permission)
-        and case.params - NOT_OFFICE_SCOPED
-        and case.path not in ACROSS_OFFICES
-    ]
+        (case, role) for case in CASES for role in Role
+        if OFFICE_SCOPE[role] in ("own", "none") and allowed(role, case.permission)
+        and case.params - NOT_OFFICE_SCOPED and case.path not in ACROSS_OFFICES
+    ]  # fmt: skip
 
 
 def callers(security: SecuritySettings, role: Role) -> tuple[dict[str, str], dict[str, str]]:

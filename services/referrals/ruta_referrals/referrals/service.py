@@ -260,7 +260,9 @@ async def act_on_referral(
     return changed.result
 
 
-async def send_channel(*, runtime: Runtime, principal: Principal, referral_id: str) -> str | None:
+async def send_channel(
+    *, runtime: Runtime, principal: Principal, referral_id: str, intake: IntakeLookup | None
+) -> str | None:
     """The channel a referral is sent by, once its institution and the consent allow it."""
     found = await locate_referral(runtime=runtime, referral_id=referral_id)
     if found is None or not in_office_scope(principal, found[0]["office"]):
@@ -269,8 +271,14 @@ async def send_channel(*, runtime: Runtime, principal: Principal, referral_id: s
     institution = await runtime.institutions.find_one({"_id": referral["institution_id"]})
     if institution is None or not institution.get("active", True):
         raise problem(409, "La institución ya no está activa.")
-    victim = await get_victim(runtime=runtime, victim_id=referral["victim_id"]) or {}
-    require_send_consent(referral, victim)
+    victim = await known_victim(
+        runtime=runtime,
+        case_id=found[0]["_id"],
+        victim_id=referral["victim_id"],
+        consent_to=None if referral.get("consent_override") else referral["institution_kind"],
+        intake=intake,
+    )
+    require_send_consent(referral, victim or {})
     channel: str = institution.get("integration", "manual")
     return channel
 
@@ -282,12 +290,15 @@ async def staff_act(
     referral_id: str,
     action: Action,
     version: int,
+    intake: IntakeLookup | None = None,
     **options: Any,
 ) -> ReferralRead:
     """A staff member's action on a referral of their offices (answers of manual institutions)."""
     channel = None
     if action == "send":
-        channel = await send_channel(runtime=runtime, principal=principal, referral_id=referral_id)
+        channel = await send_channel(
+            runtime=runtime, principal=principal, referral_id=referral_id, intake=intake
+        )
     case, referral = await act_on_referral(
         runtime=runtime,
         referral_id=referral_id,

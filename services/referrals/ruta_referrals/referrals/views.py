@@ -189,6 +189,7 @@ async def send_referral(
     runtime: RuntimeDep,
     version: IfMatchDep,
     response: Response,
+    intake: IntakeDep,
 ) -> ReferralRead:
     """Send the referral to the institution (by its integration: webhook, partner API, manual)."""
     return await _act(
@@ -198,6 +199,7 @@ async def send_referral(
         action="send",
         version=version,
         response=response,
+        intake=intake,
     )
 
 

@@ -72,6 +72,10 @@ async def test_a_referral_right_after_registering_and_consenting(
     route = await harness.client.get(f"/cases/{case_id}/route", headers=worker)
     assert route.status_code == 200
     assert [r["referral_id"] for r in route.json()["referrals"]] == [created.json()["referral_id"]]
+    # And sent at once: the consent check of sending asks intake too.
+    sent = await harness.act(f"/referrals/{created.json()['referral_id']}/send", worker)
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["status"] == "sent"
 
 
 async def test_consent_is_still_required_when_intake_has_none(

@@ -35,15 +35,15 @@ router = APIRouter(tags=["retorno y reintegración"])
 async def _record(
     runtime: Runtime,
     principal: Principal,
+    intake: IntakeLookup,
+    where: tuple[str, str],
     *,
-    case_id: str,
-    victim_id: str,
     key: str | None,
     body: BaseModel,
     record: Callable[[], Awaitable[BaseModel]],
-    intake: IntakeLookup,
 ) -> JSONResponse:
-    """Check the case and victim, then record once per Idempotency-Key."""
+    """Check the case and victim (`where`), then record once per Idempotency-Key."""
+    case_id, victim_id = where
     await service.check_case_and_victim(
         runtime=runtime, principal=principal, case_id=case_id, victim_id=victim_id, intake=intake
     )
@@ -81,16 +81,8 @@ async def record_return_home(
             runtime=runtime, principal=principal, case_id=case_id, victim_id=victim_id, body=body
         )
 
-    return await _record(
-        runtime,
-        principal,
-        case_id=case_id,
-        victim_id=victim_id,
-        key=key,
-        body=body,
-        record=record,
-        intake=intake,
-    )
+    where = (case_id, victim_id)
+    return await _record(runtime, principal, intake, where, key=key, body=body, record=record)
 
 
 @router.post(
@@ -115,16 +107,8 @@ async def record_milestone(
             runtime=runtime, principal=principal, case_id=case_id, victim_id=victim_id, body=body
         )
 
-    return await _record(
-        runtime,
-        principal,
-        case_id=case_id,
-        victim_id=victim_id,
-        key=key,
-        body=body,
-        record=record,
-        intake=intake,
-    )
+    where = (case_id, victim_id)
+    return await _record(runtime, principal, intake, where, key=key, body=body, record=record)
 
 
 @router.get("/cases/{case_id}/route", response_model=CaseRouteRead)

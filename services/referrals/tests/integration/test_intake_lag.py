@@ -14,6 +14,7 @@ from ruta_shared.security.principal import Role
 pytestmark = pytest.mark.integration
 
 ADULT = {"sex": "female", "age_at_intake": 24, "personal_data": {}}
+HOME = {"region_of_origin": "16", "returned_on": "2026-11-20", "funded": False}
 
 
 @pytest.fixture
@@ -56,13 +57,19 @@ async def consent(
     assert recorded.status_code == 201, recorded.text
 
 
-async def test_a_referral_right_after_registering_and_consenting(
-    harness: Any, intake: httpx.AsyncClient
-) -> None:
+async def consented_case(harness: Any, intake: httpx.AsyncClient) -> tuple[Any, str, str, str]:
+    """A case worker, a prosecutor's office, and a case and victim who consented to it."""
     worker = harness.staff()
     fistrap = await harness.institution("prosecutor")
     case_id, victim_id = await open_in_intake(intake, worker)
     await consent(intake, worker, case_id, victim_id)
+    return worker, fistrap, case_id, victim_id
+
+
+async def test_a_referral_right_after_registering_and_consenting(
+    harness: Any, intake: httpx.AsyncClient
+) -> None:
+    worker, fistrap, case_id, victim_id = await consented_case(harness, intake)
     # No waiting for intake's events: referrals asks intake itself.
     created = await harness.refer(case_id, victim_id, fistrap, worker)
     assert created.status_code == 201, created.text
@@ -97,7 +104,7 @@ async def test_a_return_home_and_a_milestone_right_after_registering(
 ) -> None:
     worker = harness.staff()
     for path, body in (
-        ("return-home", {"region_of_origin": "16", "returned_on": "2026-11-20", "funded": False}),
+        ("return-home", HOME),
         (
             "reintegration-milestones",
             {"milestone": "entrepreneurship_plan_funded", "reached_on": "2026-11-25"},
@@ -113,15 +120,12 @@ async def test_a_return_home_and_a_milestone_right_after_registering(
 async def test_another_office_is_still_not_found_through_intake(
     harness: Any, intake: httpx.AsyncClient
 ) -> None:
-    worker = harness.staff()
-    fistrap = await harness.institution("prosecutor")
-    case_id, victim_id = await open_in_intake(intake, worker)
-    await consent(intake, worker, case_id, victim_id)
+    worker, fistrap, case_id, victim_id = await consented_case(harness, intake)
     cusco = harness.staff(offices=("cusco",))
     assert (await harness.refer(case_id, victim_id, fistrap, cusco)).status_code == 404
     home = await harness.client.post(
         f"/cases/{case_id}/victims/{victim_id}/return-home",
-        json={"region_of_origin": "16", "returned_on": "2026-11-20", "funded": False},
+        json=HOME,
         headers=cusco,
     )
     assert home.status_code == 404
@@ -136,7 +140,7 @@ async def test_intake_unreachable_is_503_with_retry_after_never_404(harness: Any
         answer = await harness.refer("case-not-arrived-yet", "victim-x", fistrap)
         home = await harness.client.post(
             "/cases/case-not-arrived-yet/victims/victim-x/return-home",
-            json={"region_of_origin": "16", "returned_on": "2026-11-20", "funded": False},
+            json=HOME,
             headers=harness.staff(),
         )
     finally:

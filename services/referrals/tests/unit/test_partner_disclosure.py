@@ -46,7 +46,7 @@ def test_a_completed_referral_is_readable_until_the_retention_ends_then_gone() -
 
 
 def test_queued_deliveries_stop_carrying_a_referral_that_left_the_view() -> None:
-    keep = {"now": NOW, "retention": RETENTION}
+    keep: dict[str, Any] = {"now": NOW, "retention": RETENTION}
     assert may_deliver("referral.sent", sent(), "fistrap-lima", **keep)
     revoked = sent(status="revoked")
     assert not may_deliver("referral.sent", revoked, "fistrap-lima", **keep)

@@ -148,7 +148,7 @@ def test_the_partner_view_holds_only_what_the_referral_needs() -> None:
 
 def test_a_partner_sees_only_sent_outgoing_referrals_addressed_to_it() -> None:
     sent = referral(status="sent", sent_at=NOW)
-    keep = {"now": NOW, "retention": timedelta(days=90)}
+    keep: dict[str, Any] = {"now": NOW, "retention": timedelta(days=90)}
     assert visible_to_partner(sent, "fistrap-lima", **keep)
     assert not visible_to_partner(sent, "fistrap-cusco", **keep)
     assert not visible_to_partner(referral(), "fistrap-lima", **keep)  # not sent yet

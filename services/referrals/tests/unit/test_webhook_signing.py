@@ -10,7 +10,7 @@ import pytest
 from ruta_referrals.institutions.rules import new_webhook_secret
 from ruta_referrals.partners.rules import Pseudonyms
 from ruta_referrals.webhooks.rules import backoff_seconds, delivery_id, signed_headers, webhook_body
-from ruta_shared.events import Actor, new_event
+from ruta_shared.events import Actor, EventData, EventEnvelope, new_event
 from ruta_shared.events.catalog.referrals import ReferralDeclined, ReferralSent
 from ruta_shared.security.crypto import BlindIndex
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -47,34 +47,35 @@ def test_delivery_ids_are_stable_per_event_and_institution() -> None:
     assert delivery_id("e-1", "fistrap") != delivery_id("e-2", "fistrap")
 
 
-def test_the_body_carries_the_partner_view_and_the_event_codes_only() -> None:
-    now = datetime(2026, 11, 26, tzinfo=UTC)
-    envelope = new_event(
-        ReferralDeclined(
-            case_id="case-1",
-            referral_id="ref-1",
-            victim_id="victim-1",
-            institution_id="upe-lima",
-            institution_kind="child_protection",
-            office="iquitos",
-            reason="no_capacity",
-            declined_at=now,
-        ),
-        subject="case-1",
-        sequence=3,
-        actor=Actor(id="ruta-partner-1", role="partner"),
+NOW = datetime(2026, 11, 26, tzinfo=UTC)
+IDS = {
+    "case_id": "case-1",
+    "referral_id": "ref-1",
+    "victim_id": "victim-1",
+    "institution_id": "upe-lima",
+    "institution_kind": "child_protection",
+    "office": "iquitos",
+}
+STORED = {
+    "referral_id": "ref-1",
+    "victim_id": "victim-1",
+    "institution_id": "upe-lima",
+    "services_requested": ["safe_housing"],
+    "urgency": "high",
+    "reason": "rk1:ciphertext",
+    "shared_facts": "rk1:ciphertext",
+}
+
+
+def envelope_of(payload: EventData, sequence: int) -> EventEnvelope:
+    return new_event(
+        payload, subject="case-1", sequence=sequence, actor=Actor(id="u-1", role="partner")
     )
-    referral = {
-        "referral_id": "ref-1",
-        "victim_id": "victim-1",
-        "institution_id": "upe-lima",
-        "services_requested": ["safe_housing"],
-        "urgency": "high",
-        "status": "declined",
-        "reason": "rk1:ciphertext",
-        "shared_facts": "rk1:ciphertext",
-        "version": 4,
-    }
+
+
+def test_the_body_carries_the_partner_view_and_the_event_codes_only() -> None:
+    envelope = envelope_of(ReferralDeclined(**IDS, reason="no_capacity", declined_at=NOW), 3)
+    referral = {**STORED, "status": "declined", "version": 4}
     pseudonyms = Pseudonyms(BlindIndex(secrets.token_bytes(32)))
     body = webhook_body(envelope, referral, pseudonyms)
     assert '"type":"referral.declined"' in body
@@ -96,32 +97,8 @@ def test_the_body_carries_the_partner_view_and_the_event_codes_only() -> None:
 
 
 def test_a_sent_referral_body_names_the_victim_by_the_institutions_pseudonym() -> None:
-    now = datetime(2026, 11, 26, tzinfo=UTC)
-    envelope = new_event(
-        ReferralSent(
-            case_id="case-1",
-            referral_id="ref-1",
-            victim_id="victim-1",
-            institution_id="upe-lima",
-            institution_kind="child_protection",
-            office="iquitos",
-            channel="webhook",
-            sent_at=now,
-        ),
-        subject="case-1",
-        sequence=2,
-        actor=Actor(id="u-1", role="case_worker"),
-    )
-    referral = {
-        "referral_id": "ref-1",
-        "victim_id": "victim-1",
-        "institution_id": "upe-lima",
-        "services_requested": ["safe_housing"],
-        "urgency": "high",
-        "status": "sent",
-        "reason": "rk1:ciphertext",
-        "version": 2,
-    }
+    envelope = envelope_of(ReferralSent(**IDS, channel="webhook", sent_at=NOW), 2)
+    referral = {**STORED, "status": "sent", "version": 2}
     pseudonyms = Pseudonyms(BlindIndex(secrets.token_bytes(32)))
     data = json.loads(webhook_body(envelope, referral, pseudonyms))["data"]
     assert data["victim_id"] == pseudonyms.victim("upe-lima", "victim-1")

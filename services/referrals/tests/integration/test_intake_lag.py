@@ -120,7 +120,7 @@ async def test_a_return_home_and_a_milestone_right_after_registering(
 async def test_another_office_is_still_not_found_through_intake(
     harness: Any, intake: httpx.AsyncClient
 ) -> None:
-    worker, fistrap, case_id, victim_id = await consented_case(harness, intake)
+    _, fistrap, case_id, victim_id = await consented_case(harness, intake)
     cusco = harness.staff(offices=("cusco",))
     assert (await harness.refer(case_id, victim_id, fistrap, cusco)).status_code == 404
     home = await harness.client.post(

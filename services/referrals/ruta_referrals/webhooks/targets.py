@@ -114,7 +114,10 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
     ) -> httpcore.AsyncNetworkStream:
         """Resolve, refuse non-public addresses, then connect to the address that was checked."""
         try:
-            addresses = await allowed_addresses(host, port, self._policy())
+            async with asyncio.timeout(timeout):  # resolving counts against the connect timeout
+                addresses = await allowed_addresses(host, port, self._policy())
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(type(exc).__name__) from exc
         except OSError as exc:
             raise httpcore.ConnectError(type(exc).__name__) from exc
         # TLS still verifies the certificate against the host name (httpcore passes it as SNI).

@@ -8,6 +8,7 @@ from fastapi import Depends, Path, Request
 from ruta_shared.api import PageParams, idempotency_key, if_match_version, page_params
 from ruta_shared.ids import ID_PATTERN
 
+from ruta_referrals.intake_projection.intake_api import IntakeLookup
 from ruta_referrals.runtime import Runtime
 
 
@@ -18,6 +19,20 @@ def get_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def intake_lookup(request: Request, runtime: RuntimeDep) -> IntakeLookup:
+    """Intake's API for this request, asked with the caller's own bearer token."""
+    authorization = request.headers.get("Authorization")
+    bearer = authorization if authorization and authorization.startswith("Bearer ") else None
+    return IntakeLookup(
+        client=runtime.intake,
+        authorization=bearer,
+        retry_after=runtime.settings.intake_retry_after_seconds,
+    )
+
+
+IntakeDep = Annotated[IntakeLookup, Depends(intake_lookup)]
 PageDep = Annotated[PageParams, Depends(page_params)]
 IfMatchDep = Annotated[int, Depends(if_match_version)]
 IdempotencyKeyDep = Annotated[str | None, Depends(idempotency_key)]

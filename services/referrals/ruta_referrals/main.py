@@ -42,6 +42,8 @@ def create_app(
         runtime: Runtime | None = getattr(app.state, "runtime", None)
         if runtime is not None and runtime.workers is not None:
             await runtime.workers.stop()
+        if runtime is not None:
+            await runtime.intake.aclose()
 
     app = create_service_app(
         settings,

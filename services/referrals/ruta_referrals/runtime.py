@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
+import httpx
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -15,8 +18,10 @@ from ruta_shared.security.access_log import AccessLog
 from ruta_shared.security.crypto import DataKeyStore
 from ruta_shared.service import ServiceContext
 
+from ruta_referrals.partners.rules import Pseudonyms
 from ruta_referrals.referrals.rules import Deadlines
 from ruta_referrals.settings import ReferralsSettings
+from ruta_referrals.webhooks.targets import TargetPolicy
 
 if TYPE_CHECKING:
     from ruta_referrals.workers.supervisor import Workers
@@ -51,7 +56,7 @@ class ReferralsMetrics:
         )
         self.webhook_attempts = Counter(
             "ruta_webhook_attempts_total",
-            "Webhook delivery attempts, by outcome (delivered, failed, dead_lettered).",
+            "Webhook delivery attempts, by outcome (delivered, failed, dead_lettered, withdrawn).",
             ["outcome"],
             registry=registry,
         )
@@ -60,6 +65,11 @@ class ReferralsMetrics:
             "Webhook deliveries enqueued from referral events.",
             registry=registry,
         )
+
+
+def utc_now() -> datetime:
+    """The current instant (the runtime's default clock)."""
+    return datetime.now(UTC)
 
 
 def case_not_found() -> Exception:
@@ -83,7 +93,12 @@ class Runtime:
     institutions: AsyncCollection[Document]
     deliveries: AsyncCollection[Document]
     deadlines: Deadlines
-    allow_plain_http: bool
+    pseudonyms: Pseudonyms  # what partners see instead of victim ids and case codes
+    webhook_targets: TargetPolicy
+    partner_retention: timedelta  # how long a completed referral stays in its partner's view
+    intake: httpx.AsyncClient  # intake's HTTP API, asked as the caller when events lag
+    # The partner view's clock (tests move it to cross the retention boundary).
+    clock: Callable[[], datetime] = utc_now
     # Set when a delivery is enqueued or replayed: the dispatcher looks for due ones at once.
     webhook_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     workers: Workers | None = None
@@ -126,5 +141,13 @@ class Runtime:
                 acknowledgement=settings.acknowledgement_deadline_seconds,
                 answer=settings.answer_deadline_seconds,
             ),
-            allow_plain_http=settings.environment != "production",
+            pseudonyms=Pseudonyms(security.blind_index),
+            webhook_targets=TargetPolicy(allow_local=settings.allow_local_webhook_targets),
+            partner_retention=timedelta(days=settings.partner_retention_days),
+            intake=httpx.AsyncClient(
+                base_url=settings.intake_url,
+                timeout=settings.intake_timeout_seconds,
+                follow_redirects=False,
+                trust_env=False,
+            ),
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import get_args
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from ruta_shared.reference import Urgency
 from ruta_shared.settings import ServiceSettings
 
@@ -57,6 +57,32 @@ class ReferralsSettings(ServiceSettings):
     webhook_poll_interval_seconds: float = Field(default=1.0, gt=0)
     webhook_lease_seconds: float = Field(default=60.0, gt=0)
     webhook_batch_size: int = Field(default=50, ge=1)
+    # Webhook targets may be http and private, loopback or other local addresses (the
+    # tests' receiver on 127.0.0.1); None means yes in local and test, never in production.
+    webhook_allow_local_targets: bool | None = None
+
+    # Days a completed referral stays readable by its institution; then 404 as if unknown.
+    partner_retention_days: float = Field(default=90.0, ge=0)
+
+    # Intake's HTTP API, asked (as the caller) when the projection of its events lags.
+    intake_url: str = "http://127.0.0.1:8001"
+    intake_timeout_seconds: float = Field(default=2.0, gt=0)
+    intake_retry_after_seconds: int = Field(default=2, ge=1)
+
+    @property
+    def allow_local_webhook_targets(self) -> bool:
+        """Whether webhooks may go to http URLs and non-public addresses."""
+        if self.webhook_allow_local_targets is None:
+            return self.environment in ("local", "test")
+        return self.webhook_allow_local_targets
+
+    @model_validator(mode="after")
+    def _no_local_targets_in_production(self) -> ReferralsSettings:
+        """Production webhooks go to public https addresses only."""
+        if self.environment == "production" and self.webhook_allow_local_targets:
+            msg = "RUTA_WEBHOOK_ALLOW_LOCAL_TARGETS cannot be true in production"
+            raise ValueError(msg)
+        return self
 
     @field_validator("acknowledgement_deadline_seconds", "answer_deadline_seconds")
     @classmethod

@@ -1,13 +1,11 @@
-"""Pure rules of the registry: the seed institutions, webhook URLs and secrets, the read view."""
+"""Pure rules of the registry: the seed institutions, webhook secrets, the read view."""
 
 from __future__ import annotations
 
 import base64
 import secrets
 from typing import Any, Final
-from urllib.parse import urlsplit
 
-from ruta_shared.api import FieldError
 from ruta_shared.reference import INSTITUTION_KINDS
 
 from ruta_referrals.institutions.models import INTEGRATIONS, InstitutionRead
@@ -71,18 +69,3 @@ def to_read(doc: Document) -> InstitutionRead:
         active=doc.get("active", True),
         version=doc.get("version", 1),
     )
-
-
-def check_url(url: str | None, *, allow_plain_http: bool) -> None:
-    """Refuse a webhook URL that is not a complete https (or, outside production, http) URL."""
-    if url is None:
-        return
-    parts = urlsplit(url)
-    schemes = {"https", "http"} if allow_plain_http else {"https"}
-    if parts.scheme not in schemes or not parts.hostname:
-        raise FieldError(
-            "webhook_url",
-            "debe ser una URL https completa"
-            if not allow_plain_http
-            else "debe ser una URL http(s) completa",
-        )

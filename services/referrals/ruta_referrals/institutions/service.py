@@ -14,10 +14,10 @@ from ruta_referrals.institutions.models import InstitutionCreate, InstitutionUpd
 from ruta_referrals.institutions.rules import (
     SECRET_FIELD,
     SEED,
-    check_url,
     new_webhook_secret,
 )
 from ruta_referrals.runtime import Runtime
+from ruta_referrals.webhooks.targets import check_target
 
 Document = dict[str, Any]
 
@@ -71,7 +71,7 @@ async def list_institutions(
 
 async def create_institution(*, runtime: Runtime, body: InstitutionCreate) -> Document:
     """Register an institution (409 when its id is taken)."""
-    check_url(body.webhook_url, allow_plain_http=runtime.allow_plain_http)
+    await check_target(body.webhook_url, runtime.webhook_targets)
     doc = {
         "_id": body.id or str(uuid7()),
         **body.model_dump(exclude={"id"}),
@@ -93,7 +93,7 @@ async def update_institution(
     """Apply the sent fields if nobody changed the institution since; None on a conflict."""
     changes = body.model_dump(exclude_unset=True)
     if "webhook_url" in changes:
-        check_url(changes["webhook_url"], allow_plain_http=runtime.allow_plain_http)
+        await check_target(changes["webhook_url"], runtime.webhook_targets)
     for required in ("name", "integration", "active"):
         if required in changes and changes[required] is None:
             raise FieldError(required, "no puede quedar vacío")

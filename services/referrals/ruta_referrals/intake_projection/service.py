@@ -3,14 +3,18 @@
 Each case's code and office, each victim's case and consent per institution kind, and
 erasures, fed by `ruta.intake.events` (consumed in `ruta_referrals.workers`), applied once.
 
-Referrals never reads intake's database: a referral can only be made once intake's events
-about the case and victim have arrived here.
+Referrals never reads intake's database. When a request needs a case or a victim whose
+events have not arrived yet, `known_case` and `known_victim` ask intake's HTTP API as the
+caller (`intake_api.IntakeLookup`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from typing import Any
 
+from pymongo.errors import DuplicateKeyError
 from ruta_shared.events import EVENTS, EventEnvelope
 from ruta_shared.events.catalog.intake import (
     CaseOpened,
@@ -21,10 +25,71 @@ from ruta_shared.events.catalog.intake import (
 )
 from ruta_shared.idempotency import apply_once
 
-from ruta_referrals.intake_projection.rules import HANDLED_TYPES, new_case_route_fields
+from ruta_referrals.intake_projection.intake_api import IntakeLookup
+from ruta_referrals.intake_projection.rules import (
+    HANDLED_TYPES,
+    consent_allows,
+    new_case_route_fields,
+)
 from ruta_referrals.runtime import Runtime
 
 log = logging.getLogger(__name__)
+
+Document = dict[str, Any]
+
+
+async def known_case(
+    *, runtime: Runtime, case_id: str, intake: IntakeLookup | None = None
+) -> Document | None:
+    """The case's route document; one intake has but whose `case.opened` has not arrived is
+    asked of intake and its route document created (code and office never change)."""
+    case = await runtime.cases.get(case_id)
+    if case is not None or intake is None:
+        return case
+    facts = await intake.case(case_id)
+    if facts is None:
+        return None
+    # `case.opened` may arrive meanwhile (DuplicateKeyError): its document is the same.
+    async with runtime.context.outbox.locks.hold(case_id):
+        with contextlib.suppress(DuplicateKeyError):
+            await runtime.cases.collection.update_one(
+                {"_id": case_id},
+                {
+                    "$setOnInsert": {
+                        "case_id": case_id,
+                        "case_code": facts["case_code"],
+                        "office": facts["office"],
+                        **new_case_route_fields(),
+                    }
+                },
+                upsert=True,
+            )
+    return await runtime.cases.get(case_id)
+
+
+async def known_victim(
+    *,
+    runtime: Runtime,
+    case_id: str,
+    victim_id: str,
+    consent_to: str | None = None,
+    intake: IntakeLookup | None = None,
+) -> Document | None:
+    """The victim as referrals knows her (case, office, consent); when the projection lacks
+    her in this case, or lacks consent for `consent_to`, intake's answer for this request."""
+    victim = await runtime.victims.find_one({"_id": victim_id})
+    current = (
+        victim is not None
+        and victim.get("case_id") == case_id
+        and (consent_to is None or consent_allows(victim, consent_to))
+    )
+    if current or intake is None:
+        return victim
+    facts = await intake.case(case_id)
+    if facts is None:
+        return victim
+    found: Document | None = facts["victims"].get(victim_id)
+    return found if found is not None else victim
 
 
 async def apply_intake_event(*, runtime: Runtime, envelope: EventEnvelope) -> None:

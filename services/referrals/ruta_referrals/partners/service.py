@@ -6,6 +6,7 @@ does not exist (404), so a partner cannot learn that another institution's refer
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ruta_shared.api import problem
@@ -35,19 +36,27 @@ def institution_of(principal: Principal) -> str:
     return principal.institution_id
 
 
-def partner_visible(principal: Principal) -> Visible:
-    """A visibility check: the referral is addressed to the caller's institution."""
+def partner_visible(runtime: Runtime, principal: Principal) -> Visible:
+    """A visibility check: addressed to the caller's institution and still in its view."""
     institution_id = institution_of(principal)
+    now = runtime.clock()
 
     def check(_case: Document, referral: Document) -> bool:
-        return visible_to_partner(referral, institution_id)
+        return visible_to_partner(
+            referral, institution_id, now=now, retention=runtime.partner_retention
+        )
 
     return check
 
 
-def to_partner_read(case: Document, referral: Document) -> PartnerReferralRead:
-    """The partner's view of a stored referral."""
-    return PartnerReferralRead.model_validate(partner_view(referral, case_code=case["case_code"]))
+def partner_reader(runtime: Runtime) -> Callable[[Document, Document], PartnerReferralRead]:
+    """Turns a stored referral into its partner view (pseudonymous ids, referral code)."""
+
+    def read(_case: Document, referral: Document) -> PartnerReferralRead:
+        view = partner_view(referral, pseudonyms=runtime.pseudonyms)
+        return PartnerReferralRead.model_validate(view)
+
+    return read
 
 
 async def partner_referrals(
@@ -57,7 +66,7 @@ async def partner_referrals(
     return await list_referrals(
         runtime=runtime,
         query={"referrals.institution_id": institution_of(principal)},
-        keep=partner_visible(principal),
+        keep=partner_visible(runtime, principal),
     )
 
 
@@ -66,7 +75,7 @@ async def partner_referral(
 ) -> tuple[Document, Document]:
     """One referral addressed to the caller's institution and its case; 404 otherwise."""
     return await visible_referral(
-        runtime=runtime, referral_id=referral_id, visible=partner_visible(principal)
+        runtime=runtime, referral_id=referral_id, visible=partner_visible(runtime, principal)
     )
 
 
@@ -104,8 +113,8 @@ async def partner_act(
         action=action,
         actor=principal.actor,
         expected_version=version,
-        visible=partner_visible(principal),
+        visible=partner_visible(runtime, principal),
         author_role="partner",
         **options,
     )
-    return to_partner_read(case, referral)
+    return partner_reader(runtime)(case, referral)

@@ -17,9 +17,9 @@ from ruta_referrals.deps import IfMatchDep, PageDep, ReferralIdPath, RuntimeDep
 from ruta_referrals.partners.service import (
     partner_act,
     partner_details,
+    partner_reader,
     partner_referral,
     partner_referrals,
-    to_partner_read,
 )
 from ruta_referrals.referrals.models import (
     DeclineBody,
@@ -43,7 +43,7 @@ async def list_partner_referrals(
 ) -> Page[PartnerReferralRead]:
     """The referrals addressed to the caller's institution, newest first."""
     rows = await partner_referrals(runtime=runtime, principal=principal)
-    return page_of(rows, page, to_partner_read)
+    return page_of(rows, page, partner_reader(runtime))
 
 
 @router.get("/referrals/{referral_id}", response_model=PartnerReferralRead)
@@ -59,7 +59,7 @@ async def get_partner_referral(
         runtime=runtime, principal=principal, referral_id=referral_id
     )
     response.headers["ETag"] = etag(referral["version"])
-    return to_partner_read(case, referral)
+    return partner_reader(runtime)(case, referral)
 
 
 @router.get("/referrals/{referral_id}/details", response_model=ReferralDetails)

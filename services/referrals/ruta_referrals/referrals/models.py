@@ -76,11 +76,15 @@ class ReferralRead(BaseModel):
 
 
 class PartnerReferralRead(BaseModel):
-    """A referral as the institution it is addressed to sees it: only what it needs."""
+    """A referral as the institution it is addressed to sees it: only what it needs.
+
+    No case code and no intake id: `victim_id` is a pseudonym made for this institution
+    alone, and `referral_code` names the referral without office or sequence.
+    """
 
     referral_id: str
-    case_code: str
-    victim_id: str = Field(description="Id seudónimo de la víctima.")
+    referral_code: str = Field(description="Código de la derivación (sin oficina ni número).")
+    victim_id: str = Field(description="Seudónimo de la víctima, propio de esta institución.")
     institution_id: str
     services_requested: list[CareType]
     urgency: Urgency

@@ -381,8 +381,11 @@ def staff_visible(principal: Principal) -> Visible:
     return check
 
 
-def office_query(principal: Principal) -> Document:
-    """The Mongo filter of the cases the caller may see."""
+def office_query(principal: Principal, office: str | None = None) -> Document:
+    """The Mongo filter of the cases the caller may see (only `office`'s when given)."""
     if OFFICE_SCOPE.get(principal.role) == "all":  # coordinators: every office
-        return {}
-    return {"office": {"$in": sorted(principal.offices)}}
+        return {} if office is None else {"office": office}
+    offices = sorted(principal.offices)
+    if office is not None:  # another office than the caller's: nothing, like an empty one
+        offices = [office] if office in principal.offices else []
+    return {"office": {"$in": offices}}

@@ -21,7 +21,9 @@ from ruta_shared.security.permissions import in_office_scope
 from ruta_shared.security.principal import Principal
 from uuid6 import uuid7
 
+from ruta_referrals.intake_projection.intake_api import IntakeLookup
 from ruta_referrals.intake_projection.rules import consent_allows
+from ruta_referrals.intake_projection.service import known_case, known_victim
 from ruta_referrals.referrals.models import (
     ProgressNoteRead,
     ReferralCreate,
@@ -36,11 +38,9 @@ from ruta_referrals.referrals.rules import (
     event_fields,
     facts_field,
     find_referral,
-    is_overdue,
     new_referral,
     note_field,
     office_query,
-    overdue_change,
     reason_field,
     replace_referral,
     require_send_consent,
@@ -52,7 +52,6 @@ from ruta_referrals.runtime import Runtime, case_not_found
 log = logging.getLogger(__name__)
 
 NOT_FOUND: Final = "Derivación no encontrada."
-OVERDUE_QUERY: Final = {"referrals.overdue_stage": {"$in": ["acknowledgement", "answer"]}}
 
 Document = dict[str, Any]
 Referral = dict[str, Any]
@@ -83,9 +82,11 @@ async def get_victim(*, runtime: Runtime, victim_id: str) -> Document | None:
     return await runtime.victims.find_one({"_id": victim_id})
 
 
-async def visible_case(*, runtime: Runtime, principal: Principal, case_id: str) -> Document:
-    """A case known from intake's events in the caller's offices; 404 otherwise."""
-    case = await runtime.cases.get(case_id)
+async def visible_case(
+    *, runtime: Runtime, principal: Principal, case_id: str, intake: IntakeLookup | None = None
+) -> Document:
+    """A case known from intake (events, or its API when given) in the caller's offices; 404."""
+    case = await known_case(runtime=runtime, case_id=case_id, intake=intake)
     if case is None or not in_office_scope(principal, case["office"]):
         raise case_not_found()
     return case
@@ -115,10 +116,15 @@ async def visible_referral(
 
 
 async def referral_institution(
-    *, runtime: Runtime, principal: Principal, case_id: str, body: ReferralCreate
+    *,
+    runtime: Runtime,
+    principal: Principal,
+    case_id: str,
+    body: ReferralCreate,
+    intake: IntakeLookup,
 ) -> Document:
     """The active institution a new referral of a visible case goes to (404/422 otherwise)."""
-    await visible_case(runtime=runtime, principal=principal, case_id=case_id)
+    await visible_case(runtime=runtime, principal=principal, case_id=case_id, intake=intake)
     institution = await runtime.institutions.find_one({"_id": body.institution_id})
     if institution is None or not institution.get("active", True):
         raise problem(422, "La institución no existe o no está activa.")
@@ -133,9 +139,16 @@ async def create_referral(
     body: ReferralCreate,
     institution: Document,
     override_allowed: bool,
+    intake: IntakeLookup,
 ) -> ReferralRead:
     """Create a referral once the consent gate passes (or a coordinator overrides it)."""
-    victim = await get_victim(runtime=runtime, victim_id=body.victim_id)
+    victim = await known_victim(
+        runtime=runtime,
+        case_id=case_id,
+        victim_id=body.victim_id,
+        consent_to=institution["kind"],
+        intake=intake,
+    )
     if victim is None or victim.get("case_id") != case_id:
         raise problem(404, "La víctima no está registrada en este caso.")
     override = consent_gate(
@@ -247,7 +260,9 @@ async def act_on_referral(
     return changed.result
 
 
-async def send_channel(*, runtime: Runtime, principal: Principal, referral_id: str) -> str | None:
+async def send_channel(
+    *, runtime: Runtime, principal: Principal, referral_id: str, intake: IntakeLookup | None
+) -> str | None:
     """The channel a referral is sent by, once its institution and the consent allow it."""
     found = await locate_referral(runtime=runtime, referral_id=referral_id)
     if found is None or not in_office_scope(principal, found[0]["office"]):
@@ -256,8 +271,14 @@ async def send_channel(*, runtime: Runtime, principal: Principal, referral_id: s
     institution = await runtime.institutions.find_one({"_id": referral["institution_id"]})
     if institution is None or not institution.get("active", True):
         raise problem(409, "La institución ya no está activa.")
-    victim = await get_victim(runtime=runtime, victim_id=referral["victim_id"]) or {}
-    require_send_consent(referral, victim)
+    victim = await known_victim(
+        runtime=runtime,
+        case_id=found[0]["_id"],
+        victim_id=referral["victim_id"],
+        consent_to=None if referral.get("consent_override") else referral["institution_kind"],
+        intake=intake,
+    )
+    require_send_consent(referral, victim or {})
     channel: str = institution.get("integration", "manual")
     return channel
 
@@ -269,12 +290,15 @@ async def staff_act(
     referral_id: str,
     action: Action,
     version: int,
+    intake: IntakeLookup | None = None,
     **options: Any,
 ) -> ReferralRead:
     """A staff member's action on a referral of their offices (answers of manual institutions)."""
     channel = None
     if action == "send":
-        channel = await send_channel(runtime=runtime, principal=principal, referral_id=referral_id)
+        channel = await send_channel(
+            runtime=runtime, principal=principal, referral_id=referral_id, intake=intake
+        )
     case, referral = await act_on_referral(
         runtime=runtime,
         referral_id=referral_id,
@@ -334,10 +358,15 @@ async def list_referrals(
 
 
 async def office_referrals(
-    *, runtime: Runtime, principal: Principal, status: str | None, institution_id: str | None
+    *,
+    runtime: Runtime,
+    principal: Principal,
+    status: str | None,
+    institution_id: str | None,
+    office: str | None = None,
 ) -> list[tuple[Document, Referral]]:
-    """Referrals of the caller's offices, optionally of one status or institution."""
-    query = office_query(principal)
+    """Referrals of the caller's offices (or one of them), optionally of a status or institution."""
+    query = office_query(principal, office)
     if institution_id is not None:
         query["referrals.institution_id"] = institution_id
 
@@ -347,45 +376,3 @@ async def office_referrals(
         )
 
     return await list_referrals(runtime=runtime, query=query, keep=keep)
-
-
-async def overdue_referrals(
-    *, runtime: Runtime, principal: Principal
-) -> list[tuple[Document, Referral]]:
-    """Referrals of the caller's offices waiting on an institution past their deadline."""
-    query = {**office_query(principal), **OVERDUE_QUERY}
-    return await list_referrals(runtime=runtime, query=query, keep=_overdue)
-
-
-async def mark_overdue(*, runtime: Runtime, now: datetime, actor: Actor) -> list[Referral]:
-    """Publish `referral.overdue` once for every stage whose deadline passed; return them."""
-    marked: list[Referral] = []
-    candidates = await runtime.cases.collection.find(
-        {"referrals.deadline_at": {"$lte": now}}, {"_id": 1}
-    ).to_list()
-
-    def apply(case: Document) -> Change[list[Referral]]:
-        referrals = list(case.get("referrals") or [])
-        payloads: list[EventData] = []
-        changed: list[Referral] = []
-        for index, referral in enumerate(referrals):
-            change = overdue_change(referral, now=now, case_id=case["_id"], office=case["office"])
-            if change is not None:
-                referrals[index] = change.referral
-                payloads += change.payloads
-                changed.append(change.referral)
-        return Change({"$set": {"referrals": referrals}}, payloads, changed)
-
-    for candidate in candidates:
-        marked += (await runtime.cases.change(candidate["_id"], apply=apply, actor=actor)).result
-    return marked
-
-
-async def count_overdue(*, runtime: Runtime) -> int:
-    """How many referrals are waiting on an institution past their deadline."""
-    rows = await list_referrals(runtime=runtime, query=dict(OVERDUE_QUERY), keep=_overdue)
-    return len(rows)
-
-
-def _overdue(_case: Document, referral: Referral) -> bool:
-    return is_overdue(referral)

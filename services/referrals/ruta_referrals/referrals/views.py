@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 from ruta_shared.api import Page, etag
 from ruta_shared.ids import ID_PATTERN
+from ruta_shared.reference import Office
 from ruta_shared.security.permissions import allowed, require
 from ruta_shared.security.principal import Principal
 
@@ -15,11 +16,12 @@ from ruta_referrals.deps import (
     CaseIdPath,
     IdempotencyKeyDep,
     IfMatchDep,
+    IntakeDep,
     PageDep,
     ReferralIdPath,
     RuntimeDep,
 )
-from ruta_referrals.referrals import service
+from ruta_referrals.referrals import overdue, service
 from ruta_referrals.referrals.models import (
     DeclineBody,
     ProgressNoteCreate,
@@ -47,10 +49,11 @@ async def create_referral(
     principal: Annotated[Principal, require("referral:write")],
     runtime: RuntimeDep,
     key: IdempotencyKeyDep,
+    intake: IntakeDep,
 ) -> JSONResponse:
     """Refer a victim of the case to an institution (needs the victim's consent for its kind)."""
     institution = await service.referral_institution(
-        runtime=runtime, principal=principal, case_id=case_id, body=body
+        runtime=runtime, principal=principal, case_id=case_id, body=body, intake=intake
     )
 
     async def operation() -> tuple[int, Any]:
@@ -61,6 +64,7 @@ async def create_referral(
             body=body,
             institution=institution,
             override_allowed=allowed(principal.role, "case:approve"),
+            intake=intake,
         )
         return 201, read.model_dump(mode="json")
 
@@ -98,10 +102,15 @@ async def list_referrals(
     institution_id: Annotated[
         str | None, Query(pattern=ID_PATTERN, description="Institución")
     ] = None,
+    office: Annotated[Office | None, Query(description="Oficina")] = None,
 ) -> Page[ReferralRead]:
-    """Referrals of the offices the caller sees, optionally by status or institution."""
+    """Referrals of the offices the caller sees (or one of them), by status or institution."""
     rows = await service.office_referrals(
-        runtime=runtime, principal=principal, status=status, institution_id=institution_id
+        runtime=runtime,
+        principal=principal,
+        status=status,
+        institution_id=institution_id,
+        office=office,
     )
     return service.page_of(rows, page, to_staff_read)
 
@@ -114,7 +123,7 @@ async def list_overdue_referrals(
     page: PageDep,
 ) -> Page[ReferralRead]:
     """Referrals waiting on an institution past their deadline (acknowledgement or answer)."""
-    rows = await service.overdue_referrals(runtime=runtime, principal=principal)
+    rows = await overdue.overdue_referrals(runtime=runtime, principal=principal)
     return service.page_of(rows, page, to_staff_read)
 
 
@@ -180,6 +189,7 @@ async def send_referral(
     runtime: RuntimeDep,
     version: IfMatchDep,
     response: Response,
+    intake: IntakeDep,
 ) -> ReferralRead:
     """Send the referral to the institution (by its integration: webhook, partner API, manual)."""
     return await _act(
@@ -189,6 +199,7 @@ async def send_referral(
         action="send",
         version=version,
         response=response,
+        intake=intake,
     )
 
 

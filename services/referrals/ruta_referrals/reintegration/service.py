@@ -12,8 +12,10 @@ from ruta_shared.events import EventData
 from ruta_shared.security.principal import Principal
 from uuid6 import uuid7
 
+from ruta_referrals.intake_projection.intake_api import IntakeLookup
+from ruta_referrals.intake_projection.service import known_victim
 from ruta_referrals.referrals.rules import to_staff_read
-from ruta_referrals.referrals.service import get_victim, visible_case
+from ruta_referrals.referrals.service import visible_case
 from ruta_referrals.reintegration.models import (
     CaseRouteRead,
     MilestoneCreate,
@@ -36,11 +38,13 @@ R = TypeVar("R")
 
 
 async def check_case_and_victim(
-    *, runtime: Runtime, principal: Principal, case_id: str, victim_id: str
+    *, runtime: Runtime, principal: Principal, case_id: str, victim_id: str, intake: IntakeLookup
 ) -> None:
     """404 unless the case is in the caller's offices and the victim belongs to it."""
-    await visible_case(runtime=runtime, principal=principal, case_id=case_id)
-    victim = await get_victim(runtime=runtime, victim_id=victim_id)
+    await visible_case(runtime=runtime, principal=principal, case_id=case_id, intake=intake)
+    victim = await known_victim(
+        runtime=runtime, case_id=case_id, victim_id=victim_id, intake=intake
+    )
     if victim is None or victim.get("case_id") != case_id:
         raise problem(404, "La víctima no está registrada en este caso.")
 

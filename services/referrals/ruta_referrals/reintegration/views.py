@@ -11,7 +11,14 @@ from pydantic import BaseModel
 from ruta_shared.security.permissions import require
 from ruta_shared.security.principal import Principal
 
-from ruta_referrals.deps import CaseIdPath, IdempotencyKeyDep, RuntimeDep, VictimIdPath
+from ruta_referrals.deps import (
+    CaseIdPath,
+    IdempotencyKeyDep,
+    IntakeDep,
+    RuntimeDep,
+    VictimIdPath,
+)
+from ruta_referrals.intake_projection.intake_api import IntakeLookup
 from ruta_referrals.reintegration import service
 from ruta_referrals.reintegration.models import (
     CaseRouteRead,
@@ -28,16 +35,17 @@ router = APIRouter(tags=["retorno y reintegración"])
 async def _record(
     runtime: Runtime,
     principal: Principal,
+    intake: IntakeLookup,
+    where: tuple[str, str],
     *,
-    case_id: str,
-    victim_id: str,
     key: str | None,
     body: BaseModel,
     record: Callable[[], Awaitable[BaseModel]],
 ) -> JSONResponse:
-    """Check the case and victim, then record once per Idempotency-Key."""
+    """Check the case and victim (`where`), then record once per Idempotency-Key."""
+    case_id, victim_id = where
     await service.check_case_and_victim(
-        runtime=runtime, principal=principal, case_id=case_id, victim_id=victim_id
+        runtime=runtime, principal=principal, case_id=case_id, victim_id=victim_id, intake=intake
     )
 
     async def operation() -> tuple[int, Any]:
@@ -64,6 +72,7 @@ async def record_return_home(
     principal: Annotated[Principal, require("referral:write")],
     runtime: RuntimeDep,
     key: IdempotencyKeyDep,
+    intake: IntakeDep,
 ) -> JSONResponse:
     """Record that the victim returned to their place of origin."""
 
@@ -72,9 +81,8 @@ async def record_return_home(
             runtime=runtime, principal=principal, case_id=case_id, victim_id=victim_id, body=body
         )
 
-    return await _record(
-        runtime, principal, case_id=case_id, victim_id=victim_id, key=key, body=body, record=record
-    )
+    where = (case_id, victim_id)
+    return await _record(runtime, principal, intake, where, key=key, body=body, record=record)
 
 
 @router.post(
@@ -90,6 +98,7 @@ async def record_milestone(
     principal: Annotated[Principal, require("referral:write")],
     runtime: RuntimeDep,
     key: IdempotencyKeyDep,
+    intake: IntakeDep,
 ) -> JSONResponse:
     """Record a reintegration milestone (job training, employment, seed funds, follow-up...)."""
 
@@ -98,9 +107,8 @@ async def record_milestone(
             runtime=runtime, principal=principal, case_id=case_id, victim_id=victim_id, body=body
         )
 
-    return await _record(
-        runtime, principal, case_id=case_id, victim_id=victim_id, key=key, body=body, record=record
-    )
+    where = (case_id, victim_id)
+    return await _record(runtime, principal, intake, where, key=key, body=body, record=record)
 
 
 @router.get("/cases/{case_id}/route", response_model=CaseRouteRead)

@@ -7,7 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-DeliveryStatus = Literal["pending", "in_flight", "delivered", "dead"]
+# withdrawn: not sent, its referral left the institution's view (revoked, declined, expired)
+DeliveryStatus = Literal["pending", "in_flight", "delivered", "dead", "withdrawn"]
 
 
 class AttemptRead(BaseModel):

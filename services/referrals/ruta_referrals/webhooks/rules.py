@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from math import floor
 from typing import Any, Final
 
 from ruta_shared.events import EventEnvelope
 from standardwebhooks.webhooks import Webhook
 
-from ruta_referrals.partners.rules import partner_view
+from ruta_referrals.partners.rules import Pseudonyms, partner_view, visible_to_partner
 from ruta_referrals.webhooks.models import DeliveryRead
 
 DELIVERY_NAMESPACE: Final = uuid.UUID("6f0b9d1e-3c1a-4e55-9a53-2f7d0f6c5a11")
@@ -30,6 +30,8 @@ WEBHOOK_EVENT_TYPES: Final = frozenset(
 )
 # Event fields an institution may see beyond the referral's partner view.
 EXTRA_FIELDS: Final = ("channel", "reason", "stage", "due_at")
+# The last word on a referral that leaves the institution's view: only that it is gone.
+FAREWELL_TYPES: Final = frozenset({"referral.revoked", "referral.declined"})
 
 Document = dict[str, Any]
 
@@ -39,14 +41,19 @@ def delivery_id(event_id: str, institution_id: str) -> str:
     return str(uuid.uuid5(DELIVERY_NAMESPACE, f"{event_id}/{institution_id}"))
 
 
-def webhook_body(envelope: EventEnvelope, referral: Document, case_code: str) -> str:
+def webhook_body(envelope: EventEnvelope, referral: Document, pseudonyms: Pseudonyms) -> str:
     """The JSON body: Standard Webhooks' {type, timestamp, data}, with only what the partner sees.
 
     No free text and no personal data: the reason and shared facts are read through the
-    partner API, where each read is recorded.
+    partner API, where each read is recorded. A revocation or a decline says only which
+    referral is gone (the referral then leaves the institution's view).
     """
-    data = partner_view(referral, case_code=case_code)
-    data.pop("version", None)
+    view = partner_view(referral, pseudonyms=pseudonyms)
+    if envelope.type in FAREWELL_TYPES:
+        data: Document = {k: view[k] for k in ("referral_id", "referral_code", "institution_id")}
+    else:
+        data = view
+        data.pop("version", None)
     status_by_type = {
         "referral.sent": "sent",
         "referral.acknowledged": "acknowledged",
@@ -58,7 +65,7 @@ def webhook_body(envelope: EventEnvelope, referral: Document, case_code: str) ->
     if envelope.type in status_by_type:
         data["status"] = status_by_type[envelope.type]
     for name in EXTRA_FIELDS:
-        if name in envelope.data:
+        if name in envelope.data:  # codes only (a decline's reason code, a stage)
             data[f"event_{name}"] = envelope.data[name]
     body = {
         "type": envelope.type,
@@ -67,6 +74,23 @@ def webhook_body(envelope: EventEnvelope, referral: Document, case_code: str) ->
         "data": data,
     }
     return json.dumps(body, default=str, separators=(",", ":"), sort_keys=True)
+
+
+def may_deliver(
+    event_type: str,
+    referral: Document | None,
+    institution_id: str,
+    *,
+    now: datetime,
+    retention: timedelta,
+) -> bool:
+    """Whether a queued delivery may still go: its referral is in the institution's view
+    (a revocation's or decline's own notice always goes: it carries nothing but the id)."""
+    if referral is None:
+        return False
+    if event_type in FAREWELL_TYPES:
+        return True
+    return visible_to_partner(referral, institution_id, now=now, retention=retention)
 
 
 def to_read(doc: Document) -> DeliveryRead:

@@ -22,7 +22,13 @@ from ruta_referrals.institutions.service import get_institution
 from ruta_referrals.referrals.rules import find_referral
 from ruta_referrals.runtime import Runtime
 from ruta_referrals.webhooks.models import DeliveryRead
-from ruta_referrals.webhooks.rules import WEBHOOK_EVENT_TYPES, delivery_id, to_read, webhook_body
+from ruta_referrals.webhooks.rules import (
+    WEBHOOK_EVENT_TYPES,
+    delivery_id,
+    may_deliver,
+    to_read,
+    webhook_body,
+)
 
 Document = dict[str, Any]
 
@@ -55,7 +61,7 @@ async def enqueue_delivery(*, runtime: Runtime, envelope: EventEnvelope) -> bool
         "case_id": envelope.subject,
         "referral_id": referral["referral_id"],
         "institution_id": institution_id,
-        "body": webhook_body(envelope, referral, case["case_code"]),
+        "body": webhook_body(envelope, referral, runtime.pseudonyms),
         "status": "pending",
         "attempts": 0,
         "replays": 0,
@@ -85,6 +91,19 @@ async def claim_delivery(*, runtime: Runtime, now: datetime, lease: timedelta) -
         {"$set": {"status": "in_flight", "lease_until": now + lease}},
         sort=[("next_attempt_at", ASCENDING)],
         return_document=ReturnDocument.AFTER,
+    )
+
+
+async def still_deliverable(*, runtime: Runtime, claimed: Document) -> bool:
+    """Whether the delivery's referral is still in its institution's view (checked at delivery)."""
+    case = await runtime.cases.get(claimed["case_id"])
+    referral = None if case is None else find_referral(case, claimed["referral_id"])
+    return may_deliver(
+        claimed["event_type"],
+        referral,
+        claimed["institution_id"],
+        now=runtime.clock(),
+        retention=runtime.partner_retention,
     )
 
 

@@ -23,6 +23,13 @@ from ruta_referrals.webhooks.service import (
     claim_delivery,
     finish_delivery,
     publish_delivery_failed,
+    still_deliverable,
+)
+from ruta_referrals.webhooks.targets import (
+    TARGET_REFUSED,
+    GuardedTransport,
+    TargetRefusedError,
+    scheme_refused,
 )
 
 log = logging.getLogger(__name__)
@@ -47,9 +54,7 @@ class WebhookDispatcher:
 
     async def run(self) -> None:
         """Deliver until `stop()`."""
-        self._client = httpx.AsyncClient(
-            timeout=self._settings.webhook_timeout_seconds, follow_redirects=False
-        )
+        self._client = self._new_client()
         try:
             while not self._stopping.is_set():
                 try:
@@ -68,6 +73,14 @@ class WebhookDispatcher:
         finally:
             await self._client.aclose()
             self._client = None
+
+    def _new_client(self) -> httpx.AsyncClient:
+        # Every connection is checked against the policy after DNS resolution.
+        return httpx.AsyncClient(
+            timeout=self._settings.webhook_timeout_seconds,
+            follow_redirects=False,
+            transport=GuardedTransport(lambda: self._runtime.webhook_targets),
+        )
 
     async def run_once(self) -> int:
         """Attempt every delivery due now (up to a batch); returns how many were attempted."""
@@ -89,6 +102,11 @@ class WebhookDispatcher:
 
     async def _attempt(self, claimed: Document) -> None:
         now = datetime.now(UTC)
+        if not await still_deliverable(runtime=self._runtime, claimed=claimed):
+            # Revoked, declined or past retention: the institution is told nothing more.
+            await self._finish(claimed, {"$set": {"status": "withdrawn", "lease_until": None}})
+            self._runtime.metrics.webhook_attempts.labels("withdrawn").inc()
+            return
         status_code: int | None = None
         error: str | None = None
         institution = await get_institution(
@@ -104,16 +122,18 @@ class WebhookDispatcher:
             error = "not_a_webhook_institution"
         elif url is None or secret is None:
             error = "webhook_not_configured"
+        elif scheme_refused(url, self._runtime.webhook_targets):
+            error = TARGET_REFUSED
         else:
             headers = signed_headers(
                 secret=secret, message_id=claimed["_id"], body=claimed["body"], at=now
             )
-            client = self._client or httpx.AsyncClient(
-                timeout=self._settings.webhook_timeout_seconds
-            )
+            client = self._client or self._new_client()
             try:
                 response = await client.post(url, content=claimed["body"], headers=headers)
                 status_code = response.status_code
+            except TargetRefusedError:
+                error = TARGET_REFUSED
             except httpx.HTTPError as exc:
                 error = type(exc).__name__
         attempts = int(claimed["attempts"]) + 1

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from ruta_shared.events import SYSTEM_ACTOR
 
-from ruta_referrals.referrals.service import count_overdue, mark_overdue
+from ruta_referrals.referrals.overdue import count_overdue, mark_overdue
 from ruta_referrals.runtime import Runtime
 
 log = logging.getLogger(__name__)

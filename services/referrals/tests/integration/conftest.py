@@ -2,7 +2,8 @@
 
 Intake's events are fed by publishing real intake events onto `ruta.intake.events`; the
 webhook receiver is a real HTTP server on 127.0.0.1 that verifies Standard Webhooks
-signatures with the `standardwebhooks` package.
+signatures with the `standardwebhooks` package. A real intake app is served beside it
+(`settings.intake_url`), which referrals asks for the facts whose events have not arrived.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ import uvicorn
 from fastapi import FastAPI
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
+from ruta_intake.main import create_app as create_intake_app
+from ruta_intake.settings import IntakeSettings
 from ruta_local.infra import free_port
 from ruta_referrals.main import create_app
 from ruta_referrals.settings import ReferralsSettings
-from ruta_referrals.workers.supervisor import Workers
 from ruta_shared.events import Actor, EventData, new_event
 from ruta_shared.events.catalog.intake import (
     CaseOpened,
@@ -48,6 +50,7 @@ from starlette.routing import Route
 
 Doc = dict[str, Any]
 INTAKE_ACTOR = Actor(id="u-intake", role="case_worker")
+A_DAY_EACH = dict.fromkeys(("critical", "high", "normal", "low"), 86400.0)
 
 
 class QuietServer(uvicorn.Server):
@@ -102,23 +105,23 @@ class WebhookReceiver:
         name = request.path_params["name"]
         body = await request.body()
         headers = dict(request.headers)
+
+        def answer(status: int, *, verified: bool = True) -> JSONResponse:
+            self.received.append(Received(name, headers, body, verified, status))
+            return JSONResponse({"status": status}, status_code=status)
+
         try:
             Webhook(self.secrets[name]).verify(body, headers)
         except (WebhookVerificationError, KeyError):
-            self.received.append(Received(name, headers, body, verified=False, answered=400))
-            return JSONResponse({"error": "bad signature"}, status_code=400)
+            return answer(400, verified=False)
         left = self.failures_left.get(name, 0)
         if left != 0:
             self.failures_left[name] = left - 1 if left > 0 else -1
-            self.received.append(Received(name, headers, body, verified=True, answered=503))
-            return JSONResponse({"error": "down"}, status_code=503)
-        message_id = headers["webhook-id"]
-        if message_id in self.seen_ids:
-            self.received.append(Received(name, headers, body, verified=True, answered=409))
-            return JSONResponse({"error": "duplicate"}, status_code=409)
-        self.seen_ids.add(message_id)
-        self.received.append(Received(name, headers, body, verified=True, answered=200))
-        return JSONResponse({"ok": True})
+            return answer(503)
+        if headers["webhook-id"] in self.seen_ids:
+            return answer(409)
+        self.seen_ids.add(headers["webhook-id"])
+        return answer(200)
 
     def for_name(self, name: str) -> list[Received]:
         """What one institution's hook received, in order."""
@@ -158,12 +161,6 @@ class Harness:
     feed: IntakeFeed
     receiver: WebhookReceiver
     kafka_bootstrap: str
-
-    @property
-    def workers(self) -> Workers:
-        """The app's background tasks."""
-        workers: Workers = self.app.state.runtime.workers
-        return workers
 
     def staff(self, role: Role = Role.CASE_WORKER, *, offices: tuple[str, ...] = ("lima",)) -> Doc:
         """Bearer headers for a staff member."""
@@ -331,6 +328,20 @@ async def harness(
         key_dir=tmp_path_factory.mktemp("referrals-keys"),
         auth_mongo_database=f"auth_ref_{token}",
     )
+    await ensure_topics(kafka_bootstrap)
+    intake_app = create_intake_app(
+        IntakeSettings(
+            environment="test",
+            kafka_bootstrap_servers=kafka_bootstrap,
+            mongo_url=mongo_url,
+            mongo_database=f"intake_{token}",
+            outbox_poll_interval_seconds=0.2,
+        ),
+        security=security,
+    )
+    intake_context = intake_app.router.lifespan_context(intake_app)
+    await intake_context.__aenter__()
+    intake_server, intake_task, intake_url = await serve(intake_app)
     settings = ReferralsSettings(
         environment="test",
         kafka_bootstrap_servers=kafka_bootstrap,
@@ -340,25 +351,16 @@ async def harness(
         outbox_poll_interval_seconds=0.2,
         overdue_check_interval_seconds=0.2,
         # Critical referrals are overdue for acknowledgement at once; the rest never, here.
-        acknowledgement_deadline_seconds={
-            "critical": 0.0,
-            "high": 86400.0,
-            "normal": 86400.0,
-            "low": 86400.0,
-        },
-        answer_deadline_seconds={
-            "critical": 86400.0,
-            "high": 86400.0,
-            "normal": 86400.0,
-            "low": 86400.0,
-        },
+        acknowledgement_deadline_seconds={**A_DAY_EACH, "critical": 0.0},
+        answer_deadline_seconds=A_DAY_EACH,
+        intake_url=intake_url,
+        intake_timeout_seconds=5.0,
         webhook_max_attempts=3,
         webhook_backoff_base_seconds=0.05,
         webhook_backoff_max_seconds=0.2,
         webhook_poll_interval_seconds=0.1,
         webhook_timeout_seconds=5.0,
     )
-    await ensure_topics(kafka_bootstrap)
     publisher = EventPublisher(bootstrap_servers=kafka_bootstrap, client_id=f"intake-feed-{token}")
     await publisher.start()
     receiver = WebhookReceiver()
@@ -382,8 +384,11 @@ async def harness(
                     kafka_bootstrap=kafka_bootstrap,
                 )
     finally:
-        receiver_server.should_exit = True
+        receiver_server.should_exit = intake_server.should_exit = True
         await receiver_task
+        await intake_task
+        await intake_context.__aexit__(None, None, None)
+        await mongo.drop_database(f"intake_{token}")
         await publisher.stop()
         await mongo.drop_database(settings.mongo_database)
         await mongo.drop_database(security.auth_mongo_database)

@@ -122,7 +122,7 @@ async def test_an_unacknowledged_referral_becomes_overdue_once(harness: Any) -> 
     read = await harness.client.get(f"/referrals/{rid}", headers=worker)
     assert read.json()["overdue"] is True
     assert read.json()["overdue_stage"] == "acknowledgement"
-    assert await harness.workers.overdue.run_once() >= 0
+    assert await harness.app.state.runtime.workers.overdue.run_once() >= 0
     again = await harness.client.get(f"/referrals/{rid}", headers=worker)
     assert again.json()["version"] == read.json()["version"]  # nothing marked a second time
 

@@ -69,8 +69,11 @@ async def test_fistrap_answers_with_its_own_credential_and_the_victim_returns_ho
     assert listed.status_code == 200
     assert [item["referral_id"] for item in listed.json()["items"]] == [rid]
     view = listed.json()["items"][0]
-    assert view["case_code"].startswith("LIM-2026-")
-    assert view["victim_id"] == victim_id
+    assert view["referral_code"].startswith("DER-")
+    assert "case_code" not in view
+    # A pseudonym of the victim for this institution, never intake's id.
+    assert view["victim_id"].startswith("vp-")
+    assert victim_id not in listed.text
     assert "office" not in view
     assert "case_id" not in view
     assert "reason" not in view

@@ -73,7 +73,9 @@ async def test_deliveries_are_signed_retried_and_replays_are_rejectable(harness:
     assert body["type"] == "referral.sent"
     assert body["data"]["referral_id"] == rid
     assert body["data"]["status"] == "sent"
-    assert body["data"]["case_code"].startswith("LIM-2026-")
+    assert body["data"]["referral_code"].startswith("DER-")
+    assert body["data"]["victim_id"].startswith("vp-")  # the institution's own pseudonym
+    assert "case_code" not in body["data"]
     assert body["data"]["has_shared_facts"] is True
     assert "office" not in body["data"]
     assert "Pucallpa" not in attempts[-1].body.decode()  # free text only through the API

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from ruta_referrals.intake_projection.rules import consent_allows
-from ruta_referrals.partners.rules import partner_view, visible_to_partner
+from ruta_referrals.partners.rules import Pseudonyms, partner_view, visible_to_partner
 from ruta_referrals.referrals.rules import (
     Deadlines,
     apply_action,
@@ -16,6 +17,7 @@ from ruta_referrals.referrals.rules import (
 )
 from ruta_referrals.settings import ReferralsSettings
 from ruta_shared.aggregate import RuleViolationError
+from ruta_shared.security.crypto import BlindIndex
 
 NOW = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
 DEADLINES = Deadlines(
@@ -124,23 +126,36 @@ def test_each_overdue_stage_is_reported_once_and_cleared_when_answered() -> None
 
 
 def test_the_partner_view_holds_only_what_the_referral_needs() -> None:
+    pseudonyms = Pseudonyms(BlindIndex(secrets.token_bytes(32)))
     view = partner_view(
-        referral(status="sent", sent_at=NOW, shared_facts="rk1:x"), case_code="LIM-2026-0001"
+        referral(status="sent", sent_at=NOW, shared_facts="rk1:x"), pseudonyms=pseudonyms
     )
-    assert view["case_code"] == "LIM-2026-0001"
+    assert view["referral_code"] == pseudonyms.referral_code("ref-1")
+    assert view["victim_id"] == pseudonyms.victim("fistrap-lima", "victim-1")
     assert view["has_shared_facts"] is True
-    for hidden in ("reason", "shared_facts", "office", "case_id", "consent_override", "created_by"):
+    for hidden in (
+        "reason",
+        "shared_facts",
+        "office",
+        "case_id",
+        "case_code",
+        "consent_override",
+        "created_by",
+    ):
         assert hidden not in view
+    assert "victim-1" not in view.values()
 
 
 def test_a_partner_sees_only_sent_outgoing_referrals_addressed_to_it() -> None:
     sent = referral(status="sent", sent_at=NOW)
-    assert visible_to_partner(sent, "fistrap-lima")
-    assert not visible_to_partner(sent, "fistrap-cusco")
-    assert not visible_to_partner(referral(), "fistrap-lima")  # not sent yet
-    assert not visible_to_partner({**sent, "direction": "incoming"}, "fistrap-lima")
-    revoked_after_sending = {**sent, "status": "revoked"}
-    assert visible_to_partner(revoked_after_sending, "fistrap-lima")
+    keep: dict[str, Any] = {"now": NOW, "retention": timedelta(days=90)}
+    assert visible_to_partner(sent, "fistrap-lima", **keep)
+    assert not visible_to_partner(sent, "fistrap-cusco", **keep)
+    assert not visible_to_partner(referral(), "fistrap-lima", **keep)  # not sent yet
+    assert not visible_to_partner({**sent, "direction": "incoming"}, "fistrap-lima", **keep)
+    # Issue 14: a revoked or declined referral leaves the institution's view at once.
+    assert not visible_to_partner({**sent, "status": "revoked"}, "fistrap-lima", **keep)
+    assert not visible_to_partner({**sent, "status": "declined"}, "fistrap-lima", **keep)
 
 
 def test_consent_is_per_institution_kind() -> None:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import secrets
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from ruta_referrals.institutions.rules import new_webhook_secret
+from ruta_referrals.partners.rules import Pseudonyms
 from ruta_referrals.webhooks.rules import backoff_seconds, delivery_id, signed_headers, webhook_body
-from ruta_shared.events import Actor, new_event
-from ruta_shared.events.catalog.referrals import ReferralDeclined
+from ruta_shared.events import Actor, EventData, EventEnvelope, new_event
+from ruta_shared.events.catalog.referrals import ReferralDeclined, ReferralSent
+from ruta_shared.security.crypto import BlindIndex
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 BODY = '{"type":"referral.sent","data":{}}'
@@ -43,37 +47,62 @@ def test_delivery_ids_are_stable_per_event_and_institution() -> None:
     assert delivery_id("e-1", "fistrap") != delivery_id("e-2", "fistrap")
 
 
-def test_the_body_carries_the_partner_view_and_the_event_codes_only() -> None:
-    now = datetime(2026, 11, 26, tzinfo=UTC)
-    envelope = new_event(
-        ReferralDeclined(
-            case_id="case-1",
-            referral_id="ref-1",
-            victim_id="victim-1",
-            institution_id="upe-lima",
-            institution_kind="child_protection",
-            office="iquitos",
-            reason="no_capacity",
-            declined_at=now,
-        ),
-        subject="case-1",
-        sequence=3,
-        actor=Actor(id="ruta-partner-1", role="partner"),
+NOW = datetime(2026, 11, 26, tzinfo=UTC)
+IDS = {
+    "case_id": "case-1",
+    "referral_id": "ref-1",
+    "victim_id": "victim-1",
+    "institution_id": "upe-lima",
+    "institution_kind": "child_protection",
+    "office": "iquitos",
+}
+STORED = {
+    "referral_id": "ref-1",
+    "victim_id": "victim-1",
+    "institution_id": "upe-lima",
+    "services_requested": ["safe_housing"],
+    "urgency": "high",
+    "reason": "rk1:ciphertext",
+    "shared_facts": "rk1:ciphertext",
+}
+
+
+def envelope_of(payload: EventData, sequence: int) -> EventEnvelope:
+    return new_event(
+        payload, subject="case-1", sequence=sequence, actor=Actor(id="u-1", role="partner")
     )
-    referral = {
-        "referral_id": "ref-1",
-        "victim_id": "victim-1",
-        "institution_id": "upe-lima",
-        "services_requested": ["safe_housing"],
-        "urgency": "high",
-        "status": "declined",
-        "reason": "rk1:ciphertext",
-        "shared_facts": "rk1:ciphertext",
-        "version": 4,
-    }
-    body = webhook_body(envelope, referral, "IQT-2026-0007")
+
+
+def test_the_body_carries_the_partner_view_and_the_event_codes_only() -> None:
+    envelope = envelope_of(ReferralDeclined(**IDS, reason="no_capacity", declined_at=NOW), 3)
+    referral = {**STORED, "status": "declined", "version": 4}
+    pseudonyms = Pseudonyms(BlindIndex(secrets.token_bytes(32)))
+    body = webhook_body(envelope, referral, pseudonyms)
     assert '"type":"referral.declined"' in body
     assert '"event_reason":"no_capacity"' in body
-    assert '"case_code":"IQT-2026-0007"' in body
-    for hidden in ("rk1:", "iquitos", "case-1", "child_protection", '"version"'):
+    assert f'"referral_code":"{pseudonyms.referral_code("ref-1")}"' in body
+    assert '"status":"declined"' in body
+    # A decline is the referral's last word to the institution: which one, nothing more.
+    for hidden in (
+        "rk1:",
+        "iquitos",
+        "case-1",
+        "child_protection",
+        '"version"',
+        "victim",
+        "safe_housing",
+        "case_code",
+    ):
         assert hidden not in body
+
+
+def test_a_sent_referral_body_names_the_victim_by_the_institutions_pseudonym() -> None:
+    envelope = envelope_of(ReferralSent(**IDS, channel="webhook", sent_at=NOW), 2)
+    referral = {**STORED, "status": "sent", "version": 2}
+    pseudonyms = Pseudonyms(BlindIndex(secrets.token_bytes(32)))
+    data = json.loads(webhook_body(envelope, referral, pseudonyms))["data"]
+    assert data["victim_id"] == pseudonyms.victim("upe-lima", "victim-1")
+    assert data["services_requested"] == ["safe_housing"]
+    assert data["status"] == "sent"
+    assert "victim-1" not in json.dumps(data)
+    assert "case_code" not in data

@@ -113,7 +113,9 @@ async def test_a_stranger_elsewhere_cannot_lock_the_owner_out(
             # is refused after its first failure, even with the right password...
             for n in range(6):
                 stranger = f"203.0.113.{n + 1}"
-                assert (await attempt(client, "duena.rosa", f"adivina-{n}", stranger)).status_code == 400
+                assert (
+                    await attempt(client, "duena.rosa", f"adivina-{n}", stranger)
+                ).status_code == 400
                 blocked = await attempt(client, "duena.rosa", PASSWORD, stranger)
                 assert blocked.status_code == 429, blocked.text
                 assert int(blocked.headers["Retry-After"]) > 0
@@ -127,7 +129,9 @@ async def test_a_stranger_elsewhere_cannot_lock_the_owner_out(
         leaks.assert_clean()
         # Her success forgets the failures on her username: her next login is not delayed.
         with leaks.capture_logs() as logs:
-            assert (await attempt(client, "duena.rosa", PASSWORD, "198.51.100.20")).status_code == 200
+            assert (
+                await attempt(client, "duena.rosa", PASSWORD, "198.51.100.20")
+            ).status_code == 200
         assert "login delayed" not in logs.getvalue()
 
 

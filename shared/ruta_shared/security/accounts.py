@@ -18,7 +18,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from ruta_shared.aggregate import Aggregates, Change, RuleViolationError
@@ -32,14 +31,21 @@ from ruta_shared.events.catalog.security import (
     AccountPasswordSet,
 )
 from ruta_shared.ids import ID_PATTERN
-from ruta_shared.reference import Office
-from ruta_shared.security.passwords import MAX_PASSWORD_LENGTH, WeakPasswordError, hash_password
+from ruta_shared.security.account_models import (
+    AccountCreate,
+    AccountCreatedRead,
+    AccountPage,
+    AccountRead,
+    AccountUpdate,
+    PasswordCode,
+    PasswordSetRequest,
+)
+from ruta_shared.security.passwords import WeakPasswordError, hash_password
 from ruta_shared.security.permissions import require
 from ruta_shared.security.principal import Principal, Role
 from ruta_shared.security.settings import SecuritySettings
 from ruta_shared.security.users import (
     AccessRuleError,
-    User,
     UserExistsError,
     UserStore,
     check_access,
@@ -55,78 +61,6 @@ BAD_CODE: Final = "El código no es válido, ya se usó o venció: pida otro al 
 
 Document = dict[str, Any]
 AdminDep = Annotated[Principal, require("admin:users")]
-
-
-class AccountAccess(BaseModel):
-    """What an account may do: its role, offices and (partners' people only) institution."""
-
-    role: Role
-    offices: list[Office] = Field(default_factory=list, max_length=50)
-    institution_id: str | None = Field(default=None, pattern=ID_PATTERN)
-
-
-class AccountCreate(AccountAccess):
-    """What an administrator sends to create an account (no password: the owner sets it)."""
-
-    username: str = Field(min_length=2, max_length=63, description="minúsculas, dígitos, . _ -")
-
-
-class AccountUpdate(BaseModel):
-    """A change of access; fields left out keep their value."""
-
-    role: Role | None = None
-    offices: list[Office] | None = Field(default=None, max_length=50)
-    institution_id: str | None = Field(default=None, pattern=ID_PATTERN)
-
-
-class AccountRead(BaseModel):
-    """An account as administrators see it (never its password hash or codes)."""
-
-    id: str
-    username: str
-    role: Role
-    offices: list[str]
-    institution_id: str | None
-    disabled: bool
-
-    @classmethod
-    def of(cls, user: User) -> AccountRead:
-        """The view of a stored account."""
-        return cls(
-            id=user.id,
-            username=user.username,
-            role=user.role,
-            offices=sorted(user.offices),
-            institution_id=user.institution_id,
-            disabled=user.disabled,
-        )
-
-
-class AccountPage(BaseModel):
-    """One page of accounts in creation order; pass `next_after` as `after` for the next."""
-
-    items: list[AccountRead]
-    next_after: str | None
-
-
-class PasswordCode(BaseModel):
-    """A one-time code for the owner to set a password: shown once, stored only as a hash."""
-
-    code: str
-    expires_at: datetime
-
-
-class AccountCreatedRead(AccountRead):
-    """A new account and the code its owner needs to set a password."""
-
-    password_code: PasswordCode
-
-
-class PasswordSetRequest(BaseModel):
-    """What the owner sends with the code to set their password."""
-
-    code: str = Field(min_length=1, max_length=300)
-    password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
 
 
 NO_ACCOUNT: Final = "No existe esa cuenta."
@@ -164,6 +98,18 @@ def _accounts(store: UserStore, not_found: Callable[[], Exception] | None = None
         name="account",
         not_found=not_found or (lambda: problem(404, NO_ACCOUNT)),
     )
+
+
+async def _change(
+    store: UserStore,
+    user_id: str,
+    apply: Callable[[Document], Change[None]],
+    actor: Actor,
+    accounts: Aggregates | None = None,
+) -> None:
+    """One change of an account through the change loop, with its events."""
+    await store.adopt(user_id)
+    await (accounts or _accounts(store)).change(user_id, apply=apply, actor=actor)
 
 
 async def _read(store: UserStore, user_id: str) -> AccountRead:
@@ -307,7 +253,7 @@ async def change_access(
         }
         return Change(update, [event])
 
-    await _accounts(store).change(user_id, apply=apply, actor=admin.actor)
+    await _change(store, user_id, apply, admin.actor)
     log.info("account access changed", extra={"user_id": user_id})
     return await _read(store, user_id)
 
@@ -324,7 +270,7 @@ async def disable_account(user_id: UserIdDep, admin: AdminDep, store: StoreDep) 
         update: Document = {"$set": {"disabled": True}, "$inc": {"token_version": 1}}
         return Change(update, [event])
 
-    await _accounts(store).change(user_id, apply=apply, actor=admin.actor)
+    await _change(store, user_id, apply, admin.actor)
     log.info("account disabled", extra={"user_id": user_id})
     return await _read(store, user_id)
 
@@ -339,7 +285,7 @@ async def enable_account(user_id: UserIdDep, admin: AdminDep, store: StoreDep) -
         event = AccountEnabled(user_id=str(doc["_id"]), enabled_at=datetime.now(UTC))
         return Change({"$set": {"disabled": False}}, [event])
 
-    await _accounts(store).change(user_id, apply=apply, actor=admin.actor)
+    await _change(store, user_id, apply, admin.actor)
     log.info("account enabled", extra={"user_id": user_id})
     return await _read(store, user_id)
 
@@ -348,7 +294,7 @@ async def enable_account(user_id: UserIdDep, admin: AdminDep, store: StoreDep) -
 async def issue_password_code(
     user_id: UserIdDep, admin: AdminDep, store: StoreDep, settings: SettingsDep
 ) -> PasswordCode:
-    """A one-time code (shown once) for the owner to set a new password; ends their tokens."""
+    """A one-time code (shown once) to set a new password; ends the old one and the tokens."""
     now = datetime.now(UTC)
     code, stored = new_password_code(user_id, now, settings.password_code_minutes)
 
@@ -356,10 +302,14 @@ async def issue_password_code(
         event = AccountPasswordCodeIssued(
             user_id=str(doc["_id"]), issued_at=now, expires_at=code.expires_at
         )
-        update: Document = {"$set": {"password_code": stored}, "$inc": {"token_version": 1}}
+        # A reset: the old password stops working as well as the account's tokens.
+        update: Document = {
+            "$set": {"password_code": stored, "password_hash": None},
+            "$inc": {"token_version": 1},
+        }
         return Change(update, [event])
 
-    await _accounts(store).change(user_id, apply=apply, actor=admin.actor)
+    await _change(store, user_id, apply, admin.actor)
     log.info("password code issued", extra={"user_id": user_id})
     return code
 
@@ -390,6 +340,6 @@ async def set_password(body: PasswordSetRequest, store: StoreDep) -> Response:
 
     doc = await accounts.load(user_id)
     owner = Actor(id=user_id, role=str(doc["role"]))
-    await accounts.change(user_id, apply=apply, actor=owner)
+    await _change(store, user_id, apply, owner, accounts)
     log.info("password set with a code", extra={"user_id": user_id})
     return Response(status_code=204)

@@ -24,7 +24,7 @@ from ruta_shared.aggregate import HIDDEN_FIELDS
 from ruta_shared.events import SYSTEM_ACTOR, Actor
 from ruta_shared.events.catalog.security import AccountCreated
 from ruta_shared.ids import ID_PATTERN
-from ruta_shared.outbox import Outbox
+from ruta_shared.outbox import SEQUENCE_FIELD, Outbox
 from ruta_shared.reference import Office
 from ruta_shared.security.passwords import hash_password, needs_rehash, verify_password
 from ruta_shared.security.principal import OFFICES, Principal, Role
@@ -188,6 +188,12 @@ class UserStore:
         except DuplicateKeyError:
             raise UserExistsError(document["username"]) from None
         return user_from(document)
+
+    async def adopt(self, user_id: str) -> None:
+        """Give an account stored before accounts had events its event sequence (0)."""
+        await self.collection.update_one(
+            {"_id": user_id, SEQUENCE_FIELD: {"$exists": False}}, {"$set": {SEQUENCE_FIELD: 0}}
+        )
 
     async def get(self, user_id: str) -> User | None:
         """The account by id, or None."""

@@ -248,6 +248,8 @@ async def test_each_change_ends_the_accounts_tokens_and_is_published(
     assert reset.status_code == 201
     assert set(reset.json()) == {"code", "expires_at"}
     await refused_within(issuer, token)
+    # A reset ends the old password at once, not only when the new one is set.
+    assert (await login(issuer, "lucia", OWNER_PASSWORD)).status_code == 400
     new_password = {"code": reset.json()["code"], "password": "una-clave-nueva-de-lucia"}
     assert (await issuer.post("/auth/password", json=new_password)).status_code == 204
     assert (await login(issuer, "lucia", OWNER_PASSWORD)).status_code == 400
@@ -294,3 +296,23 @@ async def test_partner_institutions_people_are_partner_accounts_of_their_institu
     # Admin routes are for admins only, partner people included.
     partner = await bearer(issuer, "fiscal.ana", OWNER_PASSWORD)
     assert (await issuer.get("/admin/users", headers=partner)).status_code == 403
+
+
+async def test_accounts_stored_before_accounts_had_events_can_be_administered(
+    issuer: httpx.AsyncClient, auth_db: AsyncDatabase[Doc]
+) -> None:
+    admin = await admin_headers(issuer, auth_db)
+    legacy = {
+        "_id": "legacy-user-1",
+        "username": "antiguo",
+        "password_hash": None,
+        "role": "auditor",
+        "offices": [],
+        "disabled": False,
+    }
+    await auth_db["users"].insert_one(legacy)
+    response = await issuer.post("/admin/users/legacy-user-1/disable", headers=admin)
+    assert response.status_code == 200, response.text
+    stored = await auth_db["users"].find_one({"_id": "legacy-user-1"})
+    assert stored is not None
+    assert (stored["disabled"], stored["_seq"], stored["token_version"]) == (True, 1, 1)

@@ -112,6 +112,15 @@ async def _change(
     await (accounts or _accounts(store)).change(user_id, apply=apply, actor=actor)
 
 
+async def _changed(
+    store: UserStore, user_id: str, apply: Callable[[Document], Change[None]], admin: Principal
+) -> AccountRead:
+    """An administrator's change of an account, logged; the account after it."""
+    await _change(store, user_id, apply, admin.actor)
+    log.info("account changed", extra={"user_id": user_id, "change": apply.__name__})
+    return await _read(store, user_id)
+
+
 async def _read(store: UserStore, user_id: str) -> AccountRead:
     return AccountRead.of(user_from(await _accounts(store).load(user_id)))
 
@@ -214,7 +223,7 @@ async def change_access(
     """Change an account's role, offices or institution; its tokens stop working."""
     sent = body.model_fields_set
 
-    def apply(doc: Document) -> Change[None]:
+    def access(doc: Document) -> Change[None]:
         before = user_from(doc)
         role = body.role if body.role is not None else before.role
         if body.offices is not None:
@@ -253,16 +262,14 @@ async def change_access(
         }
         return Change(update, [event])
 
-    await _change(store, user_id, apply, admin.actor)
-    log.info("account access changed", extra={"user_id": user_id})
-    return await _read(store, user_id)
+    return await _changed(store, user_id, access, admin)
 
 
 @accounts_router.post("/{user_id}/disable", response_model=AccountRead)
 async def disable_account(user_id: UserIdDep, admin: AdminDep, store: StoreDep) -> AccountRead:
     """Disable an account: no more logins, and its tokens stop working within seconds."""
 
-    def apply(doc: Document) -> Change[None]:
+    def disable(doc: Document) -> Change[None]:
         if doc.get("disabled"):
             return Change()
         _refuse_self(admin, doc, "No puede deshabilitar su propia cuenta.")
@@ -270,24 +277,20 @@ async def disable_account(user_id: UserIdDep, admin: AdminDep, store: StoreDep) 
         update: Document = {"$set": {"disabled": True}, "$inc": {"token_version": 1}}
         return Change(update, [event])
 
-    await _change(store, user_id, apply, admin.actor)
-    log.info("account disabled", extra={"user_id": user_id})
-    return await _read(store, user_id)
+    return await _changed(store, user_id, disable, admin)
 
 
 @accounts_router.post("/{user_id}/enable", response_model=AccountRead)
 async def enable_account(user_id: UserIdDep, admin: AdminDep, store: StoreDep) -> AccountRead:
     """Enable a disabled account (tokens from before it was disabled stay invalid)."""
 
-    def apply(doc: Document) -> Change[None]:
+    def enable(doc: Document) -> Change[None]:
         if not doc.get("disabled"):
             return Change()
         event = AccountEnabled(user_id=str(doc["_id"]), enabled_at=datetime.now(UTC))
         return Change({"$set": {"disabled": False}}, [event])
 
-    await _change(store, user_id, apply, admin.actor)
-    log.info("account enabled", extra={"user_id": user_id})
-    return await _read(store, user_id)
+    return await _changed(store, user_id, enable, admin)
 
 
 @accounts_router.post("/{user_id}/password-code", response_model=PasswordCode, status_code=201)

@@ -87,33 +87,38 @@ def for_source(model: type[P], source: str) -> type[P]:
 AccountRole = Literal["case_worker", "coordinator", "trainer", "auditor", "admin", "partner"]
 
 
-@EVENTS.register
-class AccountCreated(EventData):
-    """An account was created (by an administrator, or by the first-admin command)."""
+class AccountEvent(EventData):
+    """What every account event carries: the account's id (also the event's subject)."""
 
-    event_type: ClassVar[str] = "account.created"
     event_version: ClassVar[int] = 1
     source: ClassVar[str] = "intake"
 
     user_id: str = Field(pattern=ID_PATTERN)
+
+
+class AccountAccessEvent(AccountEvent):
+    """An account event that states the account's role, offices and institution."""
+
     role: AccountRole
     offices: list[Office] = Field(max_length=50)
     institution_id: str | None = Field(default=None, pattern=ID_PATTERN)
+
+
+@EVENTS.register
+class AccountCreated(AccountAccessEvent):
+    """An account was created (by an administrator, or by the first-admin command)."""
+
+    event_type: ClassVar[str] = "account.created"
+
     created_at: datetime
 
 
 @EVENTS.register
-class AccountAccessChanged(EventData):
+class AccountAccessChanged(AccountAccessEvent):
     """An administrator changed an account's role, offices or institution (its tokens end)."""
 
     event_type: ClassVar[str] = "account.access_changed"
-    event_version: ClassVar[int] = 1
-    source: ClassVar[str] = "intake"
 
-    user_id: str = Field(pattern=ID_PATTERN)
-    role: AccountRole
-    offices: list[Office] = Field(max_length=50)
-    institution_id: str | None = Field(default=None, pattern=ID_PATTERN)
     previous_role: AccountRole
     previous_offices: list[Office] = Field(max_length=50)
     previous_institution_id: str | None = Field(default=None, pattern=ID_PATTERN)
@@ -121,49 +126,37 @@ class AccountAccessChanged(EventData):
 
 
 @EVENTS.register
-class AccountDisabled(EventData):
+class AccountDisabled(AccountEvent):
     """An administrator disabled an account: it cannot log in and its tokens stop working."""
 
     event_type: ClassVar[str] = "account.disabled"
-    event_version: ClassVar[int] = 1
-    source: ClassVar[str] = "intake"
 
-    user_id: str = Field(pattern=ID_PATTERN)
     disabled_at: datetime
 
 
 @EVENTS.register
-class AccountEnabled(EventData):
+class AccountEnabled(AccountEvent):
     """An administrator enabled a disabled account again."""
 
     event_type: ClassVar[str] = "account.enabled"
-    event_version: ClassVar[int] = 1
-    source: ClassVar[str] = "intake"
 
-    user_id: str = Field(pattern=ID_PATTERN)
     enabled_at: datetime
 
 
 @EVENTS.register
-class AccountPasswordCodeIssued(EventData):
-    """An administrator got a one-time code for the account's owner to set a password."""
+class AccountPasswordCodeIssued(AccountEvent):
+    """An administrator got a one-time code for the owner to set a password (a reset)."""
 
     event_type: ClassVar[str] = "account.password_code_issued"
-    event_version: ClassVar[int] = 1
-    source: ClassVar[str] = "intake"
 
-    user_id: str = Field(pattern=ID_PATTERN)
     issued_at: datetime
     expires_at: datetime
 
 
 @EVENTS.register
-class AccountPasswordSet(EventData):
+class AccountPasswordSet(AccountEvent):
     """The account's owner set a new password with a one-time code (its tokens end)."""
 
     event_type: ClassVar[str] = "account.password_set"
-    event_version: ClassVar[int] = 1
-    source: ClassVar[str] = "intake"
 
-    user_id: str = Field(pattern=ID_PATTERN)
     set_at: datetime

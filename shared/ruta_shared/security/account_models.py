@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, Final
 
 from pydantic import BaseModel, Field
 
@@ -83,3 +84,24 @@ class PasswordSetRequest(BaseModel):
 
     code: str = Field(min_length=1, max_length=300)
     password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
+
+
+class FieldProblem(BaseModel):
+    """One rejected field."""
+
+    field: str
+    type: str
+    message: str
+
+
+class Problem(BaseModel):
+    """An error answer: a Spanish sentence, and the fields at fault when there are any."""
+
+    detail: str
+    errors: list[FieldProblem] | None = None
+
+
+# The error answers of these routes, as the OpenAPI document states them.
+PROBLEMS: Final[dict[int | str, dict[str, Any]]] = {
+    status: {"model": Problem} for status in (400, 401, 403, 404, 409, 422, 503)
+}

@@ -32,6 +32,7 @@ from ruta_shared.events.catalog.security import (
 )
 from ruta_shared.ids import ID_PATTERN
 from ruta_shared.security.account_models import (
+    PROBLEMS,
     AccountCreate,
     AccountCreatedRead,
     AccountPage,
@@ -158,8 +159,8 @@ def _refuse_self(admin: Principal, doc: Document, message: str) -> None:
         raise RuleViolationError(None, message, status_code=409)
 
 
-accounts_router = APIRouter(prefix=ADMIN_USERS_PATH, tags=["cuentas"])
-password_router = APIRouter(tags=["autenticación"])
+accounts_router = APIRouter(prefix=ADMIN_USERS_PATH, tags=["cuentas"], responses=PROBLEMS)
+password_router = APIRouter(tags=["autenticación"], responses=PROBLEMS)
 
 
 @accounts_router.get("", response_model=AccountPage)

@@ -61,17 +61,21 @@ class Authenticator:
     async def authenticate(self, request: Request) -> Principal:
         """The caller's principal; HTTP 401 with `WWW-Authenticate: Bearer` otherwise."""
         principal, version = await self._verified(request)
-        if self.accounts is None:
-            return principal
-        try:
-            valid = await self.accounts.still_valid(principal, version)
-        except PyMongoError as exc:
-            log.warning("account check failed", extra={"error": type(exc).__name__})
-            raise HTTPException(status_code=503, detail=ACCOUNT_UNVERIFIABLE) from None
-        if not valid:
+        request.state.account_version = version
+        if not await self.still_valid(principal, version):
             log.info("token refused", extra={"reason": "account_changed", "user_id": principal.id})
             raise unauthorized(ACCOUNT_REFUSED)
         return principal
+
+    async def still_valid(self, principal: Principal, version: int | None) -> bool:
+        """Whether the account still allows the token (503 when that cannot be known)."""
+        if self.accounts is None:
+            return True
+        try:
+            return await self.accounts.still_valid(principal, version)
+        except PyMongoError as exc:
+            log.warning("account check failed", extra={"error": type(exc).__name__})
+            raise HTTPException(status_code=503, detail=ACCOUNT_UNVERIFIABLE) from None
 
     async def _verified(self, request: Request) -> tuple[Principal, int | None]:
         """The principal of the request's credential, and its token's account version."""
@@ -138,3 +142,17 @@ async def current_principal(
     principal = await authenticator.authenticate(request)
     request.state.principal = principal
     return principal
+
+
+async def still_authorised(request: Request) -> bool:
+    """For long-lived responses (event streams): is the caller's account still as it was?
+
+    Call it now and then while the response runs (it costs an auth-database read at most
+    once per `account_cache_seconds`); stop when it says False.
+    """
+    authenticator: Authenticator | None = getattr(request.app.state, "authenticator", None)
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if authenticator is None or principal is None:
+        return False
+    version: int | None = getattr(request.state, "account_version", None)
+    return await authenticator.still_valid(principal, version)

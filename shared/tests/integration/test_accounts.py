@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import StreamingResponse
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from ruta_shared.events import EVENTS
-from ruta_shared.security.principal import Role
+from ruta_shared.security.authentication import still_authorised
+from ruta_shared.security.permissions import require
+from ruta_shared.security.principal import Principal, Role
 from ruta_shared.security.settings import SecuritySettings
 from ruta_shared.security.users import UserStore
 from ruta_shared.service import create_service_app
@@ -27,6 +31,22 @@ Doc = dict[str, Any]
 ADMIN_PASSWORD = "clave-de-la-administradora-1"
 OWNER_PASSWORD = "clave-elegida-por-su-duena-7"
 REVOKED_WITHIN_SECONDS = 5.0
+
+streams = APIRouter()
+
+
+@streams.get("/stream")
+async def stream(request: Request, who: Annotated[Principal, require("self:read")]) -> Any:
+    """A long-lived response that ends once the caller's account changes."""
+
+    async def events() -> AsyncIterator[bytes]:
+        yield b"event: open\n\n"
+        # Polling is the point here: a stream re-checks the account now and then.
+        while await still_authorised(request):  # noqa: ASYNC110
+            await asyncio.sleep(0.1)
+        yield b"event: revoked\n\n"
+
+    return StreamingResponse(events(), media_type="text/event-stream")
 
 
 @pytest.fixture
@@ -55,6 +75,7 @@ async def issuer(
         ),
         title="t",
         description="d",
+        routers=[streams],
         security=SecuritySettings(
             environment="test", key_dir=tmp_path / "keys", auth_mongo_database=f"auth_{unique}"
         ),
@@ -316,3 +337,19 @@ async def test_accounts_stored_before_accounts_had_events_can_be_administered(
     stored = await auth_db["users"].find_one({"_id": "legacy-user-1"})
     assert stored is not None
     assert (stored["disabled"], stored["_seq"], stored["token_version"]) == (True, 1, 1)
+
+
+async def test_a_long_lived_response_ends_when_the_account_is_disabled(
+    issuer: httpx.AsyncClient, auth_db: AsyncDatabase[Doc]
+) -> None:
+    admin = await admin_headers(issuer, auth_db)
+    account = await new_account(issuer, admin, "miguel")
+    token = await bearer(issuer, "miguel", OWNER_PASSWORD)
+    streaming = asyncio.create_task(issuer.get("/stream", headers=token))
+    await asyncio.sleep(0.5)
+    assert not streaming.done()
+    assert (
+        await issuer.post(f"/admin/users/{account['id']}/disable", headers=admin)
+    ).status_code == 200
+    response = await asyncio.wait_for(streaming, timeout=REVOKED_WITHIN_SECONDS)
+    assert response.text == "event: open\n\nevent: revoked\n\n"

@@ -16,6 +16,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -30,6 +31,7 @@ from ruta_shared.metrics import Metrics
 from ruta_shared.mongo import create_mongo_client, ping, service_database
 from ruta_shared.openapi import ERROR_TITLES, document_error_responses
 from ruta_shared.outbox import Outbox, OutboxRelay
+from ruta_shared.security.headers import base_headers
 from ruta_shared.security.install import (
     SecurityContext,
     enforce_route_permissions,
@@ -110,8 +112,9 @@ def create_service_app(
         configure_logging(settings.service_name, settings.log_level)
         context.mongo = create_mongo_client(settings)
         relay_task: asyncio.Task[None] | None = None
-        if outbox_collections and settings.run_outbox_relay:
-            context.relay = _build_relay(context, outbox_collections)
+        relayed = context.security.outbox_collections() if context.security else []
+        if (outbox_collections or relayed) and settings.run_outbox_relay:
+            context.relay = _build_relay(context, outbox_collections, relayed)
             relay_task = asyncio.create_task(context.relay.run(), name="outbox-relay")
         for hook in on_startup:
             await hook(context)
@@ -181,7 +184,11 @@ def create_service_app(
     return app
 
 
-def _build_relay(context: ServiceContext, collections: Sequence[str]) -> OutboxRelay:
+def _build_relay(
+    context: ServiceContext,
+    collections: Sequence[str],
+    auth_collections: Sequence[AsyncCollection[Document]] = (),
+) -> OutboxRelay:
     settings = context.settings
 
     async def publisher_factory() -> EventPublisher:
@@ -196,7 +203,7 @@ def _build_relay(context: ServiceContext, collections: Sequence[str]) -> OutboxR
 
     return OutboxRelay(
         outbox=context.outbox,
-        collections=[context.db[name] for name in collections],
+        collections=[*(context.db[name] for name in collections), *auth_collections],
         publisher_factory=publisher_factory,
         service=settings.service_name,
         metrics=context.metrics,
@@ -270,5 +277,6 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
             extra={"error": type(exc).__name__, "frames": traceback.format_tb(exc.__traceback__)},
         )
     response = error_body(500, "Error interno. Se registró con el identificador de correlación.")
+    response.headers.update(base_headers())  # sent outside the middlewares that add them
     response.headers[CORRELATION_HEADER] = correlation_id
     return response

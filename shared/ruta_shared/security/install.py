@@ -1,4 +1,4 @@
-"""Wires security into a service app: authenticator, /me, token endpoint, errors, route check."""
+"""Wires security into a service app: authenticator, /me, issuer and accounts, headers, errors."""
 
 from __future__ import annotations
 
@@ -13,12 +13,15 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, APIRouter, iter_route_contexts
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from ruta_shared.security.access_log import AccessLogMetrics
+from ruta_shared.security.accounts import PASSWORD_PATH, accounts_router, password_router
 from ruta_shared.security.authentication import Authenticator
 from ruta_shared.security.break_glass import BreakGlassError, BreakGlassMetrics
 from ruta_shared.security.crypto import ERASED_DETAIL, BlindIndex, DataErasedError
+from ruta_shared.security.headers import SecurityHeadersMiddleware
 from ruta_shared.security.issuer import TOKEN_PATH, TokenIssuer, token_router
 from ruta_shared.security.jwt import build_verifier
 from ruta_shared.security.keys import (
@@ -34,13 +37,15 @@ from ruta_shared.security.permissions import (
     require,
 )
 from ruta_shared.security.principal import Principal, Role
+from ruta_shared.security.revocation import AccountStates
 from ruta_shared.security.settings import SecuritySettings, check_security_settings
+from ruta_shared.security.users import USERS_COLLECTION
 
 Document = dict[str, Any]
 DatabaseProvider = Callable[[], AsyncDatabase[Document]]
 
-# Reachable without credentials: probes, Prometheus (on the local default; put it behind
-# the network or a proxy in production), the OpenAPI documents and the token endpoint.
+# Reachable without a user's credentials: probes, Prometheus (its own bearer token, see
+# `headers`), the OpenAPI documents, the token endpoint and setting a password with a code.
 PUBLIC_PATHS: Final = frozenset(
     {
         "/healthz",
@@ -51,6 +56,7 @@ PUBLIC_PATHS: Final = frozenset(
         "/redoc",
         "/openapi.json",
         TOKEN_PATH,
+        PASSWORD_PATH,
     }
 )
 
@@ -102,6 +108,11 @@ class SecurityContext:
     access_log_metrics: AccessLogMetrics
     break_glass_metrics: BreakGlassMetrics
     auth_database: DatabaseProvider = field(repr=False)
+    issues_tokens: bool = False
+
+    def outbox_collections(self) -> list[AsyncCollection[Document]]:
+        """Auth-database collections whose events this app's relay publishes (accounts)."""
+        return [self.auth_database()[USERS_COLLECTION]] if self.issues_tokens else []
 
     @cached_property
     def keyring(self) -> MasterKeyring:
@@ -133,12 +144,26 @@ def install_security(
     authenticator = Authenticator(
         verifier=build_verifier(settings),
         api_keys=_PartnerApiKeys(auth_database) if accept_api_keys else None,
+        accounts=AccountStates(
+            auth_database,
+            cache_seconds=settings.account_cache_seconds,
+            accept_unversioned=settings.is_local,
+        ),
     )
     app.state.authenticator = authenticator
     app.include_router(me_router())
+    issues_tokens = issue_tokens and settings.auth_mode == "local"
     if issue_tokens:
         issuer = TokenIssuer(keys=load_signing_keys(settings), settings=settings)
         app.include_router(token_router(issuer=issuer, database=auth_database, settings=settings))
+    if issues_tokens:
+        app.include_router(accounts_router)
+        app.include_router(password_router)
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        metrics_token=settings.metrics_secret,
+        metrics_open=settings.is_local,
+    )
     app.add_exception_handler(DataErasedError, _erased)
     app.add_exception_handler(BreakGlassError, _break_glass_refused)
     if encrypts_fields:
@@ -151,6 +176,7 @@ def install_security(
         access_log_metrics=AccessLogMetrics(registry),
         break_glass_metrics=BreakGlassMetrics(registry),
         auth_database=auth_database,
+        issues_tokens=issues_tokens,
     )
 
 

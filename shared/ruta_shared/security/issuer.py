@@ -1,15 +1,19 @@
 """Ruta's own token issuer: `POST /auth/token` (OAuth2 password and client-credentials grants).
 
-Failed logins are counted per username and per client address in the auth database;
-after a few free failures each further one doubles the wait before the next attempt
-(up to a cap), and every failure is logged with hashes, never the username or password.
+Failed logins are counted in the auth database per (username, client address), per client
+address and per username. The first two refuse (429) once their free failures are used up,
+each further failure doubling the wait (up to a cap); failures on a username from every
+address only delay its next logins a little, never refuse them, so a stranger elsewhere
+cannot lock the owner out. Every failure is logged with hashes, never the username or password.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Final
 from urllib.parse import parse_qsl
@@ -21,6 +25,7 @@ from pydantic import BaseModel
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
+from ruta_shared.security.addresses import request_address
 from ruta_shared.security.jwt import sign_token
 from ruta_shared.security.keys import SigningKeys
 from ruta_shared.security.partners import PartnerCredentialStore
@@ -56,8 +61,8 @@ class TokenIssuer:
         self._keys = keys
         self._settings = settings
 
-    def issue(self, principal: Principal) -> TokenRead:
-        """A bearer token; partners' tokens are shorter-lived than staff's."""
+    def issue(self, principal: Principal, version: int | None = None) -> TokenRead:
+        """A bearer token for an account at `version`; partners' are shorter-lived than staff's."""
         minutes = (
             self._settings.partner_token_minutes
             if principal.role is Role.PARTNER
@@ -70,6 +75,7 @@ class TokenIssuer:
             issuer=self._settings.jwt_issuer,
             audience=self._settings.jwt_audience,
             lifetime=lifetime,
+            version=version,
         )
         return TokenRead(access_token=token, expires_in=int(lifetime.total_seconds()))
 
@@ -95,7 +101,21 @@ class LoginThrottle:
 
     def _free(self, key: str) -> int:
         free = self._settings.login_free_failures
-        return free * CLIENT_FREE_FAILURES_FACTOR if key.startswith("client:") else free
+        return free if "@" in key else free * CLIENT_FREE_FAILURES_FACTOR
+
+    async def slow_down_seconds(self, key: str, now: datetime | None = None) -> float:
+        """The delay before checking a login of a username failed from many addresses."""
+        now = now or datetime.now(UTC)
+        document = await self._failures.find_one({"_id": key})
+        memory = timedelta(seconds=self._settings.login_failure_memory_seconds)
+        if document is None or _aware(document["last_failure"]) + memory < now:
+            return 0.0
+        return login_delay(
+            int(document["failures"]),
+            free=self._free(key),
+            base=self._settings.login_base_delay_seconds,
+            cap=self._settings.login_user_delay_max_seconds,
+        )
 
     async def wait_seconds(self, keys: Iterable[str], now: datetime | None = None) -> float:
         """How long until any of `keys` may try again (0 when all may try now)."""
@@ -195,7 +215,8 @@ def token_router(
         grant_type = form.get("grant_type") or ("password" if "username" in form else "")
         db = database()
         throttle = LoginThrottle(db, settings)
-        client_key = "client:" + fingerprint(request.client.host if request.client else "unknown")
+        address = request_address(request, settings.proxy_addresses)
+        client_key = "client:" + fingerprint(address)
         if grant_type == "password":
             principal_or_error = await _password_grant(form, db, throttle, client_key)
         elif grant_type == "client_credentials":
@@ -206,7 +227,7 @@ def token_router(
             return oauth_error(400, "unsupported_grant_type", "Tipo de concesión no admitido.")
         if isinstance(principal_or_error, JSONResponse):
             return principal_or_error
-        body = issuer.issue(principal_or_error)
+        body = issuer.issue(*principal_or_error)
         return JSONResponse(
             body.model_dump(), headers={"Cache-Control": "no-store", "Pragma": "no-cache"}
         )
@@ -214,28 +235,70 @@ def token_router(
     return router
 
 
+@dataclass(frozen=True)
+class LoginKeys:
+    """The throttle keys of one login attempt on one account (username or partner client)."""
+
+    account: str  # failures on the account from every address: they delay, never refuse
+    pair: str  # failures on the account from this address
+    client: str  # failures from this address on any account
+
+    @classmethod
+    def of(cls, account: str, client_key: str) -> LoginKeys:
+        """The keys of `account` tried from the address of `client_key`."""
+        return cls(
+            account=account,
+            pair=f"{account}@{client_key.removeprefix('client:')}",
+            client=client_key,
+        )
+
+    @property
+    def refusing(self) -> list[str]:
+        """The keys whose failures refuse an attempt outright (429)."""
+        return [self.pair, self.client]
+
+    @property
+    def every(self) -> list[str]:
+        """Every key a failure counts against."""
+        return [self.pair, self.client, self.account]
+
+
+async def _admit(
+    throttle: LoginThrottle, keys: LoginKeys, log_extra: dict[str, str]
+) -> JSONResponse | None:
+    """Refuse a throttled (account, address) or address; delay a much-failed account."""
+    refused = await _throttled(throttle, keys.refusing, log_extra)
+    if refused is not None:
+        return refused
+    delay = await throttle.slow_down_seconds(keys.account)
+    if delay > 0:
+        log.warning("login delayed", extra={**log_extra, "delay_seconds": delay})
+        await asyncio.sleep(delay)
+    return None
+
+
 async def _password_grant(
     form: dict[str, str], db: AsyncDatabase[Document], throttle: LoginThrottle, client_key: str
-) -> Principal | JSONResponse:
+) -> tuple[Principal, int] | JSONResponse:
     username, password = form.get("username", ""), form.get("password", "")
     if not username or not password:
         return oauth_error(400, "invalid_request", "Indique usuario y contraseña.")
     user_hash = username_fingerprint(username)
-    keys = ["user:" + user_hash, client_key]
-    refused = await _throttled(throttle, keys, {"username_hash": user_hash})
+    keys = LoginKeys.of("user:" + user_hash, client_key)
+    refused = await _admit(throttle, keys, {"username_hash": user_hash})
     if refused is not None:
         return refused
     user = await UserStore(db).authenticate(username, password)
     if user is None:
-        failures = await throttle.record_failure(keys)
+        failures = await throttle.record_failure(keys.every)
         log.warning(
             "login failed",
             extra={"username_hash": user_hash, "client_hash": client_key[7:], "failures": failures},
         )
         return oauth_error(400, "invalid_grant", "Usuario o contraseña incorrectos.")
-    await throttle.reset(["user:" + user_hash])
+    await throttle.reset([keys.pair, keys.account])
     log.info("login succeeded", extra={"user_id": user.id, "role": user.role.value})
-    return user.principal()
+    return user.principal(), user.token_version
 
 
 async def _client_credentials_grant(
@@ -244,18 +307,18 @@ async def _client_credentials_grant(
     db: AsyncDatabase[Document],
     throttle: LoginThrottle,
     client_key: str,
-) -> Principal | JSONResponse:
+) -> tuple[Principal, int] | JSONResponse:
     client_id = basic.username if basic else form.get("client_id", "")
     client_secret = basic.password if basic else form.get("client_secret", "")
     if not client_id or not client_secret:
         return oauth_error(400, "invalid_request", "Indique client_id y client_secret.")
-    keys = ["partner:" + fingerprint(client_id), client_key]
-    refused = await _throttled(throttle, keys, {"client_id_hash": fingerprint(client_id)})
+    keys = LoginKeys.of("partner:" + fingerprint(client_id), client_key)
+    refused = await _admit(throttle, keys, {"client_id_hash": fingerprint(client_id)})
     if refused is not None:
         return refused
-    principal = await PartnerCredentialStore(db).verify_client(client_id, client_secret)
-    if principal is None:
-        failures = await throttle.record_failure(keys)
+    verified = await PartnerCredentialStore(db).verify_client_versioned(client_id, client_secret)
+    if verified is None:
+        failures = await throttle.record_failure(keys.every)
         log.warning(
             "partner login failed",
             extra={"client_id_hash": fingerprint(client_id), "failures": failures},
@@ -266,9 +329,9 @@ async def _client_credentials_grant(
             "Credenciales de institución incorrectas o revocadas.",
             {"WWW-Authenticate": 'Basic realm="ruta"'},
         )
-    await throttle.reset([keys[0]])
-    log.info("partner token issued", extra={"institution_id": principal.institution_id})
-    return principal
+    await throttle.reset([keys.pair, keys.account])
+    log.info("partner token issued", extra={"institution_id": verified[0].institution_id})
+    return verified
 
 
 async def _throttled(

@@ -16,6 +16,7 @@ from ruta_shared.security.principal import Principal, Role
 from ruta_shared.security.settings import SecuritySettings
 
 REQUIRED_CLAIMS: Final = ("exp", "iat", "iss", "aud", "sub")
+VERSION_CLAIM: Final = "ver"  # the account's version when the token was signed
 _ROLE_NAMES: Final = frozenset(role.value for role in Role)
 
 TokenFailure = Literal[
@@ -104,6 +105,10 @@ class JwtVerifier:
 
     def verify(self, token: str) -> Principal:
         """The principal a valid token names; TokenError otherwise."""
+        return self.verify_versioned(token)[0]
+
+    def verify_versioned(self, token: str) -> tuple[Principal, int | None]:
+        """The principal and account version (`ver`, None if absent) of a valid token."""
         if not token:
             raise TokenError("missing")
         key = self._key_for(token)
@@ -133,7 +138,10 @@ class JwtVerifier:
             raise TokenError("not_yet_valid") from None
         except jwt.PyJWTError:
             raise TokenError("malformed") from None
-        return self._principal(claims)
+        version = claims.get(VERSION_CLAIM) if self._mode == "local" else None
+        if version is not None and (type(version) is not int or version < 0):
+            raise TokenError("bad_claims")
+        return self._principal(claims), version
 
     def _principal(self, claims: dict[str, Any]) -> Principal:
         try:
@@ -249,8 +257,12 @@ def sign_token(
     audience: str,
     lifetime: timedelta,
     now: datetime | None = None,
+    version: int | None = None,
 ) -> str:
-    """A token for `principal` signed by Ruta's own issuer (needs the private key)."""
+    """A token for `principal` signed by Ruta's own issuer (needs the private key).
+
+    `version` is the account's version (claim `ver`), checked on every request.
+    """
     if keys.private_key is None:
         msg = "this process has no private key: it can verify tokens but not issue them"
         raise RuntimeError(msg)
@@ -269,4 +281,6 @@ def sign_token(
     }
     if principal.institution_id is not None:
         claims["institution_id"] = principal.institution_id
+    if version is not None:
+        claims[VERSION_CLAIM] = version
     return jwt.encode(claims, keys.private_key, algorithm=keys.algorithm, headers={"kid": keys.kid})

@@ -195,6 +195,13 @@ class PartnerCredentialStore:
 
     async def verify_client(self, client_id: str, client_secret: str) -> Principal | None:
         """The partner principal for valid client credentials; None otherwise."""
+        verified = await self.verify_client_versioned(client_id, client_secret)
+        return None if verified is None else verified[0]
+
+    async def verify_client_versioned(
+        self, client_id: str, client_secret: str
+    ) -> tuple[Principal, int] | None:
+        """The partner principal and its credential's version (tokens carry it); or None."""
         if not client_id.startswith(CLIENT_ID_PREFIX) or not client_secret:
             return None
         document = await self._credentials.find_one({"client_id": client_id})
@@ -202,12 +209,13 @@ class PartnerCredentialStore:
             return None
         if not secret_matches(document.get("secrets") or [], client_secret, datetime.now(UTC)):
             return None
-        return Principal(
+        principal = Principal(
             id=client_id,
             role=Role.PARTNER,
             institution_id=str(document["_id"]),
             auth="client_credentials",
         )
+        return principal, int(document.get("version", 0))
 
     async def verify_api_key(self, api_key: str) -> Principal | None:
         """The partner principal for a valid API key; None otherwise."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SAFE_ENVIRONMENTS = frozenset({"local", "test"})
@@ -14,6 +15,8 @@ SAFE_ENVIRONMENTS = frozenset({"local", "test"})
 PLACEHOLDER_SECRETS = frozenset(
     {"", "changeme", "change-me", "changethis", "secret", "password", "default", "ruta", "test"}
 )
+
+LOCAL_PROXIES = ("127.0.0.1", "::1")
 
 JwtAlgorithm = Literal["EdDSA", "ES256", "RS256"]
 
@@ -58,6 +61,17 @@ class SecuritySettings(BaseSettings):
     login_base_delay_seconds: float = Field(default=2.0, gt=0)
     login_max_delay_seconds: float = Field(default=900.0, gt=0)
     login_failure_memory_seconds: float = Field(default=3600.0, gt=0)
+    # Failures on one username from every address only slow its logins down, never refuse
+    # them, so that a stranger who knows a username cannot lock its owner out.
+    login_user_delay_max_seconds: float = Field(default=5.0, ge=0, le=30)
+    # Addresses (or networks) whose X-Forwarded-For is believed: the analytics dashboard's
+    # login proxy. None: 127.0.0.1 and ::1 on the local default, nobody elsewhere.
+    trusted_proxies: tuple[str, ...] | None = None
+    # Accounts: how long a disabled user or revoked partner credential may still be
+    # served by a process (per-process cache of the account state, read by `_id`).
+    account_cache_seconds: float = Field(default=2.0, ge=0, le=4)
+    # One-time codes an administrator hands to a user to set their password.
+    password_code_minutes: int = Field(default=24 * 60, ge=5, le=7 * 24 * 60)
     partner_rotation_grace_minutes: int = Field(default=0, ge=0, le=7 * 24 * 60)
     # Short, so a revoked client-credentials partner loses access soon after revocation.
     partner_token_minutes: int = Field(default=15, ge=1, le=60)
@@ -69,13 +83,38 @@ class SecuritySettings(BaseSettings):
     blind_index_key: SecretStr | None = None
     blind_index_key_file: Path | None = None
 
+    # Bearer token Prometheus sends to /metrics; outside local/test /metrics is closed without it.
+    metrics_token: SecretStr | None = None
+
     break_glass_minutes: int = Field(default=60, ge=1, le=24 * 60)
     break_glass_min_justification: int = Field(default=30, ge=10)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        for entry in value or ():
+            ipaddress.ip_network(entry.strip(), strict=False)  # ValueError names the entry
+        return value
 
     @property
     def is_local(self) -> bool:
         """True on the local default (local development or tests)."""
         return self.environment in SAFE_ENVIRONMENTS
+
+    @property
+    def proxy_addresses(self) -> tuple[str, ...]:
+        """The proxies whose X-Forwarded-For is believed (see `trusted_proxies`)."""
+        if self.trusted_proxies is not None:
+            return self.trusted_proxies
+        return LOCAL_PROXIES if self.is_local else ()
+
+    @property
+    def metrics_secret(self) -> str | None:
+        """The metrics bearer token, or None when none (or a placeholder) is configured."""
+        if self.metrics_token is None:
+            return None
+        value = self.metrics_token.get_secret_value().strip()
+        return None if value.lower() in PLACEHOLDER_SECRETS else value
 
 
 def insecure_settings(

@@ -1,4 +1,4 @@
-"""Security events: reads of personal data and break-the-glass grants (never the data itself).
+"""Security events: personal-data reads, break-the-glass grants, accounts (never the data).
 
 They are published by whichever service served the read or granted the access, through
 that service's outbox: `for_source("training")` gives the payload class bound to that
@@ -81,3 +81,83 @@ def for_source(model: type[P], source: str) -> type[P]:
         return model
     bound: type[P] = type(f"{model.__name__}From{source.title()}", (model,), {"source": source})
     return bound
+
+
+# Accounts of Ruta's own issuer (published by intake, where the issuer runs). The subject is
+# the account's id; usernames never appear, only ids, roles, offices and institutions.
+AccountRole = Literal["case_worker", "coordinator", "trainer", "auditor", "admin", "partner"]
+
+
+class AccountEvent(EventData):
+    """What every account event carries: the account's id (also the event's subject)."""
+
+    event_version: ClassVar[int] = 1
+    source: ClassVar[str] = "intake"
+
+    user_id: str = Field(pattern=ID_PATTERN)
+
+
+class AccountAccessEvent(AccountEvent):
+    """An account event that states the account's role, offices and institution."""
+
+    role: AccountRole
+    offices: list[Office] = Field(max_length=50)
+    institution_id: str | None = Field(default=None, pattern=ID_PATTERN)
+
+
+@EVENTS.register
+class AccountCreated(AccountAccessEvent):
+    """An account was created (by an administrator, or by the first-admin command)."""
+
+    event_type: ClassVar[str] = "account.created"
+
+    created_at: datetime
+
+
+@EVENTS.register
+class AccountAccessChanged(AccountAccessEvent):
+    """An administrator changed an account's role, offices or institution (its tokens end)."""
+
+    event_type: ClassVar[str] = "account.access_changed"
+
+    previous_role: AccountRole
+    previous_offices: list[Office] = Field(max_length=50)
+    previous_institution_id: str | None = Field(default=None, pattern=ID_PATTERN)
+    changed_at: datetime
+
+
+@EVENTS.register
+class AccountDisabled(AccountEvent):
+    """An administrator disabled an account: it cannot log in and its tokens stop working."""
+
+    event_type: ClassVar[str] = "account.disabled"
+
+    disabled_at: datetime
+
+
+@EVENTS.register
+class AccountEnabled(AccountEvent):
+    """An administrator enabled a disabled account again."""
+
+    event_type: ClassVar[str] = "account.enabled"
+
+    enabled_at: datetime
+
+
+@EVENTS.register
+class AccountPasswordCodeIssued(AccountEvent):
+    """An administrator got a one-time code for the owner to set a password (a reset)."""
+
+    event_type: ClassVar[str] = "account.password_code_issued"
+
+    issued_at: datetime
+    expires_at: datetime
+
+
+@EVENTS.register
+class AccountPasswordSet(AccountEvent):
+    """The account's owner set a new password with a one-time code (its tokens end)."""
+
+    event_type: ClassVar[str] = "account.password_set"
+
+    set_at: datetime

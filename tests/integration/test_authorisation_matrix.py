@@ -63,7 +63,7 @@ HOME = {"region_of_origin": "16", "returned_on": "2026-11-20", "funded": False}
 # Routes declared public with `permissions.public()`, pinned here so a new one is a decision.
 DECLARED_PUBLIC = {
     "training": {"/certificates/verify/{code}"},
-    "analytics": {"/dashboard", "/dashboard/login"},
+    "analytics": {"/dashboard", "/dashboard/login", "/dashboard/dashboard.js"},
 }
 # Server-sent event streams never end: a caller who is let in sees the stream open.
 STREAMING_PATHS = {"/dashboard/stream"}

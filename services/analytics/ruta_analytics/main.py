@@ -34,7 +34,14 @@ def create_app(
 def run() -> None:
     """Serve the app on RUTA_HOST:RUTA_PORT."""
     settings = AnalyticsSettings()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        # The client address is ours to judge (RUTA_TRUSTED_PROXIES), not uvicorn's.
+        proxy_headers=False,
+    )
 
 
 if __name__ == "__main__":

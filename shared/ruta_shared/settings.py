@@ -2,10 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Final, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Environment = Literal["local", "test", "production"]
+
+# How the event topics are laid out when a setting is not given, by environment: production
+# keeps three copies of every partition and accepts a write only once two have it; local and
+# test run one broker. Partitions bound how many consumers of one group share the work.
+TOPIC_LAYOUT_DEFAULTS: Final[dict[str, dict[str, int]]] = {
+    "production": {
+        "kafka_topic_partitions": 12,
+        "kafka_replication_factor": 3,
+        "kafka_min_insync_replicas": 2,
+    },
+    "local": {
+        "kafka_topic_partitions": 6,
+        "kafka_replication_factor": 1,
+        "kafka_min_insync_replicas": 1,
+    },
+    "test": {
+        "kafka_topic_partitions": 6,
+        "kafka_replication_factor": 1,
+        "kafka_min_insync_replicas": 1,
+    },
+}
 
 
 class ServiceSettings(BaseSettings):
@@ -14,12 +37,17 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RUTA_", extra="ignore", frozen=True)
 
     service_name: str = "ruta"
-    environment: Literal["local", "test", "production"] = "local"
+    environment: Environment = "local"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    # Event topics (created with infinite retention, never compacted); defaults by environment
+    # (TOPIC_LAYOUT_DEFAULTS): production 12, 3 and 2; local and test 6, 1 and 1.
+    kafka_topic_partitions: int = Field(default=6, ge=1, le=1000)
+    kafka_replication_factor: int = Field(default=1, ge=1, le=10)
+    kafka_min_insync_replicas: int = Field(default=1, ge=1, le=10)
     mongo_url: str = "mongodb://127.0.0.1:27017/"
     mongo_database: str = "ruta"
     mongo_timeout_ms: int = Field(default=5000, ge=100)
@@ -32,3 +60,24 @@ class ServiceSettings(BaseSettings):
     outbox_batch_size: int = Field(default=500, ge=1)
     readiness_timeout_seconds: float = Field(default=2.0, gt=0)
     run_outbox_relay: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _topic_layout_by_environment(cls, data: Any) -> Any:
+        """Fill the topic layout settings not given from the environment's defaults."""
+        if not isinstance(data, dict):
+            return data
+        environment = str(data.get("environment", "local"))
+        defaults = TOPIC_LAYOUT_DEFAULTS.get(environment, {})
+        return {**defaults, **data}
+
+    @model_validator(mode="after")
+    def _insync_within_replicas(self) -> ServiceSettings:
+        """A topic cannot require more in-sync copies than it has."""
+        if self.kafka_min_insync_replicas > self.kafka_replication_factor:
+            msg = (
+                f"kafka_min_insync_replicas ({self.kafka_min_insync_replicas}) exceeds "
+                f"kafka_replication_factor ({self.kafka_replication_factor})"
+            )
+            raise ValueError(msg)
+        return self

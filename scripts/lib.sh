@@ -37,5 +37,5 @@ ensure_promtool() {
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   echo "ruta: installing Debian's prometheus and prometheus-alertmanager (promtool, amtool)" >&2
   $sudo apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq prometheus prometheus-alertmanager >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager >/dev/null
 }

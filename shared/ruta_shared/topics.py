@@ -44,5 +44,13 @@ def dead_letter_topic(topic: str) -> str:
 
 DEAD_LETTER_TOPICS: Final[tuple[str, ...]] = tuple(dead_letter_topic(t) for t in EVENT_TOPICS)
 
+# Which dead-lettered messages `ruta-dlq replay` sent back to their topic (one record each).
+DLQ_REPLAYS: Final = "ruta.dlq.replays"
+
 # Every topic that holds the platform's history: kept forever, never compacted.
-DURABLE_TOPICS: Final[tuple[str, ...]] = (*EVENT_TOPICS, *DEAD_LETTER_TOPICS, AUDIT_CHECKPOINTS)
+DURABLE_TOPICS: Final[tuple[str, ...]] = (
+    *EVENT_TOPICS,
+    *DEAD_LETTER_TOPICS,
+    AUDIT_CHECKPOINTS,
+    DLQ_REPLAYS,
+)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Final, Literal
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -48,7 +50,13 @@ class ServiceSettings(BaseSettings):
     kafka_topic_partitions: int = Field(default=6, ge=1, le=1000)
     kafka_replication_factor: int = Field(default=1, ge=1, le=10)
     kafka_min_insync_replicas: int = Field(default=1, ge=1, le=10)
-    mongo_url: str = "mongodb://127.0.0.1:27017/"
+    # Not in the repr: it carries the password once mongo_username is given.
+    mongo_url: str = Field(default="mongodb://127.0.0.1:27017/", repr=False)
+    # Credentials kept out of the URL in the environment: with a username, mongo_url gets it and
+    # the password (from mongo_password_file, e.g. a Docker secret, or mongo_password).
+    mongo_username: str | None = None
+    mongo_password: str | None = Field(default=None, repr=False)
+    mongo_password_file: Path | None = None
     mongo_database: str = "ruta"
     mongo_timeout_ms: int = Field(default=5000, ge=100)
     mongo_max_pool_size: int = Field(default=100, ge=1)
@@ -70,6 +78,30 @@ class ServiceSettings(BaseSettings):
         environment = str(data.get("environment", "local"))
         defaults = TOPIC_LAYOUT_DEFAULTS.get(environment, {})
         return {**defaults, **data}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mongo_credentials_in_url(cls, data: Any) -> Any:
+        """Put mongo_username and its password into mongo_url (URL-quoted)."""
+        if not isinstance(data, dict) or not data.get("mongo_username"):
+            return data
+        password = data.get("mongo_password")
+        if data.get("mongo_password_file"):
+            try:
+                password = Path(data["mongo_password_file"]).read_text().strip()
+            except OSError as exc:
+                msg = f"mongo_password_file cannot be read ({type(exc).__name__})"
+                raise ValueError(msg) from None
+        if not password:
+            msg = "mongo_username needs mongo_password_file or mongo_password"
+            raise ValueError(msg)
+        url = urlsplit(str(data.get("mongo_url", cls.model_fields["mongo_url"].default)))
+        if "@" in url.netloc:
+            msg = "mongo_url already holds credentials; give them once"
+            raise ValueError(msg)
+        userinfo = f"{quote(str(data['mongo_username']), safe='')}:{quote(password, safe='')}"
+        with_credentials = urlunsplit(url._replace(netloc=f"{userinfo}@{url.netloc}"))
+        return {**data, "mongo_url": with_credentials}
 
     @model_validator(mode="after")
     def _insync_within_replicas(self) -> ServiceSettings:

@@ -40,16 +40,25 @@ def envelope(subject: str) -> EventEnvelope:
     return new_event(opened, subject=subject, sequence=1, actor=ACTOR)
 
 
-async def dead_letter(bootstrap: str, topic: str, value: bytes, key: bytes, group: str) -> str:
-    """Publish `value` to `topic`, then dead-letter it as a consumer does; its ref in the DLQ."""
+async def dead_letter(
+    bootstrap: str, topic: str, value: bytes, key: bytes, group: str, *, publish: bool = True
+) -> str:
+    """Publish `value` to `topic`, then dead-letter it as a consumer does; its ref in the DLQ.
+
+    With `publish=False` only the dead letter is written (a message no test consumer of the
+    session's shared topics should see).
+    """
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
     try:
-        original = await producer.send_and_wait(topic, value, key=key)
+        partition, offset = 0, 0
+        if publish:
+            original = await producer.send_and_wait(topic, value, key=key)
+            partition, offset = original.partition, original.offset
         headers = dead_letter_headers(
             topic=topic,
-            partition=original.partition,
-            offset=original.offset,
+            partition=partition,
+            offset=offset,
             reason="handler_failed",
             detail="RuntimeError",
             group=group,
@@ -109,7 +118,9 @@ def test_list_then_replay_chosen_messages_of_each_service_topic_once(
     # A message that failed validation may carry anything, personal data included.
     leaky = json.dumps({"type": "case.opened", "subject": PERSONAL, "data": {"name": PERSONAL}})
     leaky_ref = asyncio.run(
-        dead_letter(kafka_bootstrap, topic, leaky.encode(), unique.encode(), f"g-{unique}")
+        dead_letter(
+            kafka_bootstrap, topic, leaky.encode(), unique.encode(), f"g-{unique}", publish=False
+        )
     )
 
     code, listing = run_cli(capsys, kafka_bootstrap, "list", dlq, "--json")

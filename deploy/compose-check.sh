@@ -6,8 +6,18 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# The compose file requires GRAFANA_ADMIN_PASSWORD; a throwaway value is enough to validate it.
-export GRAFANA_ADMIN_PASSWORD="${GRAFANA_ADMIN_PASSWORD:-compose-config-check}"
+# The compose file requires its secret files and a few addresses; throwaway ones are enough to
+# validate it (the secrets made by the same script an operator runs).
+if [ -z "${RUTA_SECRETS_DIR:-}" ]; then
+    RUTA_SECRETS_DIR="$(mktemp -d)"
+    trap 'rm -rf "$RUTA_SECRETS_DIR"' EXIT
+    bash deploy/make-secrets.sh "$RUTA_SECRETS_DIR/secrets" >/dev/null
+    RUTA_SECRETS_DIR="$RUTA_SECRETS_DIR/secrets"
+    touch "$RUTA_SECRETS_DIR/alertmanager_smtp_password" "$RUTA_SECRETS_DIR/alertmanager_oncall_token"
+fi
+export RUTA_SECRETS_DIR
+export RUTA_JWT_ISSUER="${RUTA_JWT_ISSUER:-https://ruta.example.org}"
+export RUTA_CERTIFICATE_VERIFY_URL="${RUTA_CERTIFICATE_VERIFY_URL:-https://ruta.example.org/certificates/verify}"
 
 compose_file=docker-compose.yml
 

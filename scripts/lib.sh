@@ -28,3 +28,14 @@ ensure_chromium() {
   $sudo apt-get update -qq >/dev/null
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
 }
+
+# The alert rule tests run Debian's promtool (package prometheus) and amtool
+# (prometheus-alertmanager); install them when they are missing.
+ensure_promtool() {
+  command -v promtool >/dev/null && command -v amtool >/dev/null && return 0
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "ruta: installing Debian's prometheus and prometheus-alertmanager (promtool, amtool)" >&2
+  $sudo apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager >/dev/null
+}

@@ -24,7 +24,7 @@ from ruta_shared.aggregate import RuleViolationError, rule_violation_handler
 from ruta_shared.api import FIELD_ERRORS_DETAIL
 from ruta_shared.correlation import CORRELATION_HEADER, correlation_scope, current_correlation_id
 from ruta_shared.health import health_router
-from ruta_shared.kafka.admin import ensure_topics, kafka_metadata_ok
+from ruta_shared.kafka.admin import ensure_topics, kafka_metadata_ok, verify_topics_at_start
 from ruta_shared.kafka.publisher import EventPublisher
 from ruta_shared.logging import configure_logging
 from ruta_shared.metrics import Metrics
@@ -110,6 +110,7 @@ def create_service_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.service_name, settings.log_level)
+        await verify_topics_at_start(settings)
         context.mongo = create_mongo_client(settings)
         relay_task: asyncio.Task[None] | None = None
         relayed = context.security.outbox_collections() if context.security else []
@@ -198,7 +199,7 @@ def _build_relay(
             metrics=context.metrics,
         )
         await publisher.start()
-        await ensure_topics(settings.kafka_bootstrap_servers)
+        await ensure_topics(settings.kafka_bootstrap_servers, settings=settings)
         return publisher
 
     return OutboxRelay(

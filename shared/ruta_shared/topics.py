@@ -1,4 +1,4 @@
-"""Kafka topic names, in one place: one topic per owning service, plus a dead-letter topic each."""
+"""Kafka topic names, in one place: one topic per owning service, its dead-letter topic, audit."""
 
 from __future__ import annotations
 
@@ -21,7 +21,11 @@ TOPIC_BY_SOURCE: Final[dict[str, str]] = {
 
 EVENT_TOPICS: Final[tuple[str, ...]] = tuple(TOPIC_BY_SOURCE.values())
 
+# Partitions of topics created without settings (tests); services take theirs from settings.
 PARTITIONS: Final = 6
+
+# The analytics service's signed audit checkpoints (chain heads sealed into a Merkle root).
+AUDIT_CHECKPOINTS: Final = "ruta.analytics.checkpoints"
 
 
 def topic_for_source(source: str) -> str:
@@ -39,3 +43,14 @@ def dead_letter_topic(topic: str) -> str:
 
 
 DEAD_LETTER_TOPICS: Final[tuple[str, ...]] = tuple(dead_letter_topic(t) for t in EVENT_TOPICS)
+
+# Which dead-lettered messages `ruta-dlq replay` sent back to their topic (one record each).
+DLQ_REPLAYS: Final = "ruta.dlq.replays"
+
+# Every topic that holds the platform's history: kept forever, never compacted.
+DURABLE_TOPICS: Final[tuple[str, ...]] = (
+    *EVENT_TOPICS,
+    *DEAD_LETTER_TOPICS,
+    AUDIT_CHECKPOINTS,
+    DLQ_REPLAYS,
+)

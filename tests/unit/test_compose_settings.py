@@ -82,6 +82,19 @@ DEFAULTS_KEPT: dict[str, str] = {
         "jwt_lifetime_minutes",
         "jwt_leeway_seconds",
         "jwt_audience",
+        "login_user_delay_max_seconds",
+        "account_cache_seconds",
+        "password_code_minutes",
+        "partner_retention_days",
+        "intake_timeout_seconds",
+        "intake_retry_after_seconds",
+    ),
+    **reasons(
+        "safe by default outside local and test: X-Forwarded-For is believed from nobody (set "
+        "it to the reverse proxy in front of Ruta, which compose does not include), and webhook "
+        "targets must be https on public addresses",
+        "trusted_proxies",
+        "webhook_allow_local_targets",
     ),
     **reasons(
         "the default is what compose runs: Ruta's own issuer with the Ed25519 key of "
@@ -106,6 +119,7 @@ DEFAULTS_KEPT: dict[str, str] = {
         "master_keys",
         "blind_index_key",
         "mongo_password",
+        "metrics_token",
     ),
     "master_key_version": "the highest version in master_keys.json wraps new data keys",
 }

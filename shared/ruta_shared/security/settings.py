@@ -85,6 +85,7 @@ class SecuritySettings(BaseSettings):
 
     # Bearer token Prometheus sends to /metrics; outside local/test /metrics is closed without it.
     metrics_token: SecretStr | None = None
+    metrics_token_file: Path | None = None
 
     break_glass_minutes: int = Field(default=60, ge=1, le=24 * 60)
     break_glass_min_justification: int = Field(default=30, ge=10)
@@ -111,9 +112,12 @@ class SecuritySettings(BaseSettings):
     @property
     def metrics_secret(self) -> str | None:
         """The metrics bearer token, or None when none (or a placeholder) is configured."""
-        if self.metrics_token is None:
+        if self.metrics_token is not None:
+            value = self.metrics_token.get_secret_value().strip()
+        elif self.metrics_token_file is not None:
+            value = self.metrics_token_file.read_text(encoding="utf-8").strip()
+        else:
             return None
-        value = self.metrics_token.get_secret_value().strip()
         return None if value.lower() in PLACEHOLDER_SECRETS else value
 
 

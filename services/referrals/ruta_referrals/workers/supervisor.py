@@ -77,7 +77,7 @@ class Workers:
                 metrics=self.runtime.context.metrics,
             )
             try:
-                await ensure_topics(settings.kafka_bootstrap_servers)
+                await ensure_topics(settings.kafka_bootstrap_servers, settings=settings)
                 await consumer.start()
                 self._consumers.append(consumer)
                 await consumer.run()

@@ -1,0 +1,12 @@
+"""Every router of the console, registered in one place."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ruta_console.auth.views import router as auth
+from ruta_console.cases.views import router as cases
+from ruta_console.people.views import router as people
+from ruta_console.referrals.views import router as referrals
+
+ROUTERS: list[APIRouter] = [auth, cases, people, referrals]

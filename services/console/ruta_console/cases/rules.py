@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from ruta_console.rules import compact, flag, number, text, yes_no
@@ -122,6 +123,17 @@ class Moment:
     at: str
     what: str
     detail: str = ""
+    # When it was recorded (for the order of steps given only a calendar date).
+    recorded: str = ""
+
+    @property
+    def order(self) -> str:
+        """Sort key: the UTC instant it happened or was recorded."""
+        value = self.recorded or self.at
+        try:
+            return datetime.fromisoformat(value).astimezone(UTC).isoformat()
+        except ValueError:
+            return value
 
 
 def _at(value: Any) -> str:
@@ -146,7 +158,10 @@ def route_of_care(
     for item in care:
         moments.append(
             Moment(
-                _at(item.get("provided_on")), "Atención", label("care_types", item.get("care_type"))
+                _at(item.get("provided_on")),
+                "Atención",
+                label("care_types", item.get("care_type")),
+                _at(item.get("recorded_at")),
             )
         )
     for referral in (route or {}).get("referrals") or []:
@@ -164,17 +179,25 @@ def route_of_care(
                 moments.append(Moment(_at(referral[stamp]), what, kind))
     for item in (route or {}).get("returns") or []:
         region = label("regions", item.get("region_of_origin"))
-        moments.append(Moment(_at(item.get("returned_on")), "Retorno al lugar de origen", region))
+        moments.append(
+            Moment(
+                _at(item.get("returned_on")),
+                "Retorno al lugar de origen",
+                region,
+                _at(item.get("recorded_at")),
+            )
+        )
     for item in (route or {}).get("milestones") or []:
         moments.append(
             Moment(
                 _at(item.get("reached_on")),
                 "Hito de reintegración",
                 item.get("milestone_label", ""),
+                _at(item.get("recorded_at")),
             )
         )
     if case.get("closed_at"):
         moments.append(Moment(_at(case["closed_at"]), "Caso cerrado"))
     if case.get("reopened_at"):
         moments.append(Moment(_at(case["reopened_at"]), "Caso reabierto"))
-    return sorted(moments, key=lambda moment: moment.at[:19])
+    return sorted(moments, key=lambda moment: moment.order)

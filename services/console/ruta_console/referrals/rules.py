@@ -10,15 +10,22 @@ from ruta_console.rules import compact, flag, text
 # What staff may do from each status (the service checks again; these only choose buttons).
 STAFF_ACTIONS: Final[dict[str, tuple[tuple[str, str], ...]]] = {
     "requested": (("send", "Enviar a la institución"), ("revoke", "Revocar")),
-    "sent": (("revoke", "Revocar"),),
-    "acknowledged": (("revoke", "Revocar"),),
+    # For institutions without the partner API, staff record their answers.
+    "sent": (
+        ("acknowledge", "Registrar que la institución la recibió"),
+        ("accept", "Registrar que la aceptó"),
+        ("revoke", "Revocar"),
+    ),
+    "acknowledged": (("accept", "Registrar que la aceptó"), ("revoke", "Revocar")),
     "accepted": (("complete", "Marcar completada"), ("revoke", "Revocar")),
 }
 PARTNER_ACTIONS: Final[dict[str, tuple[tuple[str, str], ...]]] = {
-    "sent": (("acknowledge", "Acusar recibo"),),
+    "sent": (("acknowledge", "Acusar recibo"), ("accept", "Aceptar")),
     "acknowledged": (("accept", "Aceptar"),),
     "accepted": (("complete", "Marcar completada"),),
 }
+DECLINABLE: Final = frozenset({"sent", "acknowledged"})
+NOTES_ALLOWED: Final = frozenset({"acknowledged", "accepted"})
 ACTION_DONE: Final = {
     "send": "Derivación enviada.",
     "revoke": "Derivación revocada.",

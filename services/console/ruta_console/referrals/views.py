@@ -14,6 +14,8 @@ from ruta_console.pages import redirect, refusal, render, write_headers
 from ruta_console.people.rendering import failed, post_change
 from ruta_console.referrals.rules import (
     ACTION_DONE,
+    DECLINABLE,
+    NOTES_ALLOWED,
     STAFF_ACTIONS,
     milestone_body,
     referral_body,
@@ -24,7 +26,7 @@ from ruta_console.upstream import Service
 
 router = APIRouter()
 
-StaffAction = Annotated[str, Path(pattern=r"^(send|revoke|complete)$")]
+StaffAction = Annotated[str, Path(pattern=r"^(send|acknowledge|accept|decline|complete|revoke)$")]
 REFERRAL_FIELDS = frozenset(
     {
         "institution_id",
@@ -110,6 +112,8 @@ async def referral_page(
         referral=referral,
         details=details,
         actions=STAFF_ACTIONS.get(referral["status"], ()),
+        decline=referral["status"] in DECLINABLE,
+        notes=referral["status"] in NOTES_ALLOWED,
         base="/derivaciones",
     )
 
@@ -146,13 +150,14 @@ async def act(
     action: StaffAction,
     form: CheckedForm,
 ) -> Response:
-    """Send, revoke or complete a referral."""
+    """Send, record an answer (acknowledged, accepted, declined), complete or revoke."""
+    body = {"reason": text(form, "reason")} if action == "decline" else None
     answer = await cases.write(
         runtime=runtime,
         session=session,
         service=Service.REFERRALS,
         path=f"/referrals/{referral_id}/{action}",
-        body=None,
+        body=body,
         headers=write_headers(form),
     )
     session.flash(*(("ok", ACTION_DONE[action]) if answer.ok else ("error", refusal(answer)["_"])))

@@ -217,6 +217,10 @@ async def break_glass(
             "warning", "Acceso de emergencia concedido por tiempo limitado; quedó registrado."
         )
         return redirect(f"/casos/{case_id}")
+    errors = refusal(answer, frozenset({"justification"}))
+    if answer.status == 422:
+        # The only thing the user typed is the justification: its refusal belongs next to it.
+        errors.setdefault("justification", answer.detail)
     return render(
         request,
         "cases/not_found.html",
@@ -224,6 +228,6 @@ async def break_glass(
         status=answer.status,
         case_id=case_id,
         can_break_glass=True,
-        errors=refusal(answer, frozenset({"justification"})),
+        errors=errors,
         values=form_values(form),
     )

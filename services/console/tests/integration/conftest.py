@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import re
 import secrets
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -18,6 +22,8 @@ from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, async_playwright
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
+from ruta_analytics.main import create_app as create_analytics
+from ruta_analytics.settings import AnalyticsSettings
 from ruta_console.main import create_app as create_console
 from ruta_console.settings import ConsoleSettings
 from ruta_intake.main import create_app as create_intake
@@ -88,6 +94,28 @@ class Stack:
         return username, password
 
 
+def start_worker(settings: AnalyticsSettings, log_path: Path) -> subprocess.Popen[bytes]:
+    """The analytics faust worker as a real subprocess, on the services' default topics."""
+    env = dict(os.environ)
+    env.update(
+        RUTA_ENVIRONMENT="test",
+        RUTA_KAFKA_BOOTSTRAP_SERVERS=settings.kafka_bootstrap_servers,
+        RUTA_MONGO_URL=settings.mongo_url,
+        RUTA_MONGO_DATABASE=settings.mongo_database,
+        RUTA_FAUST_DATA_DIR=settings.faust_data_dir,
+        RUTA_FAUST_WEB_PORT=str(settings.faust_web_port),
+        RUTA_FAUST_APP_ID=settings.faust_app_id,
+        RUTA_LOG_LEVEL="WARNING",
+    )
+    print(f"analytics worker log: {log_path}")
+    return subprocess.Popen(
+        [sys.executable, "-m", "ruta_analytics.consumer", "worker", "--loglevel", "warn"],
+        env=env,
+        stdout=log_path.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+
+
 @contextlib.asynccontextmanager
 async def running_stack(
     *, kafka_bootstrap: str, mongo_url: str, key_dir: Path, token: str
@@ -113,6 +141,15 @@ async def running_stack(
         run_webhook_workers=False,
     )
     training = TrainingSettings(**common, mongo_database=f"console_training_{token}")
+    analytics = AnalyticsSettings(
+        **common,
+        mongo_database=f"console_analytics_{token}",
+        faust_app_id=f"console-analytics-{token}",
+        faust_data_dir=str(key_dir.parent / f"faust-{token}"),
+        faust_web_port=free_port(),
+        run_outbox_relay=False,
+    )
+    worker = start_worker(analytics, key_dir.parent / f"analytics-worker-{token}.log")
     mongo: AsyncMongoClient[Doc] = AsyncMongoClient(mongo_url, tz_aware=True)
     auth_db = mongo[security.auth_mongo_database]
     await UserStore(auth_db).ensure_indexes()
@@ -121,19 +158,31 @@ async def running_stack(
             served(create_intake(intake, security=security), "intake") as intake_url,
             served(create_referrals(referrals, security=security), "referrals") as referrals_url,
             served(create_training(training, security=security), "training") as training_url,
+            served(create_analytics(analytics, security=security), "analytics") as analytics_url,
         ):
-            urls = {"intake": intake_url, "referrals": referrals_url, "training": training_url}
+            urls = {
+                "intake": intake_url,
+                "referrals": referrals_url,
+                "training": training_url,
+                "analytics": analytics_url,
+            }
             console_settings = ConsoleSettings(
                 environment="test",
                 intake_url=intake_url,
                 referrals_url=referrals_url,
                 training_url=training_url,
-                analytics_url="http://127.0.0.1:1",
+                analytics_url=analytics_url,
             )
             async with served(create_console(console_settings), "console") as console_url:
                 yield Stack(console_url, urls, auth_db, security)
     finally:
-        for name in (intake.mongo_database, referrals.mongo_database, training.mongo_database):
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        databases = [intake, referrals, training, analytics]
+        for name in (settings.mongo_database for settings in databases):
             await mongo.drop_database(name)
         await mongo.drop_database(security.auth_mongo_database)
         await mongo.close()
@@ -196,6 +245,33 @@ class Visit:
     async def text(self, selector: str = "main") -> str:
         """The visible text of an element."""
         return await self.page.inner_text(selector)
+
+    async def open_case(self, *, document: str, given_names: str) -> str:
+        """Fill "Nuevo caso" with its first victim; returns the case's path."""
+        page = self.page
+        await self.go("/casos/nuevo")
+        await page.select_option("#f-office", "lima")
+        await page.select_option("#f-arrival_channel", "hotline")
+        await page.check("input[name=crime_types][value=trafficking]")
+        await page.check("input[name=exploitation_purposes][value=labour]")
+        await page.select_option("#f-region_of_exploitation", "16")
+        await page.select_option("#f-victims-0-sex", "female")
+        await page.fill("#f-victims-0-age_at_intake", "24")
+        await page.select_option("#f-victims-0-region_of_origin", "16")
+        await page.fill("#f-victims-0-personal_data-given_names", given_names)
+        await page.fill("#f-victims-0-personal_data-family_names", "Quispe Mamani")
+        await page.select_option("#f-victims-0-personal_data-document_type", "dni")
+        await page.fill("#f-victims-0-personal_data-document_number", document)
+        await page.click("main button[type=submit]")
+        await page.wait_for_url(re.compile(r"/casos/[A-Za-z0-9_-]+$"))
+        return page.url.removeprefix(self.base)
+
+    async def submit_in(self, summary: str) -> None:
+        """Submit the form inside the <details> whose summary is `summary`."""
+        summary_locator = self.page.locator("summary", has_text=summary)
+        details = self.page.locator("details", has=summary_locator)
+        await details.locator("button[type=submit]").click()
+        await self.page.wait_for_load_state()
 
     async def login(self, username: str, password: str) -> None:
         """Log in through the console's form."""

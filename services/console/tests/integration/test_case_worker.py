@@ -15,33 +15,6 @@ from ruta_shared.security.principal import Role
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
 
-async def open_case(visit: Any, *, document: str, given_names: str) -> str:
-    """Fill "Nuevo caso" with its first victim; returns the case's URL path."""
-    page = visit.page
-    await visit.go("/casos/nuevo")
-    await page.select_option("#f-arrival_channel", "hotline")
-    await page.check("input[name=crime_types][value=trafficking]")
-    await page.check("input[name=exploitation_purposes][value=labour]")
-    await page.select_option("#f-region_of_exploitation", "16")
-    await page.select_option("#f-victims-0-sex", "female")
-    await page.fill("#f-victims-0-age_at_intake", "24")
-    await page.select_option("#f-victims-0-region_of_origin", "16")
-    await page.fill("#f-victims-0-personal_data-given_names", given_names)
-    await page.fill("#f-victims-0-personal_data-family_names", "Quispe Mamani")
-    await page.select_option("#f-victims-0-personal_data-document_type", "dni")
-    await page.fill("#f-victims-0-personal_data-document_number", document)
-    await page.click("main button[type=submit]")
-    await page.wait_for_url(re.compile(r"/casos/[A-Za-z0-9_-]+$"))
-    return page.url.removeprefix(visit.base)
-
-
-async def submit_in(visit: Any, summary: str) -> None:
-    """Open the <details> whose summary is `summary` and submit its form."""
-    details = visit.page.locator("details", has=visit.page.locator("summary", has_text=summary))
-    await details.locator("button[type=submit]").click()
-    await visit.page.wait_for_load_state()
-
-
 async def test_case_worker_journey(new_visit: Any) -> None:
     visit = await new_visit("caseworker", Role.CASE_WORKER, ("lima",))
     page = visit.page
@@ -61,13 +34,14 @@ async def test_case_worker_journey(new_visit: Any) -> None:
 
     document = f"{secrets.randbelow(10**8):08d}"
     given = f"Rosa{secrets.token_hex(2)}"
-    case_path = await open_case(visit, document=document, given_names=given)
+    case_path = await visit.open_case(document=document, given_names=given)
     flash = await page.inner_text(".flash.ok")
     code = re.search(r"[A-Z]{3}-\d{4}-\d+", flash)
     assert code, flash
     case_code = code.group(0)
     assert given not in await page.title()
-    assert given not in page.url and document not in page.url
+    assert given not in page.url
+    assert document not in page.url
     await visit.check("case")
 
     # The new case is in my list; search by code, filter by status.
@@ -89,7 +63,7 @@ async def test_case_worker_journey(new_visit: Any) -> None:
     await page.select_option("#f-purpose", "disclosure")
     await page.select_option("#f-institution_kind", "prosecutor")
     await page.select_option("#f-given_by", "victim")
-    await submit_in(visit, "Registrar un consentimiento")
+    await visit.submit_in("Registrar un consentimiento")
     await expect(page.locator(".flash.ok")).to_have_text("Consentimiento registrado.")
     await expect(page.locator("#consents")).to_contain_text("Otorgado")
 
@@ -97,14 +71,15 @@ async def test_case_worker_journey(new_visit: Any) -> None:
     await page.select_option("#f-care_type", "psychological")
     await page.fill("#f-provided_on", today_lima().isoformat())
     await page.fill("#f-duration_minutes", "45")
-    await submit_in(visit, "Registrar una atención")
+    await visit.submit_in("Registrar una atención")
     await expect(page.locator("#care")).to_contain_text("45 min")
 
     assert given not in await visit.text()
     await page.select_option("#pd-purpose", "case_work")
     await page.click("section.pd button[type=submit]")
     await expect(page.locator("#personal-data")).to_contain_text(given)
-    assert given not in page.url and "purpose" not in page.url
+    assert given not in page.url
+    assert "purpose" not in page.url
     await visit.check("personal-data")
 
     # A referral to FISTRAP, critical: overdue for acknowledgement at once.
@@ -114,7 +89,7 @@ async def test_case_worker_journey(new_visit: Any) -> None:
     await page.select_option("#f-urgency", "critical")
     await page.check("input[name=services_requested][value=legal]")
     await page.fill("#f-reason", "Necesita acompañamiento legal para su declaración.")
-    await submit_in(visit, "Derivar a una institución")
+    await visit.submit_in("Derivar a una institución")
     await page.wait_for_url(re.compile(r"/derivaciones/"))
     await expect(page.locator("#referral-status")).to_contain_text("Enviada")
     for _ in range(40):
@@ -141,18 +116,17 @@ async def test_case_worker_journey(new_visit: Any) -> None:
     await expect(page.locator("#notes")).to_contain_text("Se coordinó la cita")
     await visit.check("referral")
 
-
     # Return home and a reintegration milestone, then withdraw the consent.
     await visit.go(victim_path)
     await page.locator("summary", has_text="Registrar el retorno").click()
     await page.select_option("#f-region_of_origin", "16")
     await page.fill("#f-returned_on", today_lima().isoformat())
-    await submit_in(visit, "Registrar el retorno")
+    await visit.submit_in("Registrar el retorno")
     await expect(page.locator("#returns")).to_contain_text("Retorno a Loreto")
     await page.locator("summary", has_text="Registrar un hito").click()
     await page.select_option("#f-milestone", "job_training")
     await page.fill("#f-reached_on", today_lima().isoformat())
-    await submit_in(visit, "Registrar un hito")
+    await visit.submit_in("Registrar un hito")
     await expect(page.locator("#returns")).to_contain_text("Capacitación")
     page.once("dialog", lambda dialog: dialog.accept())
     await page.click("#consents button.danger")
@@ -195,14 +169,15 @@ async def test_case_worker_journey(new_visit: Any) -> None:
 
 async def test_a_case_worker_cannot_reach_another_offices_case(new_visit: Any) -> None:
     lima = await new_visit("lima-worker", Role.CASE_WORKER, ("lima",))
-    case_path = await open_case(lima, document=f"{secrets.randbelow(10**8):08d}", given_names="Ana")
+    case_path = await lima.open_case(document=f"{secrets.randbelow(10**8):08d}", given_names="Ana")
     await lima.page.click("#victims a")
     victim_path = lima.page.url.removeprefix(lima.base)
 
     iquitos = await new_visit("iquitos-worker", Role.CASE_WORKER, ("iquitos",))
     for path in (case_path, victim_path):
         response = await iquitos.page.goto(iquitos.base + path)
-        assert response is not None and response.status == 404
+        assert response is not None
+        assert response.status == 404
         await expect(iquitos.page.locator("h1")).to_contain_text("no encontrado", ignore_case=True)
         assert "Ana" not in await iquitos.text()
     await iquitos.check("other-office-404")
@@ -215,3 +190,18 @@ async def test_a_case_worker_cannot_reach_another_offices_case(new_visit: Any) -
     )
     assert answer.status == 404
     assert "Ana" not in await answer.text()
+
+    # Breaking the glass, with a justification, opens the case for a limited time (logged).
+    await iquitos.go(case_path)
+    await iquitos.page.locator("summary", has_text="Acceso de emergencia").click()
+    await iquitos.page.fill("#f-justification", "corta")
+    await iquitos.page.click("details button[type=submit]")
+    await expect(iquitos.page.locator("#err-f-justification")).to_be_visible()
+    await iquitos.page.fill(
+        "#f-justification",
+        "La víctima llegó hoy a la oficina de Iquitos y necesita atención urgente.",
+    )
+    await iquitos.page.click("details button[type=submit]")
+    await expect(iquitos.page.locator(".flash.warning")).to_contain_text("Acceso de emergencia")
+    await expect(iquitos.page.locator("h1")).to_contain_text("Caso")
+    await iquitos.check("break-glass")

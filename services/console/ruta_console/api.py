@@ -10,5 +10,6 @@ from ruta_console.cases.views import router as cases
 from ruta_console.figures.views import router as figures
 from ruta_console.people.views import router as people
 from ruta_console.referrals.views import router as referrals
+from ruta_console.training.views import router as training
 
-ROUTERS: list[APIRouter] = [auth, cases, people, referrals, figures, audit]
+ROUTERS: list[APIRouter] = [auth, cases, people, referrals, figures, audit, training]

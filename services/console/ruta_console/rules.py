@@ -38,12 +38,17 @@ GENERIC_FIELD_ERROR: Final = "El valor no es válido."
 _PREFIXES: Final = ("body.", "query.", "path.", "header.")
 
 
+# Where a form's input has a shorter name than the service's field.
+FORM_NAMES: Final = {"hours_attended": "hours"}
+
+
 def field_name(field: str) -> str:
     """A service's field (`body.victims.0.sex`) as the console's form names it (`victims.0.sex`)."""
     for prefix in _PREFIXES:
         if field.startswith(prefix):
-            return field.removeprefix(prefix)
-    return field
+            field = field.removeprefix(prefix)
+            break
+    return FORM_NAMES.get(field, field)
 
 
 def looks_english(message: str) -> bool:

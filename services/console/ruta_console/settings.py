@@ -23,6 +23,8 @@ class ConsoleSettings(ServiceSettings):
 
     # A session ends when its token expires, or after this long without a request.
     session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    # Largest attendance sheet passed on to training (it applies its own limit too).
+    import_max_bytes: int = Field(default=2_000_000, ge=1_000)
     # Sessions live in the process (no database): a bound against memory exhaustion.
     max_sessions: int = Field(default=20_000, ge=10)
     # Secure cookies everywhere but on a developer's machine (plain http on 127.0.0.1).

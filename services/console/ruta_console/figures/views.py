@@ -94,7 +94,7 @@ async def reports_page(*, request: Request, session: FiguresReader) -> Response:
 
 
 async def _download(
-    request: Request,
+    *,
     runtime: RuntimeDep,
     session: FiguresReader,
     path: str,
@@ -124,12 +124,11 @@ async def report_tables(
 ) -> Response:
     """Download the report's tables for a year."""
     return await _download(
-        request,
-        runtime,
-        session,
-        f"/reports/{year}/tables.{fmt}",
-        f"ruta-informe-{year}.{fmt}",
-        fmt,
+        runtime=runtime,
+        session=session,
+        path=f"/reports/{year}/tables.{fmt}",
+        filename=f"ruta-informe-{year}.{fmt}",
+        fmt=fmt,
     )
 
 

@@ -9,6 +9,7 @@ from typing import Final
 
 import uvicorn
 from fastapi import FastAPI, Request, Response
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 from ruta_shared.correlation import CORRELATION_HEADER, correlation_scope
 from ruta_shared.health import health_router
@@ -104,6 +105,8 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
         return response
 
     app.middleware("http")(sessions_and_headers)
+    # Poor connections: pages and the stylesheet travel compressed.
+    app.add_middleware(GZipMiddleware, minimum_size=500)
     return app
 
 

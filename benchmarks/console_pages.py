@@ -122,9 +122,8 @@ async def main(args: argparse.Namespace) -> int:
             "training": "/capacitacion",
             "audit": "/auditoria",
         }
-        print(
-            f"{'page':<10} {'first KB':>9} {'p50 int ms':>11} {'p95 int ms':>11} {'p95 load ms':>12}"
-        )
+        header = ("page", "first KB", "p50 int ms", "p95 int ms", "p95 load ms")
+        print("{:<10} {:>9} {:>11} {:>11} {:>12}".format(*header))
         worst = 0.0
         for name, path in pages.items():
             if name == "login":

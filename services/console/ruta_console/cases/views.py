@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -120,7 +120,7 @@ async def _act(
     session: CaseStaff,
     form: CheckedForm,
     path: str,
-    body: dict[str, object] | None,
+    body: dict[str, Any] | None,
     done: str,
     case_id: str,
 ) -> Response:

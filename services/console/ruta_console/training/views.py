@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -147,7 +148,8 @@ FIELDS = {
     "asistencia": frozenset({"participant_id", "hours"}),
     "evaluaciones": frozenset({"participant_id", "pre_score", "post_score"}),
 }
-ACTIONS = {
+Build = Callable[[Any], dict[str, Any]]
+ACTIONS: dict[str, tuple[str, str, Build]] = {
     "realizada": (
         "hold",
         "Sesión marcada como realizada.",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from ruta_console.admin.views import router as admin
 from ruta_console.audit.views import router as audit
 from ruta_console.auth.views import router as auth
 from ruta_console.cases.views import router as cases
@@ -12,4 +13,4 @@ from ruta_console.people.views import router as people
 from ruta_console.referrals.views import router as referrals
 from ruta_console.training.views import router as training
 
-ROUTERS: list[APIRouter] = [auth, cases, people, referrals, figures, audit, training]
+ROUTERS: list[APIRouter] = [auth, cases, people, referrals, figures, audit, training, admin]

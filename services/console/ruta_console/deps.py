@@ -70,6 +70,7 @@ Trainer = Annotated[Session, Depends(role_in(Role.TRAINER, Role.COORDINATOR))]
 FiguresReader = Annotated[Session, Depends(role_in(Role.COORDINATOR, Role.AUDITOR, Role.TRAINER))]
 AuditReader = Annotated[Session, Depends(role_in(Role.AUDITOR, Role.COORDINATOR))]
 Admin = Annotated[Session, Depends(role_in(Role.ADMIN))]
+Partner = Annotated[Session, Depends(role_in(Role.PARTNER))]
 CheckedForm = Annotated[FormData, Depends(checked_form)]
 
 CaseId = Annotated[str, Path(pattern=ID_PATTERN, description="Id del caso")]

@@ -44,16 +44,31 @@ def clear_cookie(response: Response, settings: ConsoleSettings) -> None:
 
 
 async def log_in(
-    *, runtime: Runtime, request: Request, session: Session, username: str, password: str
+    *,
+    runtime: Runtime,
+    request: Request,
+    session: Session,
+    username: str,
+    password: str,
+    institution: bool = False,
 ) -> Session | str:
-    """Ask the issuer for a token, then /me for the role; a new session, or the Spanish refusal."""
+    """Ask the issuer for a token, then /me for the role; a new session, or the Spanish refusal.
+
+    `institution`: a partner institution's credential (client id and secret) instead of a
+    person's username and password.
+    """
+    grant = (
+        {"grant_type": "client_credentials", "client_id": username, "client_secret": password}
+        if institution
+        else {"grant_type": "password", "username": username, "password": password}
+    )
     client_host = request.client.host if request.client else None
     answer = await runtime.upstream.call(
         Service.INTAKE,
         "POST",
         "/auth/token",
         token=None,
-        data={"grant_type": "password", "username": username, "password": password},
+        data=grant,
         # The issuer throttles per client address too; it trusts this only from its proxies.
         headers={"X-Forwarded-For": client_host} if client_host else None,
     )
@@ -61,7 +76,7 @@ async def log_in(
         if answer.status == 429:
             wait = answer.headers.get("retry-after", "")
             return f"Demasiados intentos fallidos: espere {wait} segundos y vuelva a intentarlo."
-        return answer.detail if answer.status == 400 else WRONG_LOGIN
+        return answer.detail if answer.status in {400, 401} else WRONG_LOGIN
     token = str(answer.body["access_token"])
     me = await runtime.upstream.call(Service.INTAKE, "GET", "/me", token=token)
     if not me.ok or not isinstance(me.body, dict):
@@ -71,7 +86,7 @@ async def log_in(
     lifetime = int(answer.body.get("expires_in", 0)) or 60
     fresh.expires_at = datetime.now(UTC) + timedelta(seconds=lifetime)
     fresh.account = Account(
-        username=username,
+        username="Institución socia" if institution else username,
         user_id=str(me.body["id"]),
         role=Role(me.body["role"]),
         offices=tuple(me.body.get("offices") or ()),

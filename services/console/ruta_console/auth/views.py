@@ -64,6 +64,41 @@ async def login(request: Request, runtime: RuntimeDep, form: CheckedForm) -> Res
     return redirect("/")
 
 
+@router.get("/entrar/institucion")
+async def partner_login_page(
+    request: Request, runtime: RuntimeDep, session: MaybeSession
+) -> Response:
+    """The login form of a partner institution (its client id and secret)."""
+    if session is not None and session.account is not None:
+        return redirect("/")
+    if session is None:
+        request.state.session = runtime.sessions.new()
+    return render(request, "login.html", title="Entrar", institution=True)
+
+
+@router.post("/entrar/institucion")
+async def partner_login(request: Request, runtime: RuntimeDep, form: CheckedForm) -> Response:
+    """Check the institution's credential with Ruta's issuer and start the session."""
+    client_id, secret = text(form, "username"), form.get("password")
+    if client_id is None or not isinstance(secret, str) or not secret:
+        result: object = "Escriba el identificador y la clave de la institución."
+    else:
+        result = await log_in(
+            runtime=runtime,
+            request=request,
+            session=request.state.session,
+            username=client_id,
+            password=secret,
+            institution=True,
+        )
+    if isinstance(result, str):
+        return render(
+            request, "login.html", title="Entrar", status=400, login_error=result, institution=True
+        )
+    request.state.session = result
+    return redirect("/")
+
+
 @router.post("/salir")
 async def logout(request: Request, runtime: RuntimeDep, form: CheckedForm) -> Response:
     """End the session here (the token is forgotten with it)."""

@@ -31,6 +31,7 @@ from ruta_intake.settings import IntakeSettings
 from ruta_local.infra import free_port
 from ruta_referrals.main import create_app as create_referrals
 from ruta_referrals.settings import ReferralsSettings
+from ruta_shared.security.partners import PartnerCredentialStore
 from ruta_shared.security.principal import Role
 from ruta_shared.security.settings import SecuritySettings
 from ruta_shared.security.users import UserStore
@@ -92,6 +93,11 @@ class Stack:
         )
         self.passwords[username] = password
         return username, password
+
+    async def partner_credential(self, institution_id: str) -> tuple[str, str]:
+        """A new credential of a partner institution; returns (client id, secret)."""
+        issued = await PartnerCredentialStore(self.auth_db).issue(institution_id)
+        return issued.client_id, issued.client_secret
 
 
 def start_worker(settings: AnalyticsSettings, log_path: Path) -> subprocess.Popen[bytes]:

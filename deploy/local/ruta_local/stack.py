@@ -1,4 +1,4 @@
-"""The whole local stack: Kafka, FerretDB, the four services, the analytics consumer, the console."""
+"""The whole local stack: Kafka, FerretDB, four services, the analytics consumer, the console."""
 
 from __future__ import annotations
 

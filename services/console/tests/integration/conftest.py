@@ -340,12 +340,22 @@ async def browser() -> AsyncIterator[Browser]:
             await launched.close()
 
 
+SHOTS_FOLDERS: list[Path] = []
+
+
 @pytest.fixture(scope="session")
 def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where the screenshots go (printed, so a reader can find them)."""
+    """Where the screenshots go (printed at the end of the run, so a reader can find them)."""
     folder = tmp_path_factory.mktemp("console-screenshots")
-    print(f"\nconsole screenshots: {folder}")
+    SHOTS_FOLDERS.append(folder)
     return folder
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Name the screenshots' folder in the run's summary."""
+    for folder in SHOTS_FOLDERS:
+        count = len(list(folder.glob("*.png")))
+        terminalreporter.write_line(f"console screenshots ({count}): {folder}")
 
 
 NewVisit = Callable[..., Awaitable[Visit]]

@@ -30,7 +30,7 @@ def ruta_local(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[s
 
 
 # The stack's ports before the offset (Kafka's controller included).
-BASE_PORTS = (6066, 8001, 8002, 8003, 8004, 9092, 9093, 27017)
+BASE_PORTS = (6066, 8001, 8002, 8003, 8004, 8005, 9092, 9093, 27017)
 
 
 def free_offset() -> int:
@@ -60,7 +60,7 @@ def test_run_command_starts_every_part_and_stops_them(tmp_path: Path) -> None:
     try:
         up = ruta_local("up", env=env)
         assert up.returncode == 0, up.stderr + up.stdout
-        for port in (8001, 8002, 8003, 8004):
+        for port in (8001, 8002, 8003, 8004, 8005):
             url = f"http://127.0.0.1:{port + offset}/healthz"
             with urllib.request.urlopen(url, timeout=5) as response:
                 assert response.status == 200
@@ -68,10 +68,10 @@ def test_run_command_starts_every_part_and_stops_them(tmp_path: Path) -> None:
         assert "analytics-consumer" in up.stdout
         again = ruta_local("up", env=env)
         assert again.returncode == 0
-        assert again.stdout.count("already running") == 7
+        assert again.stdout.count("already running") == 8
         status = ruta_local("status", env=env)
         assert status.returncode == 0, status.stdout
     finally:
         down = ruta_local("down", env=env)
     assert down.returncode == 0
-    assert down.stdout.count("stopped") == 7
+    assert down.stdout.count("stopped") == 8

@@ -1,4 +1,4 @@
-"""The whole local stack: Kafka, FerretDB, the four services and the analytics consumer."""
+"""The whole local stack: Kafka, FerretDB, four services, the analytics consumer, the console."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ SERVICES = {
         "referrals": 8002,
         "training": 8003,
         "analytics": 8004,
+        "console": 8005,  # the web console: it calls the four services above
     }.items()
 }
 CONSUMER_WEB_PORT = 6066 + PORT_OFFSET
@@ -59,6 +60,12 @@ def stack_environment(kafka_server: KafkaServer, mongo: FerretDBServer) -> dict[
         "RUTA_MONGO_URL": mongo.url,
         # Local keys (token signing, field encryption) generated once, shared by every service.
         "RUTA_KEY_DIR": os.environ.get("RUTA_KEY_DIR", str(STATE_DIR / "keys")),
+        # Where the console finds each service (the services themselves ignore these).
+        **{
+            f"RUTA_{name.upper()}_URL": f"http://127.0.0.1:{port}"
+            for name, port in SERVICES.items()
+            if name != "console"
+        },
     }
 
 
@@ -171,7 +178,9 @@ def where(kafka_server: KafkaServer, mongo: FerretDBServer, processes: list[Serv
     ]
     for process in processes:
         address = f"http://127.0.0.1:{process.port}"
-        if process.name in SERVICES:
+        if process.name == "console":
+            address += "  (open it in a browser)"
+        elif process.name in SERVICES:
             address += "  (docs: /docs, health: /healthz, metrics: /metrics)"
         rows.append((process.name, address, process.log_path))
     width = max(len(name) for name, _, _ in rows)

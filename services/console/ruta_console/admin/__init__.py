@@ -1,0 +1,1 @@
+"""Administration: institutions, their webhook secrets, dead webhook deliveries and replays."""

@@ -1,0 +1,1 @@
+"""Cases, victims, relatives, consents, care and personal data (intake's API)."""

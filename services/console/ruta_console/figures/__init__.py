@@ -1,0 +1,1 @@
+"""Live figures with filters and charts, the annual report's downloads (analytics' API)."""

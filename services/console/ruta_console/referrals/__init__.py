@@ -1,0 +1,1 @@
+"""Referrals to institutions, their status and notes, return home, milestones (referrals' API)."""

@@ -1,0 +1,1 @@
+"""Training sessions, participants, attendance, head counts, tests, imports, certificates."""

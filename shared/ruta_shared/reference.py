@@ -324,3 +324,30 @@ TRAINEE_ROLES: Final[dict[str, str]] = {
     "student": "Estudiante",
     "other": "Otro cargo",
 }
+
+# Labels the web console shows in its forms.
+URGENCIES: Final[dict[str, str]] = {
+    "low": "Baja",
+    "normal": "Normal",
+    "high": "Alta",
+    "critical": "Crítica",
+}
+
+DECLINE_REASONS: Final[dict[str, str]] = {
+    "no_capacity": "Sin capacidad de atención",
+    "not_competent": "No es competente",
+    "victim_unreachable": "No se pudo contactar a la víctima",
+    "duplicate": "Derivación duplicada",
+    "victim_declined": "La víctima no aceptó el servicio",
+    "other": "Otro motivo",
+}
+
+TRAINING_TOPICS: Final[dict[str, str]] = {
+    "trafficking": "Trata de personas",
+    "child_sexual_exploitation": "Explotación sexual de niñas, niños y adolescentes",
+    "forced_labour": "Trabajo forzoso",
+    "victim_care": "Atención a víctimas",
+    "other": "Otro tema",
+}
+
+MODALITIES: Final[dict[str, str]] = {"in_person": "Presencial", "virtual": "Virtual"}

@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
+from ruta_shared.mongo import database_unavailable
+
 T = TypeVar("T")
 Document = dict[str, Any]
 
@@ -210,11 +212,13 @@ class IdempotencyStore:
         reset = _current_operation.set(doc_id)
         try:
             status, body = await operation()
-        except BaseException:
+        except BaseException as exc:
             # Release the key so that a retry runs at once (the operation finishes what this
-            # attempt wrote); when the database is gone the lease lets a retry take over.
-            with contextlib.suppress(PyMongoError):
-                await self._collection.delete_one({"_id": doc_id, "token": token})
+            # attempt wrote). Not while the database is unreachable: waiting for it again
+            # would double the time to the 503; the lease lets a retry take over instead.
+            if not database_unavailable(exc):
+                with contextlib.suppress(PyMongoError):
+                    await self._collection.delete_one({"_id": doc_id, "token": token})
             raise
         finally:
             _current_operation.reset(reset)

@@ -1,4 +1,4 @@
-"""The database stops under load: 503 with Retry-After, then every retried case opens exactly once."""
+"""The database stops under load: 503 with Retry-After; every retried case then opens once."""
 
 from __future__ import annotations
 

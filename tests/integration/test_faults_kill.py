@@ -1,4 +1,4 @@
-"""intake is killed (SIGKILL) under load: every retried case opens exactly once, no key stays claimed."""
+"""intake killed (SIGKILL) under load: every retried case opens once, no key stays claimed."""
 
 from __future__ import annotations
 

@@ -32,6 +32,7 @@ from ruta_shared.topics import PARTITIONS, dead_letter_topic
 
 from ruta_analytics.projection.store import active_generation, project
 from ruta_analytics.settings import AnalyticsSettings
+from ruta_analytics.workers.health import install_health
 
 log = logging.getLogger(__name__)
 
@@ -198,6 +199,7 @@ def create_stream_worker(settings: AnalyticsSettings) -> StreamWorker:
         media_type = CONTENT_TYPE_LATEST.split(";", 1)[0]
         return web.bytes(generate_latest(metrics.shared.registry), content_type=media_type)
 
+    install_health(app, settings)  # /healthz: 503 naming Kafka or MongoDB when unreachable
     return StreamWorker(app=app, agent=project_events, projector=projector, metrics=metrics)
 
 

@@ -8,8 +8,11 @@ indexes and the SHA-256 of its lines; restore checks all three.
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import hashlib
 import json
+import os
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -126,3 +129,34 @@ async def _insert(collection: Any, batch: list[Document]) -> int:
     if batch:
         await collection.insert_many(batch, ordered=True)
     return len(batch)
+
+
+def main() -> None:
+    """`archive.py backup|restore`: the two halves of the drill, for real use."""
+    parser = argparse.ArgumentParser(prog="archive.py", description=__doc__)
+    parser.add_argument(
+        "--mongo-url", default=os.environ.get("RUTA_MONGO_URL", "mongodb://127.0.0.1:27017/")
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    backup = commands.add_parser("backup", help="dump databases to a folder")
+    backup.add_argument("--out", type=Path, required=True)
+    backup.add_argument("--databases", nargs="+", required=True)
+    load = commands.add_parser("restore", help="load a backup into empty databases")
+    load.add_argument("--from", dest="source", type=Path, required=True)
+    args = parser.parse_args()
+
+    async def run() -> None:
+        client: AsyncMongoClient[Document] = AsyncMongoClient(args.mongo_url, tz_aware=True)
+        try:
+            if args.command == "backup":
+                await dump(client, args.databases, args.out)
+            else:
+                await restore(client, args.source)
+        finally:
+            await client.close()
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()

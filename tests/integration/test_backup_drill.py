@@ -14,11 +14,8 @@ from pymongo import AsyncMongoClient
 from ruta_analytics.projection.store import active_generation, project
 from ruta_local.infra import free_port
 from ruta_shared.events import EventEnvelope
-from ruta_shared.security.principal import Role
-from ruta_shared.security.settings import SecuritySettings
-from ruta_shared.testing.faults import ServiceProcess, case_body, service_env
+from ruta_shared.testing.faults import case_body, intake_process
 from ruta_shared.testing.kafka import read_topic, wait_for
-from ruta_shared.testing.tokens import bearer
 from ruta_shared.topics import INTAKE_EVENTS
 
 pytestmark = pytest.mark.integration
@@ -33,23 +30,18 @@ async def test_backup_drill_restores_data_keys_figures_and_audit_trails(
 ) -> None:
     unique = uuid.uuid4().hex[:8]
     key_dir = tmp_path / "keys"
-    intake_db, analytics_db, auth_db = f"intake_{unique}", f"analytics_{unique}", f"auth_{unique}"
-    intake = ServiceProcess(
-        app="ruta_intake.main:create_app",
+    intake_db, analytics_db = f"intake_{unique}", f"analytics_{unique}"
+    auth_db = f"auth_{intake_db}"
+    intake, headers = intake_process(
+        kafka=kafka_bootstrap,
+        mongo_url=mongo_url,
+        workdir=tmp_path,
+        database=intake_db,
         port=free_port(),
-        env=service_env(
-            kafka=kafka_bootstrap,
-            mongo_url=mongo_url,
-            database=intake_db,
-            key_dir=key_dir,
-            auth_database=auth_db,
-        ),
-        log_path=tmp_path / "intake.log",
     )
     mongo: AsyncMongoClient[Doc] = AsyncMongoClient(mongo_url, tz_aware=True)
     try:
         intake.start()
-        headers = bearer(SecuritySettings(environment="test", key_dir=key_dir), Role.CASE_WORKER)
         async with httpx.AsyncClient(base_url=intake.url, timeout=30) as client:
             opened = [
                 await client.post(

@@ -13,18 +13,13 @@ import pytest
 from pymongo import AsyncMongoClient
 from ruta_local.infra import FerretDBServer, free_port
 from ruta_local.pytest_plugin import start_ferretdb
-from ruta_shared.security.principal import Role
-from ruta_shared.security.settings import SecuritySettings
 from ruta_shared.testing.faults import (
     ServiceProcess,
+    check_opened_once,
+    intake_process,
     load,
-    opened_events,
     retry_until_done,
-    service_env,
 )
-from ruta_shared.testing.kafka import wait_for
-from ruta_shared.testing.tokens import bearer
-from ruta_shared.topics import INTAKE_EVENTS
 
 pytestmark = pytest.mark.integration
 
@@ -46,24 +41,16 @@ def ferretdb(tmp_path: Path) -> Iterator[FerretDBServer]:
 async def intake(
     ferretdb: FerretDBServer, kafka_bootstrap: str, tmp_path: Path
 ) -> AsyncIterator[tuple[ServiceProcess, dict[str, str]]]:
-    unique = uuid.uuid4().hex[:8]
-    key_dir = tmp_path / "keys"
-    process = ServiceProcess(
-        app="ruta_intake.main:create_app",
+    process, headers = intake_process(
+        kafka=kafka_bootstrap,
+        mongo_url=ferretdb.url,
+        workdir=tmp_path,
+        database=f"intake_{uuid.uuid4().hex[:8]}",
         port=free_port(),
-        env=service_env(
-            kafka=kafka_bootstrap,
-            mongo_url=ferretdb.url,
-            database=f"intake_{unique}",
-            key_dir=key_dir,
-            auth_database=f"auth_{unique}",
-            mongo_timeout_ms=str(TIMEOUT_MS),
-            idempotency_lease_seconds="3",
-        ),
-        log_path=tmp_path / "intake.log",
+        mongo_timeout_ms=str(TIMEOUT_MS),
+        idempotency_lease_seconds="3",
     )
     process.start()
-    headers = bearer(SecuritySettings(environment="test", key_dir=key_dir), Role.CASE_WORKER)
     try:
         yield process, headers
     finally:
@@ -109,23 +96,10 @@ async def test_database_outage_answers_503_and_every_retried_case_opens_once(
 
     # Every operation ended exactly once: one case per key, one case.opened per case.
     assert all(a.succeeded for a in attempts), [a.statuses for a in attempts if not a.succeeded]
-    case_ids = {a.case_id for a in attempts if a.case_id is not None}
-    assert len(case_ids) == len(attempts)
     mongo: AsyncMongoClient[Doc] = AsyncMongoClient(ferretdb.url, tz_aware=True)
     try:
         db = mongo[process.env["RUTA_MONGO_DATABASE"]]
-        stored = {doc["_id"] for doc in await db.cases.find({}, {"_id": 1}).to_list()}
-        assert stored == case_ids
-
-        async def drained() -> bool:
-            return await db.cases.count_documents({"_outbox_pending": True}) == 0
-
-        await wait_for(drained, timeout=60)
-        events = await opened_events(kafka_bootstrap, INTAKE_EVENTS, case_ids)
-        assert set(events) == case_ids
-        assert all(len(ids) == 1 for ids in events.values())
-        # No idempotency key is left claimed for good.
-        assert await db.idempotency_keys.count_documents({"state": {"$ne": "done"}}) == 0
+        await check_opened_once(db, kafka_bootstrap, attempts)
     finally:
         await mongo.close()
 

@@ -13,11 +13,8 @@ import pytest
 from pymongo import AsyncMongoClient
 from ruta_local.infra import free_port
 from ruta_local.pytest_plugin import start_kafka
-from ruta_shared.security.principal import Role
-from ruta_shared.security.settings import SecuritySettings
-from ruta_shared.testing.faults import ServiceProcess, load, opened_events, service_env
+from ruta_shared.testing.faults import intake_process, load, opened_events
 from ruta_shared.testing.kafka import wait_for
-from ruta_shared.testing.tokens import bearer
 from ruta_shared.topics import INTAKE_EVENTS
 
 pytestmark = pytest.mark.integration
@@ -31,20 +28,13 @@ async def test_kafka_outage_is_logged_once_and_its_end_once(mongo_url: str, tmp_
     # This test's own broker, stopped and started again (its readiness check runs a loop).
     kafka = await asyncio.to_thread(start_kafka, tmp_path / "kafka")
     unique = uuid.uuid4().hex[:8]
-    key_dir = tmp_path / "keys"
-    process = ServiceProcess(
-        app="ruta_intake.main:create_app",
+    process, headers = intake_process(
+        kafka=kafka.bootstrap,
+        mongo_url=mongo_url,
+        workdir=tmp_path,
+        database=f"intake_{unique}",
         port=free_port(),
-        env=service_env(
-            kafka=kafka.bootstrap,
-            mongo_url=mongo_url,
-            database=f"intake_{unique}",
-            key_dir=key_dir,
-            auth_database=f"auth_{unique}",
-        ),
-        log_path=tmp_path / "intake.log",
     )
-    headers = bearer(SecuritySettings(environment="test", key_dir=key_dir), Role.CASE_WORKER)
     mongo: AsyncMongoClient[Doc] = AsyncMongoClient(mongo_url, tz_aware=True)
     db = mongo[f"intake_{unique}"]
     try:

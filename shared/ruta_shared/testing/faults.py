@@ -18,7 +18,11 @@ from typing import Any
 import httpx
 
 from ruta_shared.events import EventEnvelope
-from ruta_shared.testing.kafka import read_topic
+from ruta_shared.security.principal import Role
+from ruta_shared.security.settings import SecuritySettings
+from ruta_shared.testing.kafka import read_topic, wait_for
+from ruta_shared.testing.tokens import bearer
+from ruta_shared.topics import INTAKE_EVENTS
 
 SUCCESS = (200, 201)
 
@@ -103,6 +107,28 @@ def service_env(
     }
     env.update({f"RUTA_{name.upper()}": value for name, value in extra.items()})
     return env
+
+
+def intake_process(
+    *, kafka: str, mongo_url: str, workdir: Path, database: str, port: int, **settings: str
+) -> tuple[ServiceProcess, dict[str, str]]:
+    """An intake process (not started) on the given servers, and a case worker's token for it."""
+    key_dir = workdir / "keys"
+    process = ServiceProcess(
+        app="ruta_intake.main:create_app",
+        port=port,
+        env=service_env(
+            kafka=kafka,
+            mongo_url=mongo_url,
+            database=database,
+            key_dir=key_dir,
+            auth_database=f"auth_{database}",
+            **settings,
+        ),
+        log_path=workdir / "intake.log",
+    )
+    security = SecuritySettings(environment="test", key_dir=key_dir)
+    return process, bearer(security, Role.CASE_WORKER)
 
 
 def case_body(number: int) -> dict[str, Any]:
@@ -221,3 +247,21 @@ async def opened_events(kafka: str, topic: str, case_ids: set[str]) -> dict[str,
         if envelope.type == "case.opened" and envelope.subject in case_ids:
             found.setdefault(envelope.subject, set()).add(str(envelope.id))
     return found
+
+
+async def check_opened_once(db: Any, kafka: str, attempts: list[Attempt]) -> set[str]:
+    """Every attempt opened one case, stored once and announced by one `case.opened`."""
+    case_ids = {a.case_id for a in attempts if a.case_id is not None}
+    assert len(case_ids) == len(attempts), "an attempt has no case, or two share one"
+    stored = {doc["_id"] for doc in await db.cases.find({}, {"_id": 1}).to_list()}
+    assert stored == case_ids, "the stored cases are not the answered ones"
+    assert await db.idempotency_keys.count_documents({"state": {"$ne": "done"}}) == 0
+
+    async def drained() -> bool:
+        return bool(await db.cases.count_documents({"_outbox_pending": True}) == 0)
+
+    await wait_for(drained, timeout=60)
+    events = await opened_events(kafka, INTAKE_EVENTS, case_ids)
+    assert set(events) == case_ids, "a case has no case.opened event"
+    assert all(len(ids) == 1 for ids in events.values()), "a case was opened twice"
+    return case_ids

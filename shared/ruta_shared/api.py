@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import math
+import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from contextvars import ContextVar
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Header, HTTPException, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from ruta_shared.mongo import database_unavailable
 
 T = TypeVar("T")
 Document = dict[str, Any]
@@ -144,16 +150,39 @@ def fingerprint(payload: Any) -> str:
 
 Operation = Callable[[], Awaitable[tuple[int, Any]]]
 
+# The (scope, key) of the keyed POST running in this task, for operations that derive
+# their ids from it (so that a re-run after a crash finds what the first attempt wrote).
+_current_operation: ContextVar[str | None] = ContextVar("ruta_idempotent_operation", default=None)
+_OPERATION_NAMESPACE = uuid.UUID("6f1d5a52-3c1e-4c53-9a3e-2d61c7a0b9e4")
+
+
+def operation_derived_id(kind: str) -> str | None:
+    """An id for `kind` fixed by the running POST's Idempotency-Key (None without a key).
+
+    Every attempt of one (caller, key) gets the same id, so an operation can check what
+    an earlier attempt (one that crashed, or lost its answer) already wrote.
+    """
+    operation = _current_operation.get()
+    if operation is None:
+        return None
+    return str(uuid.uuid5(_OPERATION_NAMESPACE, f"{kind}:{operation}"))
+
 
 class IdempotencyStore:
     """Remembers the outcome of POSTs by (caller, key) so a retried request creates nothing twice.
+
+    A claim holds a lease: if its process dies (or loses the database) before it records
+    the outcome, a retry after the lease expires takes the claim over (compare-and-set on
+    the claim's token) and runs the operation again, which must then finish what the first
+    attempt began rather than do it twice (see `operation_derived_id`).
 
     Stored responses must not contain personal data: POST responses in Ruta return ids and
     non-identifying attributes only (personal data is read through audited GETs).
     """
 
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
+    def __init__(self, collection: AsyncCollection[Document], *, lease_seconds: float = 30.0):
         self._collection = collection
+        self._lease = timedelta(seconds=lease_seconds)
 
     async def run(
         self, *, scope: str, key: str | None, request: Any, operation: Operation
@@ -164,24 +193,45 @@ class IdempotencyStore:
             return JSONResponse(body, status_code=status)
         doc_id = f"{scope}:{key}"
         digest = fingerprint(request)
+        token = uuid.uuid4().hex
         try:
             await self._collection.insert_one(
-                {"_id": doc_id, "fingerprint": digest, "state": "running", "at": datetime.now(UTC)}
+                {
+                    "_id": doc_id,
+                    "fingerprint": digest,
+                    "state": "running",
+                    "at": datetime.now(UTC),
+                    "token": token,
+                    "lease_until": datetime.now(UTC) + self._lease,
+                }
             )
         except DuplicateKeyError:
-            return await self._replay(doc_id, digest)
+            claimed = await self._take_over_or_replay(doc_id, digest, token)
+            if isinstance(claimed, JSONResponse):
+                return claimed
+        reset = _current_operation.set(doc_id)
         try:
             status, body = await operation()
-        except BaseException:
-            # Nothing was created (the operation failed): the key may be used again.
-            await self._collection.delete_one({"_id": doc_id, "state": "running"})
+        except BaseException as exc:
+            # Release the key so that a retry runs at once (the operation finishes what this
+            # attempt wrote). Not while the database is unreachable: waiting for it again
+            # would double the time to the 503; the lease lets a retry take over instead.
+            if not database_unavailable(exc):
+                with contextlib.suppress(PyMongoError):
+                    await self._collection.delete_one({"_id": doc_id, "token": token})
             raise
+        finally:
+            _current_operation.reset(reset)
         await self._collection.update_one(
-            {"_id": doc_id}, {"$set": {"state": "done", "status": status, "body": body}}
+            {"_id": doc_id, "token": token},
+            {"$set": {"state": "done", "status": status, "body": body}},
         )
         return JSONResponse(body, status_code=status)
 
-    async def _replay(self, doc_id: str, digest: str) -> JSONResponse:
+    async def _take_over_or_replay(
+        self, doc_id: str, digest: str, token: str
+    ) -> JSONResponse | None:
+        """The stored answer, or None once this attempt took over an expired claim."""
         stored = await self._collection.find_one({"_id": doc_id})
         if stored is None:  # the first attempt failed and released the key meanwhile
             raise problem(409, "La operación con esta Idempotency-Key se está reintentando.")
@@ -191,8 +241,24 @@ class IdempotencyStore:
                 "esta clave ya se usó con otra solicitud distinta",
                 kind="idempotency_key_reused",
             )
-        if stored["state"] != "done":
+        if stored["state"] == "done":
+            response = JSONResponse(stored["body"], status_code=stored["status"])
+            response.headers[REPLAY_HEADER] = "true"
+            return response
+        now = datetime.now(UTC)
+        # Claims made before leases existed expire a lease after they were made.
+        lease_until = stored.get("lease_until") or stored["at"] + self._lease
+        if lease_until > now:
+            wait = max(1, math.ceil((lease_until - now).total_seconds()))
+            raise HTTPException(
+                status_code=409,
+                detail={"detail": "La operación con esta Idempotency-Key aún está en curso."},
+                headers={"Retry-After": str(wait)},
+            )
+        taken = await self._collection.update_one(
+            {"_id": doc_id, "state": "running", "token": stored.get("token")},
+            {"$set": {"token": token, "lease_until": now + self._lease, "taken_over_at": now}},
+        )
+        if taken.modified_count != 1:  # another retry took it first
             raise problem(409, "La operación con esta Idempotency-Key aún está en curso.")
-        response = JSONResponse(stored["body"], status_code=stored["status"])
-        response.headers[REPLAY_HEADER] = "true"
-        return response
+        return None

@@ -9,6 +9,7 @@ from typing import Any
 from pythonjsonlogger.json import JsonFormatter
 
 from ruta_shared.correlation import peek_correlation_id
+from ruta_shared.outage_log import RepeatFilter
 
 
 class _CorrelationFilter(logging.Filter):
@@ -35,6 +36,8 @@ def configure_logging(service: str, level: str = "INFO", stream: Any = None) -> 
         )
     )
     handler.addFilter(_CorrelationFilter(service))
+    # An outage must not flood the logs: the same warning or error passes once, then sparsely.
+    handler.addFilter(RepeatFilter())
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level)

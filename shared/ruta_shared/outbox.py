@@ -14,11 +14,14 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+from aiokafka.errors import KafkaError
 from pymongo.asynchronous.collection import AsyncCollection
 
 from ruta_shared.events import Actor, EventData, EventEnvelope, new_event
 from ruta_shared.kafka.publisher import EventPublisher
 from ruta_shared.metrics import Metrics
+from ruta_shared.mongo import database_unavailable
+from ruta_shared.outage_log import OutageLog
 
 log = logging.getLogger(__name__)
 
@@ -234,6 +237,10 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._max_backoff = max_backoff
         self._stopping = asyncio.Event()
+        # One line when Kafka (or the database) goes away and one when it is back, not one
+        # per failed round.
+        self._kafka_outage = OutageLog(log, "kafka", first_reminder=max_backoff * 6)
+        self._mongo_outage = OutageLog(log, "mongodb", first_reminder=max_backoff * 6)
 
     async def run_once(self) -> int:
         """Publish everything pending now (full scan); returns how many events were published."""
@@ -335,7 +342,12 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("outbox relay round failed", extra={"error": type(exc).__name__})
+                if database_unavailable(exc):
+                    self._mongo_outage.failed(exc, relay=self._service)
+                elif isinstance(exc, KafkaError | OSError | TimeoutError):
+                    self._kafka_outage.failed(exc, relay=self._service)
+                else:  # not an outage: a fault of ours (repeats are held back by the filter)
+                    log.warning("outbox relay round failed", extra={"error": type(exc).__name__})
                 if self._metrics is not None:
                     self._metrics.outbox_publish_failures.labels(self._service).inc()
                 await self._drop_publisher()
@@ -343,6 +355,8 @@ class OutboxRelay:
                 backoff = min(backoff * 2, self._max_backoff)
                 continue
             backoff = self._poll_interval
+            self._kafka_outage.recovered()
+            self._mongo_outage.recovered()
             if published == 0:
                 await self._outbox.wait(self._poll_interval)
         await self._drop_publisher()

@@ -28,8 +28,14 @@ from ruta_shared.kafka.admin import ensure_topics, kafka_metadata_ok, verify_top
 from ruta_shared.kafka.publisher import EventPublisher
 from ruta_shared.logging import configure_logging
 from ruta_shared.metrics import Metrics
-from ruta_shared.mongo import create_mongo_client, ping, service_database
+from ruta_shared.mongo import (
+    UNAVAILABLE_ERRORS,
+    create_mongo_client,
+    ping,
+    service_database,
+)
 from ruta_shared.openapi import ERROR_TITLES, document_error_responses
+from ruta_shared.outage_log import OutageLog
 from ruta_shared.outbox import Outbox, OutboxRelay
 from ruta_shared.security.headers import base_headers
 from ruta_shared.security.install import (
@@ -148,10 +154,13 @@ def create_service_app(
         encrypts_fields=encrypts_fields,
     )
 
+    database_outage = OutageLog(log, "mongodb")
+
     async def mongo_ready() -> bool:
         if context.mongo is None:
             return False
         await ping(context.mongo)
+        database_outage.recovered()
         return True
 
     async def kafka_ready() -> bool:
@@ -178,11 +187,50 @@ def create_service_app(
 
     app.middleware("http")(metrics.http_middleware)
     app.middleware("http")(_correlation_middleware)
+    _install_error_handlers(app, settings, database_outage)
+    return app
+
+
+def _install_error_handlers(app: FastAPI, settings: ServiceSettings, outage: OutageLog) -> None:
+    """Every error as our Spanish envelope: validation, HTTP, rules, outages (503), the rest."""
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RuleViolationError, rule_violation_handler)
-    app.add_exception_handler(Exception, _unexpected_error)
-    return app
+    unavailable = _database_unavailable_handler(settings, outage)
+    for error in UNAVAILABLE_ERRORS:
+        app.add_exception_handler(error, unavailable)
+
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Errors raised outside the routes (in a middleware) arrive here, whatever their class.
+        if isinstance(exc, UNAVAILABLE_ERRORS):
+            return await unavailable(request, exc)
+        return await _unexpected_error(request, exc)
+
+    app.add_exception_handler(Exception, unexpected)
+
+
+# --- Faults (issue 16): an unreachable database is a 503 the client may retry, not a 500. ---
+
+DATABASE_UNAVAILABLE_DETAIL = (
+    "El servicio no puede acceder a su base de datos en este momento. Intente de nuevo en "
+    "unos segundos con la misma Idempotency-Key: la operación no se repetirá."
+)
+
+
+def _database_unavailable_handler(
+    settings: ServiceSettings, outage: OutageLog
+) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    """The handler of PyMongo's connection errors: 503, Retry-After, the outage logged once."""
+
+    async def handler(request: Request, exc: Exception) -> JSONResponse:
+        with correlation_scope(_incoming_correlation_id(request)) as correlation_id:
+            outage.failed(exc)
+        response = error_body(503, DATABASE_UNAVAILABLE_DETAIL)
+        response.headers["Retry-After"] = str(settings.unavailable_retry_after_seconds)
+        response.headers[CORRELATION_HEADER] = correlation_id
+        return response
+
+    return handler
 
 
 def _build_relay(

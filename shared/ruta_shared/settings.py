@@ -58,7 +58,11 @@ class ServiceSettings(BaseSettings):
     mongo_password: str | None = Field(default=None, repr=False)
     mongo_password_file: Path | None = None
     mongo_database: str = "ruta"
+    # Bounds how long a request waits for an unreachable database before answering 503
+    # (server selection and connection); reads on a live connection have their own bound.
     mongo_timeout_ms: int = Field(default=5000, ge=100)
+    # Long enough for a full scan on FerretDB, short enough that a hung server is noticed.
+    mongo_socket_timeout_ms: int = Field(default=30_000, ge=100)
     mongo_max_pool_size: int = Field(default=100, ge=1)
 
     outbox_poll_interval_seconds: float = Field(default=1.0, gt=0)
@@ -68,6 +72,11 @@ class ServiceSettings(BaseSettings):
     outbox_batch_size: int = Field(default=500, ge=1)
     readiness_timeout_seconds: float = Field(default=2.0, gt=0)
     run_outbox_relay: bool = True
+
+    # Faults (issue 16): what a 503 tells clients to wait, and how long a claimed
+    # Idempotency-Key stays with a process that may have died before another may take it.
+    unavailable_retry_after_seconds: int = Field(default=5, ge=1)
+    idempotency_lease_seconds: float = Field(default=30.0, gt=0)
 
     @model_validator(mode="before")
     @classmethod

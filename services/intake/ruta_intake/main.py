@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 import uvicorn
 from fastapi import FastAPI
 from ruta_shared.security.settings import SecuritySettings
@@ -10,6 +13,7 @@ from ruta_shared.service import ServiceContext, create_service_app
 from ruta_intake.api import ROUTERS
 from ruta_intake.runtime import OUTBOX_COLLECTIONS, Runtime
 from ruta_intake.settings import IntakeSettings
+from ruta_intake.victims.orphans import sweep_forever
 
 DESCRIPTION = (
     "Casos, víctimas, familiares, consentimiento y atención. Los datos personales se cifran "
@@ -29,6 +33,15 @@ def create_app(
         runtime = Runtime.build(context)
         await runtime.ensure_indexes()
         app.state.runtime = runtime
+        # Shreds personal data whose case change never landed (interrupted requests).
+        app.state.orphan_sweep = asyncio.create_task(sweep_forever(runtime), name="orphan-sweep")
+
+    async def stop(_: ServiceContext) -> None:
+        sweep: asyncio.Task[None] | None = getattr(app.state, "orphan_sweep", None)
+        if sweep is not None:
+            sweep.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweep
 
     app = create_service_app(
         settings or IntakeSettings(),
@@ -37,6 +50,7 @@ def create_app(
         routers=ROUTERS,
         outbox_collections=OUTBOX_COLLECTIONS,
         on_startup=[start],
+        on_shutdown=[stop],
         security=security,
         issue_tokens=True,  # Ruta's own token issuer (POST /auth/token) lives here
     )

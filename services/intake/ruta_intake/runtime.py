@@ -101,7 +101,9 @@ class Runtime:
                 data_keys=data_keys,
                 metrics=security.break_glass_metrics,
             ),
-            idempotency=IdempotencyStore(db[IDEMPOTENCY]),
+            idempotency=IdempotencyStore(
+                db[IDEMPOTENCY], lease_seconds=context.settings.idempotency_lease_seconds
+            ),
         )
 
     @property

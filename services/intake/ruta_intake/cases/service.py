@@ -8,7 +8,7 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 from ruta_shared.aggregate import Change, RuleViolationError
-from ruta_shared.api import Page, PageParams, problem
+from ruta_shared.api import Page, PageParams, operation_derived_id, problem
 from ruta_shared.events.catalog.intake import (
     CaseClosed,
     CaseDetailsUpdated,
@@ -96,7 +96,12 @@ async def open_case(*, runtime: Runtime, principal: Principal, body: CaseCreate)
     now = utc_now()
     opened_at = check_instant("body.opened_at", body.opened_at or now, now)
     check_arrival(body.arrival_channel, body.referring_institution_kind)
-    case_id = str(uuid7())
+    # Under an Idempotency-Key the case id comes from the key: a retry after a crash or a
+    # lost answer finds the case the first attempt wrote instead of opening a second one.
+    derived = operation_derived_id("case")
+    case_id = derived or str(uuid7())
+    if derived is not None and (written := await runtime.cases.get(case_id)) is not None:
+        return case_read(written)
     year = lima_date(opened_at).year
     new = await prepare_victims(
         runtime=runtime,
@@ -149,6 +154,8 @@ async def open_case(*, runtime: Runtime, principal: Principal, body: CaseCreate)
                 doc, events=[opened, *registered, *new.detected], actor=principal.actor
             )
         except DuplicateKeyError:
+            if derived is not None and (written := await runtime.cases.get(case_id)) is not None:
+                return case_read(written)  # a concurrent attempt under the same key won
             # The counter's increments are not isolated on FerretDB: the unique index on
             # case_code is what guarantees a number is used once; take the next one.
             doc["case_code"] = await next_case_code(runtime=runtime, office=body.office, year=year)

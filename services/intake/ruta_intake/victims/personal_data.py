@@ -20,6 +20,8 @@ PERSONAL_FIELDS: Final[tuple[str, ...]] = get_args(PersonalField)
 # A rectification is written here first as `pending` and takes effect once the case lists
 # its id as the person's `rectification_id` (the case document is the commit record).
 PENDING: Final = "pending"
+# People whose data was written but whose case change may not have landed (see orphans.py).
+UNCOMMITTED: Final = "uncommitted_personal_data"
 
 
 def encrypt_personal_data(key: SubjectKey, data: PersonalDataIn) -> Document:
@@ -51,6 +53,24 @@ def personal_data_collection(
     return runtime.victim_data if subject_type == "victim" else runtime.relative_data
 
 
+async def note_uncommitted(
+    *, runtime: Runtime, subject_type: SubjectType, subject_id: str, case_id: str
+) -> None:
+    """Note a person whose data is about to be written, for the repair sweep."""
+    await runtime.db[UNCOMMITTED].update_one(
+        {"_id": f"{subject_type}:{subject_id}"},
+        {
+            "$setOnInsert": {
+                "subject_type": subject_type,
+                "subject_id": subject_id,
+                "case_id": case_id,
+                "at": datetime.now(UTC),
+            }
+        },
+        upsert=True,
+    )
+
+
 async def store_personal_data(
     *,
     runtime: Runtime,
@@ -61,7 +81,14 @@ async def store_personal_data(
     document_index: str | None = None,
     victim_id: str | None = None,
 ) -> None:
-    """Write a person's encrypted data; invisible until the case references the person."""
+    """Write a person's encrypted data; invisible until the case references the person.
+
+    The person is noted first, so that the repair sweep (`victims.orphans`) shreds the key
+    and the data if the case change listing the person never lands.
+    """
+    await note_uncommitted(
+        runtime=runtime, subject_type=subject_type, subject_id=subject_id, case_id=case_id
+    )
     key = await runtime.data_keys.create(subject_type, subject_id)
     document: Document = {
         "_id": subject_id,

@@ -37,6 +37,9 @@ DEFAULTS_KEPT: dict[str, str] = {
     **reasons(
         "tuning whose default suits one node; change after measuring",
         "mongo_timeout_ms",
+        "mongo_socket_timeout_ms",
+        "unavailable_retry_after_seconds",
+        "idempotency_lease_seconds",
         "mongo_max_pool_size",
         "outbox_poll_interval_seconds",
         "outbox_scan_interval_seconds",

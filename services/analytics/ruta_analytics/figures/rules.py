@@ -108,6 +108,7 @@ def suppressed(figures: Document, k: int) -> Document:
         "headcount": _count(tr["headcount"], k),
         "by_audience": _hide_vector(tr["by_audience"], k),
         "by_region": _hide_vector(tr["by_region"], k),
+        "by_home_region": _hide_vector(tr["by_home_region"], k),
         "by_sex": _hide_vector(tr["by_sex"], k),
         "car_staff": _count(tr["car_staff"], k),
         "assessments": _count(tr["assessments"], k),

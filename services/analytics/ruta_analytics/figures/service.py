@@ -6,7 +6,7 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from ruta_shared.lima import today_lima
 from ruta_shared.reference import (
@@ -44,6 +44,10 @@ from ruta_analytics.projection.models import (
 from ruta_analytics.projection.store import Generation
 from ruta_analytics.runtime import Runtime
 
+# A victim record a coordinator found to be the same person as another one (`duplicate_of`)
+# counts no more in the victim figures; care, referrals, returns and milestones are acts and
+# keep counting (the distinct counts among them count records, see the README).
+COUNTED: Final[Document] = {"duplicate_of": None}
 XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -98,7 +102,7 @@ async def exact_figures(
 ) -> Document:
     """Every figure of the dashboard and the reports, exact."""
     case_match = filters.case_match()
-    sex_age = await count_by(generation, VICTIMS, case_match, "sex", "age_group")
+    sex_age = await count_by(generation, VICTIMS, {**case_match, **COUNTED}, "sex", "age_group")
     victims_table = table(
         {(s, a): n for (s, a), n in sex_age.items()},
         {s: SEXES[s] for s in SEX_ORDER},
@@ -127,7 +131,7 @@ async def per_year(generation: Generation, filters: Filters) -> list[Document]:
     base = Filters(office=filters.office, region=filters.region, crime_type=filters.crime_type)
     match = base.case_match(period=False)
     cases = await count_by(generation, CASES, {**match, "opened": True}, "year")
-    victims = await count_by(generation, VICTIMS, match, "year")
+    victims = await count_by(generation, VICTIMS, {**match, **COUNTED}, "year")
     known = {y for (y,) in cases} | {y for (y,) in victims}
     years = sorted(y for y in known if isinstance(y, int))
     if filters.year is not None:
@@ -153,7 +157,7 @@ async def per_year(generation: Generation, filters: Filters) -> list[Document]:
 
 
 async def _regions(generation: Generation, match: Document, field: str) -> Document:
-    counts = await count_by(generation, VICTIMS, match, field)
+    counts = await count_by(generation, VICTIMS, {**match, **COUNTED}, field)
     return vector({key: n for (key,), n in counts.items()}, REGIONS)
 
 
@@ -239,7 +243,7 @@ async def training(generation: Generation, filters: Filters) -> Document:
         doc["_id"]: doc
         async for doc in generation.collection(SESSIONS).find(
             {**filters.session_match(), "status": {"$ne": "cancelled"}},
-            {"status": 1, "region": 1, "day": 1},
+            {"status": 1, "region": 1, "day": 1, "starts_on": 1},
         )
     }
     ids = sorted(sessions)
@@ -250,21 +254,22 @@ async def training(generation: Generation, filters: Filters) -> Document:
             {"session_id": 1, "participant_id": 1, "sex": 1, "audience": 1, "region": 1},
         )
     ]
-    # Each person counts once, with the attributes of their first session (by date, then id),
-    # so the breakdowns add up to the distinct total.
+    # Each person counts once, with the attributes of their first session (by start date,
+    # then id, as training's GET /reach), so the breakdowns add up to the distinct total.
+    # `by_region` is where the session was held (training's meaning); the participants' own
+    # region is the separate figure `by_home_region` (named participants only).
     first: dict[str, Document] = {}
-    for doc in sorted(
-        attendance, key=lambda d: (sessions[d["session_id"]].get("day", ""), d["session_id"])
-    ):
+    for doc in sorted(attendance, key=lambda d: _session_order(sessions[d["session_id"]])):
         first.setdefault(doc["participant_id"], doc)
     by_audience: dict[str, int] = defaultdict(int)
     by_region: dict[str, int] = defaultdict(int)
+    by_home_region: dict[str, int] = defaultdict(int)
     by_sex: dict[str, int] = defaultdict(int)
     for doc in first.values():
         by_audience[doc["audience"]] += 1
         by_sex[doc["sex"]] += 1
-        region = doc.get("region") or sessions[doc["session_id"]].get("region")
-        by_region[region or UNKNOWN] += 1
+        by_region[sessions[doc["session_id"]].get("region") or UNKNOWN] += 1
+        by_home_region[doc.get("region") or UNKNOWN] += 1
     headcount = 0
     async for doc in generation.collection(HEADCOUNTS).find({"session_id": {"$in": ids}}):
         people = {"female": doc["female"], "male": doc["male"], "unknown": doc["unknown"]}
@@ -286,8 +291,13 @@ async def training(generation: Generation, filters: Filters) -> Document:
         "headcount": headcount,
         "by_audience": vector(dict(by_audience), AUDIENCES),
         "by_region": vector(dict(by_region), REGIONS),
+        "by_home_region": vector(dict(by_home_region), REGIONS),
         "by_sex": vector(dict(by_sex), SEXES, keep_all=True),
         "car_staff": by_audience.get("car_staff", 0),
         "assessments": len(gains),
         "average_test_gain": round(statistics.fmean(gains), 1) if gains else None,
     }
+
+
+def _session_order(session: Document) -> tuple[str, str]:
+    return (str(session.get("starts_on") or session.get("day") or ""), str(session["_id"]))

@@ -16,9 +16,12 @@ from ruta_shared.events import EVENTS, EventData, EventEnvelope, UnknownEventTyp
 from ruta_shared.events.catalog.intake import (
     CareProvided,
     CaseClosed,
+    CaseDetailsUpdated,
     CaseOpened,
     CaseReopened,
     CaseStatusChanged,
+    VictimAttributesCorrected,
+    VictimDuplicateResolved,
     VictimRegistered,
 )
 from ruta_shared.events.catalog.referrals import (
@@ -166,6 +169,12 @@ EVENT_HANDLERS: Final = registry(
     on(CaseStatusChanged, _CASE),
     on(CaseClosed, _CASE),
     on(CaseReopened, _CASE),
+    on(CaseDetailsUpdated, _CASE),
+    on(
+        VictimAttributesCorrected,
+        Handler(lambda e, _: [(VICTIMS, e.victim_id)], rules.attributes_corrected),
+    ),
+    on(VictimDuplicateResolved, Handler(rules.duplicate_keys, rules.duplicate_resolved)),
     on(
         VictimRegistered,
         Handler(rules.case_dependent(VICTIMS, lambda e, _: e.victim_id), rules.victim_registered),

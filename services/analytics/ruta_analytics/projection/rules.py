@@ -17,9 +17,12 @@ from ruta_shared.events import EventData, EventEnvelope
 from ruta_shared.events.catalog.intake import (
     CareProvided,
     CaseClosed,
+    CaseDetailsUpdated,
     CaseOpened,
     CaseReopened,
     CaseStatusChanged,
+    VictimAttributesCorrected,
+    VictimDuplicateResolved,
     VictimRegistered,
 )
 from ruta_shared.events.catalog.referrals import (
@@ -62,7 +65,7 @@ from ruta_analytics.projection.models import (
     Key,
 )
 
-CaseEvent = CaseOpened | CaseStatusChanged | CaseClosed | CaseReopened
+CaseEvent = CaseOpened | CaseStatusChanged | CaseClosed | CaseReopened | CaseDetailsUpdated
 ReferralEvent = (
     ReferralRequested
     | ReferralSent
@@ -112,6 +115,8 @@ def case_event(batch: FactBatch, event: CaseEvent, envelope: EventEnvelope) -> N
     case = batch.guarded(CASES, event.case_id, envelope)
     if case is None:
         batch.settle_pending(event.case_id)
+        if isinstance(event, CaseDetailsUpdated):
+            batch.refresh_dependents(event.case_id)  # a crash may have stopped it halfway
         return
     if isinstance(event, CaseOpened):
         case.update(
@@ -126,6 +131,15 @@ def case_event(batch: FactBatch, event: CaseEvent, envelope: EventEnvelope) -> N
             status="open",
             **period_fields(lima_date(event.opened_at)),
         )
+    elif isinstance(event, CaseDetailsUpdated):
+        case.update(
+            crime_types=sorted(event.crime_types),
+            exploitation_purposes=sorted(event.exploitation_purposes),
+            region_of_exploitation=event.region_of_exploitation,
+            arrival_channel=event.arrival_channel,
+            referring_institution_kind=event.referring_institution_kind,
+            details_updated_at=stamp(event.updated_at),
+        )
     elif isinstance(event, CaseStatusChanged):
         case["status"] = event.to_status
     elif isinstance(event, CaseClosed):
@@ -136,6 +150,8 @@ def case_event(batch: FactBatch, event: CaseEvent, envelope: EventEnvelope) -> N
         case.update(status="open", reopened_at=stamp(event.reopened_at))
     batch.put(CASES, case)
     batch.settle_pending(event.case_id)
+    if isinstance(event, CaseDetailsUpdated):
+        batch.refresh_dependents(event.case_id)
 
 
 def case_dependent(
@@ -154,9 +170,11 @@ def case_dependent(
 
 
 def victim_registered(batch: FactBatch, event: VictimRegistered, envelope: EventEnvelope) -> None:
+    attributes = batch.case_attributes(event.case_id, (VICTIMS, event.victim_id))
     victim = batch.guarded(VICTIMS, event.victim_id, envelope)
     if victim is None:
         return
+    victim.setdefault("duplicate_of", None)
     victim.update(
         case_id=event.case_id,
         office=event.office,
@@ -168,12 +186,62 @@ def victim_registered(batch: FactBatch, event: VictimRegistered, envelope: Event
         disability=event.disability,
         registered_at=stamp(event.registered_at),
         **period_fields(lima_date(event.registered_at)),
-        **batch.case_attributes(event.case_id, (VICTIMS, victim["_id"])),
+        **attributes,
     )
     batch.put(VICTIMS, victim)
 
 
+def attributes_corrected(
+    batch: FactBatch, event: VictimAttributesCorrected, envelope: EventEnvelope
+) -> None:
+    """The victim's non-identifying attributes after a correction (its period and case stay)."""
+    victim = batch.guarded(VICTIMS, event.victim_id, envelope)
+    if victim is None:
+        return
+    victim.update(
+        sex=event.sex,
+        age_group=event.age_group,
+        nationality=event.nationality,
+        region_of_origin=event.region_of_origin,
+        indigenous_people=event.indigenous_people,
+        disability=event.disability,
+    )
+    batch.put(VICTIMS, victim)
+
+
+def duplicate_keys(event: VictimDuplicateResolved, _: EventEnvelope) -> list[Key]:
+    return [(VICTIMS, event.victim_id), (VICTIMS, event.other_victim_id)]
+
+
+def duplicate_resolved(
+    batch: FactBatch, event: VictimDuplicateResolved, _: EventEnvelope
+) -> None:
+    """One person in two records: the record not kept stops counting as a victim
+    (`duplicate_of`); two people: both count. The two records belong to different subjects,
+    so no sequence guard: the last resolution applied wins, and re-applying it is a no-op.
+    A record not registered yet gets a stub holding only the mark, which its registration
+    keeps (stubs never count: they carry a `duplicate_of`)."""
+    pair = (event.victim_id, event.other_victim_id)
+    kept = event.kept_victim_id if event.outcome == "same_person" else None
+    if kept not in pair:
+        kept = None  # nothing says which record to keep: both keep counting
+    for victim_id in pair:
+        mark = None
+        if kept is not None and victim_id != kept:
+            mark = kept
+        current = batch.get(VICTIMS, victim_id)
+        if current is None:
+            if mark is not None:
+                batch.put(VICTIMS, {"_id": victim_id, "duplicate_of": mark})
+            continue
+        if current.get("duplicate_of") != mark and (
+            mark is not None or current.get("duplicate_of") in pair
+        ):
+            batch.put(VICTIMS, {**current, "duplicate_of": mark})
+
+
 def care_provided(batch: FactBatch, event: CareProvided, envelope: EventEnvelope) -> None:
+    attributes = batch.case_attributes(event.case_id, (CARE, event.care_id))
     care = batch.guarded(CARE, event.care_id, envelope)
     if care is None:
         return
@@ -183,7 +251,7 @@ def care_provided(batch: FactBatch, event: CareProvided, envelope: EventEnvelope
         office=event.office,
         care_type=event.care_type,
         **period_fields(event.provided_on),
-        **batch.case_attributes(event.case_id, (CARE, care["_id"])),
+        **attributes,
     )
     batch.put(CARE, care)
 
@@ -192,6 +260,7 @@ def care_provided(batch: FactBatch, event: CareProvided, envelope: EventEnvelope
 
 
 def referral_event(batch: FactBatch, event: ReferralEvent, envelope: EventEnvelope) -> None:
+    attributes = batch.case_attributes(event.case_id, (REFERRALS, event.referral_id))
     referral = batch.guarded(REFERRALS, event.referral_id, envelope)
     if referral is None:
         return
@@ -202,7 +271,7 @@ def referral_event(batch: FactBatch, event: ReferralEvent, envelope: EventEnvelo
         institution_id=event.institution_id,
         institution_kind=event.institution_kind,
         office=event.office,
-        **batch.case_attributes(event.case_id, (REFERRALS, referral["_id"])),
+        **attributes,
     )
     referral.setdefault("outcome", "pending")
     referral.setdefault("accepted_ever", False)

@@ -213,9 +213,7 @@ def duplicate_keys(event: VictimDuplicateResolved, _: EventEnvelope) -> list[Key
     return [(VICTIMS, event.victim_id), (VICTIMS, event.other_victim_id)]
 
 
-def duplicate_resolved(
-    batch: FactBatch, event: VictimDuplicateResolved, _: EventEnvelope
-) -> None:
+def duplicate_resolved(batch: FactBatch, event: VictimDuplicateResolved, _: EventEnvelope) -> None:
     """One person in two records: the record not kept stops counting as a victim
     (`duplicate_of`); two people: both count. The two records belong to different subjects,
     so no sequence guard: the last resolution applied wins, and re-applying it is a no-op.

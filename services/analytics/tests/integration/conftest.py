@@ -227,7 +227,8 @@ def with_corrections(rng: random.Random, envelopes: list[EventEnvelope]) -> list
                     "corrected_at": at,
                 }
                 after[rng.choice(later)].append(("victim.attributes_corrected", attributes))
-    pairs = [(a, b) for a, b in zip(victims[::2], victims[1::2]) if a["case_id"] != b["case_id"]]
+    couples = zip(victims[::2], victims[1::2], strict=False)
+    pairs = [(a, b) for a, b in couples if a["case_id"] != b["case_id"]]
     for a, b in rng.sample(pairs, min(len(pairs), 6)):
         outcome = rng.choice(("same_person", "same_person", "different_people"))
         resolved = {
@@ -244,11 +245,13 @@ def with_corrections(rng: random.Random, envelopes: list[EventEnvelope]) -> list
     out: list[EventEnvelope] = []
     sequences: Counter[str] = Counter()
     for index, envelope in enumerate(envelopes):
-        for item in [envelope, *after[index]]:
-            if isinstance(item, tuple):
-                item = envelope.model_copy(
-                    update={"id": uuid.uuid4(), "source": "intake", "type": item[0], "data": item[1]}
-                )
+        inserted = [
+            envelope.model_copy(
+                update={"id": uuid.uuid4(), "source": "intake", "type": kind, "data": data}
+            )
+            for kind, data in after[index]
+        ]
+        for item in [envelope, *inserted]:
             sequences[item.subject] += 1
             out.append(item.model_copy(update={"sequence": sequences[item.subject]}))
     return out

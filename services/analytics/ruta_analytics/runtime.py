@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import Request
 from prometheus_client import Counter
@@ -25,6 +26,8 @@ class Runtime:
     settings: AnalyticsSettings
     context: ServiceContext
     audit_failures: Counter
+    # The suppressed view solved per projection state (`figures.published`).
+    published: dict[Any, Any] = field(default_factory=dict, compare=False)
 
     @classmethod
     def build(cls, settings: AnalyticsSettings, context: ServiceContext) -> Runtime:

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
+from fastapi import FastAPI
+from ruta_analytics.figures.models import Filters
 from ruta_analytics.figures.publication import ALL, Key, Problem, build, release
 from ruta_analytics.figures.published import _solve
+from ruta_analytics.figures.service import exact_figures
 from ruta_analytics.projection.store import Generation, project
+from ruta_shared.security.principal import Role
 from ruta_shared.testing.synthetic import chunked, random_stream
 
 pytestmark = pytest.mark.integration
@@ -116,3 +122,41 @@ def _nulls_as_marks(value: Any) -> Any:
     if isinstance(value, list):
         return [_nulls_as_marks(v) for v in value]
     return value
+
+
+async def test_the_suppressed_view_refuses_other_filters_and_sums_the_callers_offices(
+    generation: Generation,
+    api: tuple[FastAPI, httpx.AsyncClient],
+    token_for: Callable[[Role], str],
+) -> None:
+    _, client = api
+    events = random_stream(random.Random(8), cases=40, years=(2017,), sessions=3)
+    for batch in chunked(events, 200):
+        await project(generation, batch)
+    auditor = {"Authorization": f"Bearer {token_for(Role.AUDITOR)}"}
+    trainer = {"Authorization": f"Bearer {token_for(Role.TRAINER)}"}  # office lima only
+    for query in ("region=15", "crime_type=csec", "office=lima", "year=2017&month=3"):
+        refused = await client.get(f"/figures?{query}", headers=auditor)
+        assert refused.status_code == 422, query
+        name = query.split("&")[-1].split("=")[0]
+        assert name in refused.text
+        assert "solo admite el filtro por año" in refused.text
+    export = await client.get("/reports/2017/tables.csv?office=lima", headers=auditor)
+    assert export.status_code == 422
+    national = (await client.get("/figures?year=2017", headers=auditor)).json()
+    lima = (await client.get("/figures?year=2017", headers=trainer)).json()
+    k = national["k"]
+    exact_national = await exact_figures(generation, Filters(year=2017), whole=True)
+    exact_lima = await exact_figures(generation, Filters(year=2017, office="lima"), whole=True)
+    for shown, exact in ((national, exact_national), (lima, exact_lima)):
+        assert shown["victims"]["rows"] == exact["victims"]["rows"]
+        for row_shown, row_exact in zip(
+            shown["victims"]["cells"], exact["victims"]["cells"], strict=True
+        ):
+            for value, true in zip(row_shown, row_exact, strict=True):
+                assert value is None or value == true
+                if 0 < true < k:
+                    assert value is None
+        origin = shown["victims_by_region_of_origin"]
+        assert origin["keys"] == exact["victims_by_region_of_origin"]["keys"]  # whole key set
+    assert exact_lima["cases_opened"] < exact_national["cases_opened"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,9 @@ class Runtime:
     audit_failures: Counter
     # The suppressed view solved per projection state (`figures.published`).
     published: dict[Any, Any] = field(default_factory=dict, compare=False)
+    # The dashboard's figures of the latest projection state, shared by every open stream.
+    dashboard: dict[str, Any] = field(default_factory=dict, compare=False)
+    dashboard_lock: asyncio.Lock = field(default_factory=asyncio.Lock, compare=False)
 
     @classmethod
     def build(cls, settings: AnalyticsSettings, context: ServiceContext) -> Runtime:

@@ -47,15 +47,31 @@ async def published_figures(
     *, runtime: Runtime, year: int | None, offices: tuple[str, ...] | None
 ) -> Document:
     """The suppressed figures of one year (None: all time) for an office scope."""
-    k = runtime.settings.suppression_k
-    generation = await runtime.generation()
+    return await publish(
+        await runtime.generation(),
+        cache=runtime.published,
+        k=runtime.settings.suppression_k,
+        year=year,
+        offices=offices,
+    )
+
+
+async def publish(
+    generation: Generation,
+    *,
+    cache: dict[Any, Any],
+    k: int,
+    year: int | None,
+    offices: tuple[str, ...] | None,
+) -> Document:
+    """`published_figures` on a given generation and cache (also used by the benchmark)."""
     state = (generation.name, await generation.progress(), today_lima(), offices, k)
-    solved = runtime.published.get(state)
+    solved = cache.get(state)
     if solved is None:
         solved = await _solve(generation, offices, k)
-        if len(runtime.published) >= CACHED_STATES:
-            runtime.published.clear()
-        runtime.published[state] = solved
+        if len(cache) >= CACHED_STATES:
+            cache.clear()
+        cache[state] = solved
     by_period, hidden, years = solved
     period: Any = ALL if year is None else year
     figures = by_period.get(period)

@@ -47,7 +47,7 @@ from ruta_shared.events.catalog.training import (
 )
 
 from ruta_analytics.audit.rules import GENESIS, build_entry, chain_id
-from ruta_analytics.projection import rules
+from ruta_analytics.projection import corrections, rules
 from ruta_analytics.projection.models import (
     ASSESSMENTS,
     ATTENDANCE,
@@ -172,9 +172,11 @@ EVENT_HANDLERS: Final = registry(
     on(CaseDetailsUpdated, _CASE),
     on(
         VictimAttributesCorrected,
-        Handler(lambda e, _: [(VICTIMS, e.victim_id)], rules.attributes_corrected),
+        Handler(lambda e, _: [(VICTIMS, e.victim_id)], corrections.attributes_corrected),
     ),
-    on(VictimDuplicateResolved, Handler(rules.duplicate_keys, rules.duplicate_resolved)),
+    on(
+        VictimDuplicateResolved, Handler(corrections.duplicate_keys, corrections.duplicate_resolved)
+    ),
     on(
         VictimRegistered,
         Handler(rules.case_dependent(VICTIMS, lambda e, _: e.victim_id), rules.victim_registered),

@@ -111,7 +111,7 @@ class FactBatch:
         if case is not None and case.get("opened"):
             dependents = case.get("dependents", [])
             if entry not in dependents:
-                self.put(CASES, {**case, "dependents": [*dependents, entry]})
+                self.put(CASES, {**case, "dependents": _ordered([*dependents, entry])})
             return _case_attributes(case)
         pending = self.get(PENDING, case_id) or {"_id": case_id, "facts": []}
         listed = pending.get("facts", [])
@@ -132,7 +132,7 @@ class FactBatch:
         for fact in pending.get("facts", []):
             if fact not in dependents:
                 dependents.append(fact)
-        self.put(CASES, {**case, "dependents": dependents})
+        self.put(CASES, {**case, "dependents": _ordered(dependents)})
         self.refresh_dependents(case_id)
         self.delete(PENDING, case_id)
 
@@ -152,6 +152,12 @@ class FactBatch:
                     self.put(key[0], {**document, **attributes})
             else:
                 self.propagate[key] = attributes
+
+
+def _ordered(dependents: list[Document]) -> list[Document]:
+    """Dependents sorted, so the case document does not depend on the order facts arrived
+    in (the live consumer and a rebuild read the topics' partitions interleaved differently)."""
+    return sorted(dependents, key=lambda fact: (fact["collection"], fact["id"]))
 
 
 def _case_attributes(case: Document) -> Document:

@@ -14,12 +14,6 @@ from ruta_analytics.dashboard import service
 from ruta_analytics.deps import DashboardViewer, RuntimeDep
 
 PAGE: Final = Path(__file__).with_name("page.html")
-SCRIPT: Final = Path(__file__).with_name("page.js")
-# No inline script anywhere: the page's code is the static file below (script-src 'self').
-CSP: Final = (
-    "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self'; "
-    "img-src 'self' data:; frame-ancestors 'none'"
-)
 
 router = APIRouter(tags=["tablero"])
 
@@ -49,23 +43,10 @@ async def page() -> Response:
         PAGE.read_text(encoding="utf-8"),
         headers={
             "Cache-Control": "no-store",
-            "Content-Security-Policy": CSP,
+            "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
+            "script-src 'self' 'unsafe-inline'; img-src 'self' data:",
             "X-Frame-Options": "DENY",
         },
-    )
-
-
-@router.get(
-    "/dashboard/page.js",
-    include_in_schema=False,
-    dependencies=[public("the page's code, static, no data")],
-)
-async def script() -> Response:
-    """The dashboard page's script (a static file, so the page needs no inline script)."""
-    return Response(
-        SCRIPT.read_text(encoding="utf-8"),
-        media_type="text/javascript; charset=utf-8",
-        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
     )
 
 

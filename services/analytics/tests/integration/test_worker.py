@@ -68,7 +68,6 @@ async def test_killed_mid_batch_then_restarted_counts_each_event_once(
     projected: Callable[..., Any],
     recount: Callable[..., Doc],
     reshape: Callable[[Doc], Doc],
-    corrected: Callable[[random.Random, list[EventEnvelope]], list[EventEnvelope]],
     topics: dict[str, str],
     kafka_bootstrap: str,
 ) -> None:

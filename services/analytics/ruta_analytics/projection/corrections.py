@@ -4,9 +4,13 @@ two records found to be one person."""
 from __future__ import annotations
 
 from ruta_shared.events import EventEnvelope
-from ruta_shared.events.catalog.intake import VictimAttributesCorrected, VictimDuplicateResolved
+from ruta_shared.events.catalog.intake import (
+    VictimAttributesCorrected,
+    VictimDuplicateResolved,
+    VictimRegistered,
+)
 
-from ruta_analytics.projection.models import VICTIMS, FactBatch, Key
+from ruta_analytics.projection.models import VICTIMS, Document, FactBatch, Key
 
 
 def attributes_corrected(
@@ -16,15 +20,20 @@ def attributes_corrected(
     victim = batch.guarded(VICTIMS, event.victim_id, envelope)
     if victim is None:
         return
-    victim.update(
-        sex=event.sex,
-        age_group=event.age_group,
-        nationality=event.nationality,
-        region_of_origin=event.region_of_origin,
-        indigenous_people=event.indigenous_people,
-        disability=event.disability,
-    )
+    victim.update(victim_attributes(event))
     batch.put(VICTIMS, victim)
+
+
+def victim_attributes(event: VictimRegistered | VictimAttributesCorrected) -> Document:
+    """A victim's non-identifying attributes, as registered or as corrected."""
+    return {
+        "sex": event.sex,
+        "age_group": event.age_group,
+        "nationality": event.nationality,
+        "region_of_origin": event.region_of_origin,
+        "indigenous_people": event.indigenous_people,
+        "disability": event.disability,
+    }
 
 
 def duplicate_keys(event: VictimDuplicateResolved, _: EventEnvelope) -> list[Key]:

@@ -47,6 +47,7 @@ from ruta_shared.events.catalog.training import (
 from ruta_shared.lima import lima_date
 
 from ruta_analytics.figures.periods import parse_stamp, period_fields, stamp
+from ruta_analytics.projection.corrections import victim_attributes
 from ruta_analytics.projection.models import (
     ASSESSMENTS,
     ATTENDANCE,
@@ -120,24 +121,13 @@ def case_event(batch: FactBatch, event: CaseEvent, envelope: EventEnvelope) -> N
         case.update(
             opened=True,
             office=event.office,
-            crime_types=sorted(event.crime_types),
-            exploitation_purposes=sorted(event.exploitation_purposes),
-            region_of_exploitation=event.region_of_exploitation,
-            arrival_channel=event.arrival_channel,
-            referring_institution_kind=event.referring_institution_kind,
+            **_details(event),
             opened_at=stamp(event.opened_at),
             status="open",
             **period_fields(lima_date(event.opened_at)),
         )
     elif isinstance(event, CaseDetailsUpdated):
-        case.update(
-            crime_types=sorted(event.crime_types),
-            exploitation_purposes=sorted(event.exploitation_purposes),
-            region_of_exploitation=event.region_of_exploitation,
-            arrival_channel=event.arrival_channel,
-            referring_institution_kind=event.referring_institution_kind,
-            details_updated_at=stamp(event.updated_at),
-        )
+        case.update(**_details(event), details_updated_at=stamp(event.updated_at))
     elif isinstance(event, CaseStatusChanged):
         case["status"] = event.to_status
     elif isinstance(event, CaseClosed):
@@ -150,6 +140,17 @@ def case_event(batch: FactBatch, event: CaseEvent, envelope: EventEnvelope) -> N
     batch.settle_pending(event.case_id)
     if isinstance(event, CaseDetailsUpdated):
         batch.refresh_dependents(event.case_id)
+
+
+def _details(event: CaseOpened | CaseDetailsUpdated) -> dict[str, Any]:
+    """The case's details as opened or as corrected (what the figures and filters use)."""
+    return {
+        "crime_types": sorted(event.crime_types),
+        "exploitation_purposes": sorted(event.exploitation_purposes),
+        "region_of_exploitation": event.region_of_exploitation,
+        "arrival_channel": event.arrival_channel,
+        "referring_institution_kind": event.referring_institution_kind,
+    }
 
 
 def case_dependent(
@@ -176,12 +177,7 @@ def victim_registered(batch: FactBatch, event: VictimRegistered, envelope: Event
     victim.update(
         case_id=event.case_id,
         office=event.office,
-        sex=event.sex,
-        age_group=event.age_group,
-        nationality=event.nationality,
-        region_of_origin=event.region_of_origin,
-        indigenous_people=event.indigenous_people,
-        disability=event.disability,
+        **victim_attributes(event),
         registered_at=stamp(event.registered_at),
         **period_fields(lima_date(event.registered_at)),
         **attributes,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import Request
 from prometheus_client import Counter
@@ -25,6 +27,11 @@ class Runtime:
     settings: AnalyticsSettings
     context: ServiceContext
     audit_failures: Counter
+    # The suppressed view solved per projection state (`figures.published`).
+    published: dict[Any, Any] = field(default_factory=dict, compare=False)
+    # The dashboard's figures of the latest projection state, shared by every open stream.
+    dashboard: dict[str, Any] = field(default_factory=dict, compare=False)
+    dashboard_lock: asyncio.Lock = field(default_factory=asyncio.Lock, compare=False)
 
     @classmethod
     def build(cls, settings: AnalyticsSettings, context: ServiceContext) -> Runtime:

@@ -18,14 +18,15 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import httpx
 from ruta_shared.security.principal import Principal
 from starlette.responses import JSONResponse, Response
 
-from ruta_analytics.figures.models import Filters
+from ruta_analytics.figures.models import Document, Filters
 from ruta_analytics.figures.service import exact_figures
+from ruta_analytics.projection.store import Generation
 from ruta_analytics.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -56,13 +57,27 @@ async def figure_events(
         if state != seen:
             seen = state
             idle = 0.0
-            figures = await exact_figures(generation, Filters())
+            figures = await shared_figures(runtime, generation, state)
             yield sse("figures", {"progress": state[1], "figures": figures})
         elif idle >= HEARTBEAT_SECONDS:
             idle = 0.0
             yield b": keep-alive\n\n"
         await asyncio.sleep(poll)
         idle += poll
+
+
+async def shared_figures(runtime: Runtime, generation: Generation, state: Any) -> Document:
+    """The figures of a projection state, computed once for every open dashboard: the first
+    stream to see a new state computes them (the others wait on the lock) and the rest reuse
+    them, so N open pages cost one computation per change."""
+    cached = runtime.dashboard
+    if cached.get("state") == state:
+        return cast(Document, cached["figures"])
+    async with runtime.dashboard_lock:
+        if cached.get("state") != state:
+            cached["figures"] = await exact_figures(generation, Filters())
+            cached["state"] = state
+        return cast(Document, cached["figures"])
 
 
 async def forward_login(*, runtime: Runtime, body: bytes, client_host: str | None) -> Response:

@@ -9,6 +9,8 @@ Document = dict[str, Any]
 
 UNKNOWN: Final = "sin_dato"
 UNKNOWN_LABEL: Final = "Sin dato"
+OTHER: Final = "otros"  # values outside the reference list, in a whole key set
+OTHER_LABEL: Final = "Otros"
 OUTCOMES: Final[dict[str, str]] = {
     "pending": "Pendiente",
     "accepted": "Aceptada",
@@ -31,6 +33,8 @@ class Filters:
     office: str | None = None
     region: str | None = None  # region of exploitation (cases); region of a training session
     crime_type: str | None = None
+    # The offices in the caller's scope (None: all), for the suppressed view.
+    offices: tuple[str, ...] | None = None
 
     def period(self) -> Document:
         """The period condition on a fact's year and month (Lima time)."""
@@ -51,8 +55,7 @@ class Filters:
     def case_match(self, *, period: bool = True) -> Document:
         """Conditions for case facts and the facts that carry their case's attributes."""
         match = self.period() if period else {}
-        if self.office is not None:
-            match["office"] = self.office
+        match.update(self.office_match())
         if self.region is not None:
             match["region_of_exploitation"] = self.region
         if self.crime_type is not None:
@@ -61,13 +64,22 @@ class Filters:
 
     def session_match(self) -> Document:
         """Conditions for training sessions (crime types do not apply to training)."""
-        match = self.period()
-        if self.office is not None:
-            match["office"] = self.office
+        match = {**self.period(), **self.office_match()}
         if self.region is not None:
             match["region"] = self.region
         return match
 
+    def office_match(self) -> Document:
+        """The condition on a fact's office."""
+        if self.office is not None:
+            return {"office": self.office}
+        if self.offices is not None:
+            return {"office": {"$in": list(self.offices)}}
+        return {}
+
     def as_dict(self) -> Document:
         """The filters that are set."""
-        return {key: value for key, value in asdict(self).items() if value is not None}
+        chosen = {key: value for key, value in asdict(self).items() if value is not None}
+        if "offices" in chosen:
+            chosen["offices"] = list(chosen["offices"])
+        return chosen

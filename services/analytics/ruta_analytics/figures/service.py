@@ -6,7 +6,7 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Final
 
 from ruta_shared.lima import today_lima
 from ruta_shared.reference import (
@@ -19,7 +19,6 @@ from ruta_shared.reference import (
     SEXES,
 )
 
-from ruta_analytics.figures import reports
 from ruta_analytics.figures.models import (
     AGE_ORDER,
     OUTCOMES,
@@ -28,7 +27,7 @@ from ruta_analytics.figures.models import (
     Document,
     Filters,
 )
-from ruta_analytics.figures.rules import growth, suppressed, table, vector
+from ruta_analytics.figures.rules import growth, table, vector
 from ruta_analytics.projection.models import (
     ASSESSMENTS,
     ATTENDANCE,
@@ -44,34 +43,15 @@ from ruta_analytics.projection.models import (
 from ruta_analytics.projection.store import Generation
 from ruta_analytics.runtime import Runtime
 
-XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# A victim record a coordinator found to be the same person as another one (`duplicate_of`)
+# counts no more in the victim figures; care, referrals, returns and milestones are acts and
+# keep counting (the distinct counts among them count records, see the README).
+COUNTED: Final[Document] = {"duplicate_of": None}
 
 
-async def read_figures(*, runtime: Runtime, filters: Filters, exact: bool) -> Document:
-    """The figures for `filters`: exact (coordinators) or with small cells suppressed."""
-    figures = await exact_figures(await runtime.generation(), filters)
-    return figures if exact else suppressed(figures, runtime.settings.suppression_k)
-
-
-async def report_tables(
-    *, runtime: Runtime, year: int, fmt: Literal["csv", "xlsx"], office: str | None
-) -> tuple[bytes, str]:
-    """The annual report's tables for a year (suppressed) and their media type."""
-    k = runtime.settings.suppression_k
-    figures = await read_figures(
-        runtime=runtime, filters=Filters(year=year, office=office), exact=False
-    )
-    if fmt == "csv":
-        return reports.to_csv(figures, year, k), "text/csv; charset=utf-8"
-    return reports.to_xlsx(figures, year, k), XLSX_MEDIA
-
-
-async def report_chart(
-    *, runtime: Runtime, year: int, name: str, fmt: Literal["png", "svg"]
-) -> bytes:
-    """One of the report's charts for a year (suppressed)."""
-    figures = await read_figures(runtime=runtime, filters=Filters(year=year), exact=False)
-    return reports.chart(figures, name, year, fmt)
+async def read_figures(*, runtime: Runtime, filters: Filters) -> Document:
+    """The exact figures for `filters` (coordinators)."""
+    return await exact_figures(await runtime.generation(), filters)
 
 
 async def count_by(
@@ -94,11 +74,12 @@ def _bucket(value: Any) -> Any:
 
 
 async def exact_figures(
-    generation: Generation, filters: Filters, *, today: date | None = None
+    generation: Generation, filters: Filters, *, today: date | None = None, whole: bool = False
 ) -> Document:
-    """Every figure of the dashboard and the reports, exact."""
+    """Every figure of the dashboard and the reports, exact (`whole`: every vector and
+    table lists its whole key set, as the suppressed view needs)."""
     case_match = filters.case_match()
-    sex_age = await count_by(generation, VICTIMS, case_match, "sex", "age_group")
+    sex_age = await count_by(generation, VICTIMS, {**case_match, **COUNTED}, "sex", "age_group")
     victims_table = table(
         {(s, a): n for (s, a), n in sex_age.items()},
         {s: SEXES[s] for s in SEX_ORDER},
@@ -110,24 +91,31 @@ async def exact_figures(
         "cases_opened": cases_opened,
         "victims": victims_table,
         "per_year": await per_year(generation, filters),
-        "victims_by_region_of_origin": await _regions(generation, case_match, "region_of_origin"),
-        "victims_by_region_of_exploitation": await _regions(
-            generation, case_match, "region_of_exploitation"
+        "victims_by_region_of_origin": await _regions(
+            generation, case_match, "region_of_origin", whole
         ),
-        "care": await care(generation, case_match),
-        "referrals": await referrals(generation, filters, today=today or today_lima()),
-        "returns_home": await returns_home(generation, case_match),
-        "reintegration": await reintegration(generation, case_match),
-        "training": await training(generation, filters),
+        "victims_by_region_of_exploitation": await _regions(
+            generation, case_match, "region_of_exploitation", whole
+        ),
+        "care": await care(generation, case_match, whole),
+        "referrals": await referrals(generation, filters, today=today or today_lima(), whole=whole),
+        "returns_home": await returns_home(generation, case_match, whole),
+        "reintegration": await reintegration(generation, case_match, whole),
+        "training": await training(generation, filters, whole),
     }
 
 
 async def per_year(generation: Generation, filters: Filters) -> list[Document]:
     """New cases and victims per year, with growth over the previous year."""
-    base = Filters(office=filters.office, region=filters.region, crime_type=filters.crime_type)
+    base = Filters(
+        office=filters.office,
+        offices=filters.offices,
+        region=filters.region,
+        crime_type=filters.crime_type,
+    )
     match = base.case_match(period=False)
     cases = await count_by(generation, CASES, {**match, "opened": True}, "year")
-    victims = await count_by(generation, VICTIMS, match, "year")
+    victims = await count_by(generation, VICTIMS, {**match, **COUNTED}, "year")
     known = {y for (y,) in cases} | {y for (y,) in victims}
     years = sorted(y for y in known if isinstance(y, int))
     if filters.year is not None:
@@ -152,29 +140,31 @@ async def per_year(generation: Generation, filters: Filters) -> list[Document]:
     return rows
 
 
-async def _regions(generation: Generation, match: Document, field: str) -> Document:
-    counts = await count_by(generation, VICTIMS, match, field)
-    return vector({key: n for (key,), n in counts.items()}, REGIONS)
+async def _regions(generation: Generation, match: Document, field: str, whole: bool) -> Document:
+    counts = await count_by(generation, VICTIMS, {**match, **COUNTED}, field)
+    return vector({key: n for (key,), n in counts.items()}, REGIONS, whole=whole)
 
 
-async def care(generation: Generation, match: Document) -> Document:
+async def care(generation: Generation, match: Document, whole: bool = False) -> Document:
     """Care acts by type, and how many distinct victims received care."""
     by_type = await count_by(generation, CARE, match, "care_type")
     by_victim = await count_by(generation, CARE, match, "victim_id")
     return {
-        "by_type": vector({key: n for (key,), n in by_type.items()}, CARE_TYPES),
+        "by_type": vector({key: n for (key,), n in by_type.items()}, CARE_TYPES, whole=whole),
         "victims_cared_for": len(by_victim),
     }
 
 
-async def referrals(generation: Generation, filters: Filters, *, today: date) -> Document:
+async def referrals(
+    generation: Generation, filters: Filters, *, today: date, whole: bool = False
+) -> Document:
     """Referrals by institution kind and outcome, acceptance, time to acceptance, overdue."""
     match = filters.case_match()
     counts = await count_by(generation, REFERRALS, match, "institution_kind", "outcome")
     kinds = {
         k: INSTITUTION_KINDS[k]
         for k in INSTITUTION_KINDS
-        if any(counts.get((k, o), 0) for o in OUTCOMES)
+        if whole or any(counts.get((k, o), 0) for o in OUTCOMES)
     }
     pairs = await count_by(generation, REFERRALS, match, "institution_kind", "victim_id")
     victims_by_kind: dict[str, int] = defaultdict(int)
@@ -199,7 +189,7 @@ async def referrals(generation: Generation, filters: Filters, *, today: date) ->
     overdue = sum((await count_by(generation, REFERRALS, overdue_match)).values())
     return {
         "by_institution_and_outcome": table(counts, kinds, OUTCOMES),
-        "victims_by_institution": vector(dict(victims_by_kind), INSTITUTION_KINDS),
+        "victims_by_institution": vector(dict(victims_by_kind), INSTITUTION_KINDS, whole=whole),
         "victims_referred": len({victim for _, victim in pairs}),
         "accepted": accepted,
         "answered": accepted + declined,
@@ -211,35 +201,39 @@ async def referrals(generation: Generation, filters: Filters, *, today: date) ->
     }
 
 
-async def returns_home(generation: Generation, match: Document) -> Document:
+async def returns_home(generation: Generation, match: Document, whole: bool = False) -> Document:
     """Returns home: how many, how many victims, how many funded, by region of origin."""
     by_region = await count_by(generation, RETURNS, match, "region_of_origin")
     funded = await count_by(generation, RETURNS, match, "funded")
     victims = await count_by(generation, RETURNS, match, "victim_id")
     return {
-        "by_region_of_origin": vector({key: n for (key,), n in by_region.items()}, REGIONS),
+        "by_region_of_origin": vector(
+            {key: n for (key,), n in by_region.items()}, REGIONS, whole=whole
+        ),
         "funded": funded.get((True,), 0),
         "victims": len(victims),
     }
 
 
-async def reintegration(generation: Generation, match: Document) -> Document:
+async def reintegration(generation: Generation, match: Document, whole: bool = False) -> Document:
     """Reintegration milestones reached, by kind."""
     counts = await count_by(generation, MILESTONES, match, "milestone")
     victims = await count_by(generation, MILESTONES, match, "victim_id")
     return {
-        "by_milestone": vector({key: n for (key,), n in counts.items()}, REINTEGRATION_MILESTONES),
+        "by_milestone": vector(
+            {key: n for (key,), n in counts.items()}, REINTEGRATION_MILESTONES, whole=whole
+        ),
         "victims": len(victims),
     }
 
 
-async def training(generation: Generation, filters: Filters) -> Document:
+async def training(generation: Generation, filters: Filters, whole: bool = False) -> Document:
     """Sessions held and people reached (distinct participants plus headcounts)."""
     sessions = {
         doc["_id"]: doc
         async for doc in generation.collection(SESSIONS).find(
             {**filters.session_match(), "status": {"$ne": "cancelled"}},
-            {"status": 1, "region": 1, "day": 1},
+            {"status": 1, "region": 1, "day": 1, "starts_on": 1},
         )
     }
     ids = sorted(sessions)
@@ -250,21 +244,22 @@ async def training(generation: Generation, filters: Filters) -> Document:
             {"session_id": 1, "participant_id": 1, "sex": 1, "audience": 1, "region": 1},
         )
     ]
-    # Each person counts once, with the attributes of their first session (by date, then id),
-    # so the breakdowns add up to the distinct total.
+    # Each person counts once, with the attributes of their first session (by start date,
+    # then id, as training's GET /reach), so the breakdowns add up to the distinct total.
+    # `by_region` is where the session was held (training's meaning); the participants' own
+    # region is the separate figure `by_home_region` (named participants only).
     first: dict[str, Document] = {}
-    for doc in sorted(
-        attendance, key=lambda d: (sessions[d["session_id"]].get("day", ""), d["session_id"])
-    ):
+    for doc in sorted(attendance, key=lambda d: _session_order(sessions[d["session_id"]])):
         first.setdefault(doc["participant_id"], doc)
     by_audience: dict[str, int] = defaultdict(int)
     by_region: dict[str, int] = defaultdict(int)
+    by_home_region: dict[str, int] = defaultdict(int)
     by_sex: dict[str, int] = defaultdict(int)
     for doc in first.values():
         by_audience[doc["audience"]] += 1
         by_sex[doc["sex"]] += 1
-        region = doc.get("region") or sessions[doc["session_id"]].get("region")
-        by_region[region or UNKNOWN] += 1
+        by_region[sessions[doc["session_id"]].get("region") or UNKNOWN] += 1
+        by_home_region[doc.get("region") or UNKNOWN] += 1
     headcount = 0
     async for doc in generation.collection(HEADCOUNTS).find({"session_id": {"$in": ids}}):
         people = {"female": doc["female"], "male": doc["male"], "unknown": doc["unknown"]}
@@ -284,10 +279,15 @@ async def training(generation: Generation, filters: Filters) -> Document:
         "people_reached": len(first) + headcount,
         "participants": len(first),
         "headcount": headcount,
-        "by_audience": vector(dict(by_audience), AUDIENCES),
-        "by_region": vector(dict(by_region), REGIONS),
-        "by_sex": vector(dict(by_sex), SEXES, keep_all=True),
+        "by_audience": vector(dict(by_audience), AUDIENCES, whole=whole),
+        "by_region": vector(dict(by_region), REGIONS, whole=whole),
+        "by_home_region": vector(dict(by_home_region), REGIONS, whole=whole),
+        "by_sex": vector(dict(by_sex), SEXES, keep_all=True, whole=whole),
         "car_staff": by_audience.get("car_staff", 0),
         "assessments": len(gains),
         "average_test_gain": round(statistics.fmean(gains), 1) if gains else None,
     }
+
+
+def _session_order(session: Document) -> tuple[str, str]:
+    return (str(session.get("starts_on") or session.get("day") or ""), str(session["_id"]))

@@ -5,13 +5,17 @@ A table with its margins is a grid whose every row and column obeys "the cells a
 total cell". A line with exactly one hidden cell gives that cell away, so while any line has
 exactly one hidden cell another cell of that line is hidden too (the smallest non-zero one,
 so as little as possible is lost). This protects against recomputation from row and column
-totals; it does not claim to defeat every linear-programming attack on interval bounds.
+totals. `solve` does the same over any set of linear relations (lines: parts, then their
+total), and then checks all the relations together by exact elimination (modulo a large
+prime): while a count below k is pinned down by them, another cell of one of its lines is
+hidden.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Final
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
 
 Grid = list[list[int]]
 Mask = list[list[bool]]
@@ -72,3 +76,110 @@ def suppress_vector(values: Sequence[int], k: int) -> tuple[list[bool], bool]:
 def suppress_count(value: int, k: int) -> bool:
     """Whether a single published count must be hidden."""
     return 0 < value < k
+
+
+PRIME: Final = (1 << 61) - 1  # elimination modulo a Mersenne prime: exact integers, no floats
+
+
+def solve(values: Mapping[Any, int], lines: Sequence[Sequence[Any]], k: int) -> set[Any]:
+    """The keys to hide: primary (0 < n < k), then complementary until no line gives a
+    hidden cell away (exactly one hidden, or hidden parts summing to their number, each
+    then 1) and no count below k is determined by all the lines together."""
+    hidden: set[Any] = {key for key, value in values.items() if 0 < value < k}
+    by_key: dict[Any, list[int]] = defaultdict(list)
+    for index, line in enumerate(lines):
+        for key in line:
+            by_key[key].append(index)
+
+    def cost(line: Sequence[Any]) -> Any:
+        return lambda key: (key == line[-1], values[key] == 0, values[key], repr(key))
+
+    def close(todo: set[int]) -> None:
+        while todo:
+            index = todo.pop()
+            line = lines[index]
+            inside = [key for key in line if key in hidden]
+            if not inside:
+                continue
+            parts = [key for key in inside if key != line[-1]]
+            exposed = len(inside) == 1 or (
+                line[-1] not in hidden
+                and all(values[key] >= 1 for key in parts)
+                and sum(values[key] for key in parts) == len(parts)
+            )
+            candidates = [key for key in line if key not in hidden]
+            if exposed and candidates:
+                chosen = min(candidates, key=cost(line))
+                hidden.add(chosen)
+                todo.update(by_key[chosen])
+
+    close(set(range(len(lines))))
+    while True:
+        small = sorted((key for key in pinned(lines, hidden) if 0 < values[key] < k), key=repr)
+        if not small:
+            return hidden
+        options = [
+            (cost(lines[index])(key), key, index)
+            for index in by_key[small[0]]
+            for key in lines[index]
+            if key not in hidden
+        ]
+        if not options:
+            return hidden  # cannot happen: a pinned key has a line with a shown member
+        _, chosen, _ = min(options, key=lambda option: option[0])
+        hidden.add(chosen)
+        close(set(by_key[chosen]))
+
+
+def pinned(lines: Sequence[Sequence[Any]], hidden: set[Any]) -> set[Any]:
+    """Hidden keys whose value the lines determine, the shown values being known.
+
+    Each line restricted to its hidden keys is a row (parts +1, total -1); a key is
+    determined when its unit vector is in the rows' span: in reduced row echelon form, its
+    column is a pivot whose row has no other entry.
+    """
+    rows: list[dict[Any, int]] = []
+    for line in lines:
+        row: dict[Any, int] = defaultdict(int)
+        for key in line[:-1]:
+            if key in hidden:
+                row[key] += 1
+        if line[-1] in hidden:
+            row[line[-1]] -= 1
+        clean = {key: value % PRIME for key, value in row.items() if value % PRIME}
+        if clean:
+            rows.append(clean)
+    pivots: dict[Any, dict[Any, int]] = {}
+    for raw in rows:
+        reduced = _reduce(raw, pivots)
+        if not reduced:
+            continue
+        lead = min(reduced, key=repr)
+        inverse = pow(reduced[lead], PRIME - 2, PRIME)
+        unit = {key: value * inverse % PRIME for key, value in reduced.items()}
+        for other, pivot_row in pivots.items():  # keep every pivot row reduced
+            factor = pivot_row.get(lead)
+            if factor:
+                pivots[other] = _axpy(pivot_row, unit, -factor)
+        pivots[lead] = unit
+    return {lead for lead, row in pivots.items() if len(row) == 1}
+
+
+def _reduce(row: dict[Any, int], pivots: Mapping[Any, dict[Any, int]]) -> dict[Any, int]:
+    for lead in [key for key in row if key in pivots]:
+        factor = row.get(lead)
+        if factor:
+            row = _axpy(row, pivots[lead], -factor)
+    return row
+
+
+def _axpy(row: Mapping[Any, int], other: Mapping[Any, int], factor: int) -> dict[Any, int]:
+    """row + factor * other, modulo PRIME, without zero entries."""
+    out = dict(row)
+    for key, value in other.items():
+        result = (out.get(key, 0) + factor * value) % PRIME
+        if result:
+            out[key] = result
+        else:
+            out.pop(key, None)
+    return out

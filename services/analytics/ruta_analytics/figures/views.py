@@ -10,7 +10,7 @@ from ruta_shared.api import FieldError
 from ruta_shared.reference import CrimeType, Office
 
 from ruta_analytics.deps import ExactReader, RuntimeDep, SuppressedReader, Year
-from ruta_analytics.figures import reports, service
+from ruta_analytics.figures import published, reports, service
 from ruta_analytics.figures.models import Document, Filters
 
 REGION_QUERY = Query(pattern=r"^(0[1-9]|1[0-9]|2[0-5])$", description="Ubigeo")
@@ -51,18 +51,33 @@ def filters(
 
 
 FiltersDep = Annotated[Filters, Depends(filters)]
+# What the suppressed view admits besides `year` (see figures.publication and the README).
+PROTECTED_DETAIL = "La vista con datos reservados solo admite el filtro por año («year»)."
+
+
+def only_year(chosen: Filters) -> int | None:
+    """The year of a suppressed-view request; any other filter is refused (422)."""
+    for name in ("month", "year_from", "year_to", "office", "region", "crime_type"):
+        if getattr(chosen, name) is not None:
+            raise FieldError(name, PROTECTED_DETAIL)
+    return chosen.year
 
 
 @router.get("/figures")
-async def read_figures(runtime: RuntimeDep, chosen: FiltersDep, _: SuppressedReader) -> Document:
-    """All figures with small cells suppressed (auditors, donors, trainers)."""
-    return await service.read_figures(runtime=runtime, filters=chosen, exact=False)
+async def read_figures(
+    runtime: RuntimeDep, chosen: FiltersDep, caller: SuppressedReader
+) -> Document:
+    """All figures of a year (or all time) with small cells suppressed, summed over the
+    caller's offices (auditors, donors, trainers); no other filter."""
+    return await published.published_figures(
+        runtime=runtime, year=only_year(chosen), offices=published.scope_of(caller)
+    )
 
 
 @router.get("/figures/exact")
 async def read_exact_figures(runtime: RuntimeDep, chosen: FiltersDep, _: ExactReader) -> Document:
     """All figures, exact (coordinators)."""
-    return await service.read_figures(runtime=runtime, filters=chosen, exact=True)
+    return await service.read_figures(runtime=runtime, filters=chosen)
 
 
 @router.get("/reports/{year}/tables.{fmt}")
@@ -70,11 +85,15 @@ async def report_tables(
     runtime: RuntimeDep,
     year: Year,
     fmt: Literal["csv", "xlsx"],
-    _: SuppressedReader,
-    office: Annotated[Office | None, Query()] = None,
+    caller: SuppressedReader,
+    office: Annotated[Office | None, Query(description="No admitido: oficinas del usuario")] = None,
 ) -> Response:
-    """The annual report's tables for a year (suppressed), as CSV or XLSX."""
-    body, media = await service.report_tables(runtime=runtime, year=year, fmt=fmt, office=office)
+    """The annual report's tables for a year (suppressed, the caller's offices), CSV or XLSX."""
+    if office is not None:
+        raise FieldError("office", PROTECTED_DETAIL)
+    body, media = await published.report_tables(
+        runtime=runtime, year=year, fmt=fmt, offices=published.scope_of(caller)
+    )
     filename = f"ruta-reporte-{year}.{fmt}"
     return Response(
         body,
@@ -89,8 +108,10 @@ async def report_chart(
     year: Year,
     name: ChartName,
     fmt: Literal["png", "svg"],
-    _: SuppressedReader,
+    caller: SuppressedReader,
 ) -> Response:
-    """One of the report's charts for a year (suppressed), as PNG or SVG."""
-    chart = await service.report_chart(runtime=runtime, year=year, name=name, fmt=fmt)
+    """One of the report's charts for a year (suppressed, the caller's offices), PNG or SVG."""
+    chart = await published.report_chart(
+        runtime=runtime, year=year, name=name, fmt=fmt, offices=published.scope_of(caller)
+    )
     return Response(chart, media_type=reports.FORMATS[fmt])

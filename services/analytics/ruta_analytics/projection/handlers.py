@@ -16,9 +16,12 @@ from ruta_shared.events import EVENTS, EventData, EventEnvelope, UnknownEventTyp
 from ruta_shared.events.catalog.intake import (
     CareProvided,
     CaseClosed,
+    CaseDetailsUpdated,
     CaseOpened,
     CaseReopened,
     CaseStatusChanged,
+    VictimAttributesCorrected,
+    VictimDuplicateResolved,
     VictimRegistered,
 )
 from ruta_shared.events.catalog.referrals import (
@@ -44,7 +47,7 @@ from ruta_shared.events.catalog.training import (
 )
 
 from ruta_analytics.audit.rules import GENESIS, build_entry, chain_id
-from ruta_analytics.projection import rules
+from ruta_analytics.projection import corrections, rules
 from ruta_analytics.projection.models import (
     ASSESSMENTS,
     ATTENDANCE,
@@ -166,6 +169,14 @@ EVENT_HANDLERS: Final = registry(
     on(CaseStatusChanged, _CASE),
     on(CaseClosed, _CASE),
     on(CaseReopened, _CASE),
+    on(CaseDetailsUpdated, _CASE),
+    on(
+        VictimAttributesCorrected,
+        Handler(lambda e, _: [(VICTIMS, e.victim_id)], corrections.attributes_corrected),
+    ),
+    on(
+        VictimDuplicateResolved, Handler(corrections.duplicate_keys, corrections.duplicate_resolved)
+    ),
     on(
         VictimRegistered,
         Handler(rules.case_dependent(VICTIMS, lambda e, _: e.victim_id), rules.victim_registered),

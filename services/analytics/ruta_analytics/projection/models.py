@@ -102,36 +102,62 @@ class FactBatch:
         return document
 
     def case_attributes(self, case_id: str, fact: Key) -> Document:
-        """What fact `fact` copies from its case; if the case is not known yet, the fact is
-        listed in the case's pending document to receive the attributes later."""
+        """What fact `fact` copies from its case, and the fact listed as the case's dependent
+        (so a correction of the case reaches it by `_id`). If the case is not known yet, the
+        fact is listed in the case's pending document instead and gets the attributes later.
+        Called before a fact's sequence guard, so a redelivery repairs a lost listing."""
+        entry = {"collection": fact[0], "id": fact[1]}
         case = self.get(CASES, case_id)
         if case is not None and case.get("opened"):
+            dependents = case.get("dependents", [])
+            if entry not in dependents:
+                self.put(CASES, {**case, "dependents": _ordered([*dependents, entry])})
             return _case_attributes(case)
         pending = self.get(PENDING, case_id) or {"_id": case_id, "facts": []}
         listed = pending.get("facts", [])
-        entry = {"collection": fact[0], "id": fact[1]}
         if entry not in listed:
             self.put(PENDING, {**pending, "facts": [*listed, entry]})
         return {"crime_types": [], "region_of_exploitation": None, "case_known": False}
 
     def settle_pending(self, case_id: str) -> None:
-        """Give the facts listed as pending for an opened case its attributes, and drop the
-        list. Also run when the case event itself was already applied, so a crash between
-        writing the case and updating its facts is repaired by the redelivery."""
+        """Give the facts listed as pending for an opened case its attributes, list them as
+        the case's dependents, and drop the pending list. Also run when the case event itself
+        was already applied, so a crash between writing the case and updating its facts is
+        repaired by the redelivery."""
         case = self.get(CASES, case_id)
         pending = self.get(PENDING, case_id)
         if case is None or not case.get("opened") or pending is None:
             return
-        attributes = _case_attributes(case)
+        dependents = list(case.get("dependents", []))
         for fact in pending.get("facts", []):
-            collection, doc_id = fact["collection"], fact["id"]
-            key = (collection, doc_id)
+            if fact not in dependents:
+                dependents.append(fact)
+        self.put(CASES, {**case, "dependents": _ordered(dependents)})
+        self.refresh_dependents(case_id)
+        self.delete(PENDING, case_id)
+
+    def refresh_dependents(self, case_id: str) -> None:
+        """Copy the case's current attributes into every fact that depends on it, by `_id`:
+        in the batch when loaded, otherwise by a `$set` after the batch's replaces (both
+        idempotent, so a redelivered correction repairs a crash halfway)."""
+        case = self.get(CASES, case_id)
+        if case is None or not case.get("opened"):
+            return
+        attributes = _case_attributes(case)
+        for fact in case.get("dependents", []):
+            key = (fact["collection"], fact["id"])
             document = self.docs.get(key)
             if document is not None:
-                self.put(collection, {**document, **attributes})
+                if any(document.get(name) != value for name, value in attributes.items()):
+                    self.put(key[0], {**document, **attributes})
             else:
                 self.propagate[key] = attributes
-        self.delete(PENDING, case_id)
+
+
+def _ordered(dependents: list[Document]) -> list[Document]:
+    """Dependents sorted, so the case document does not depend on the order facts arrived
+    in (the live consumer and a rebuild read the topics' partitions interleaved differently)."""
+    return sorted(dependents, key=lambda fact: (fact["collection"], fact["id"]))
 
 
 def _case_attributes(case: Document) -> Document:

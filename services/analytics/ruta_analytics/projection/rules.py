@@ -17,6 +17,7 @@ from ruta_shared.events import EventData, EventEnvelope
 from ruta_shared.events.catalog.intake import (
     CareProvided,
     CaseClosed,
+    CaseDetailsUpdated,
     CaseOpened,
     CaseReopened,
     CaseStatusChanged,
@@ -46,6 +47,7 @@ from ruta_shared.events.catalog.training import (
 from ruta_shared.lima import lima_date
 
 from ruta_analytics.figures.periods import parse_stamp, period_fields, stamp
+from ruta_analytics.projection.corrections import victim_attributes
 from ruta_analytics.projection.models import (
     ASSESSMENTS,
     ATTENDANCE,
@@ -62,7 +64,7 @@ from ruta_analytics.projection.models import (
     Key,
 )
 
-CaseEvent = CaseOpened | CaseStatusChanged | CaseClosed | CaseReopened
+CaseEvent = CaseOpened | CaseStatusChanged | CaseClosed | CaseReopened | CaseDetailsUpdated
 ReferralEvent = (
     ReferralRequested
     | ReferralSent
@@ -112,20 +114,20 @@ def case_event(batch: FactBatch, event: CaseEvent, envelope: EventEnvelope) -> N
     case = batch.guarded(CASES, event.case_id, envelope)
     if case is None:
         batch.settle_pending(event.case_id)
+        if isinstance(event, CaseDetailsUpdated):
+            batch.refresh_dependents(event.case_id)  # a crash may have stopped it halfway
         return
     if isinstance(event, CaseOpened):
         case.update(
             opened=True,
             office=event.office,
-            crime_types=sorted(event.crime_types),
-            exploitation_purposes=sorted(event.exploitation_purposes),
-            region_of_exploitation=event.region_of_exploitation,
-            arrival_channel=event.arrival_channel,
-            referring_institution_kind=event.referring_institution_kind,
+            **_details(event),
             opened_at=stamp(event.opened_at),
             status="open",
             **period_fields(lima_date(event.opened_at)),
         )
+    elif isinstance(event, CaseDetailsUpdated):
+        case.update(**_details(event), details_updated_at=stamp(event.updated_at))
     elif isinstance(event, CaseStatusChanged):
         case["status"] = event.to_status
     elif isinstance(event, CaseClosed):
@@ -136,6 +138,19 @@ def case_event(batch: FactBatch, event: CaseEvent, envelope: EventEnvelope) -> N
         case.update(status="open", reopened_at=stamp(event.reopened_at))
     batch.put(CASES, case)
     batch.settle_pending(event.case_id)
+    if isinstance(event, CaseDetailsUpdated):
+        batch.refresh_dependents(event.case_id)
+
+
+def _details(event: CaseOpened | CaseDetailsUpdated) -> dict[str, Any]:
+    """The case's details as opened or as corrected (what the figures and filters use)."""
+    return {
+        "crime_types": sorted(event.crime_types),
+        "exploitation_purposes": sorted(event.exploitation_purposes),
+        "region_of_exploitation": event.region_of_exploitation,
+        "arrival_channel": event.arrival_channel,
+        "referring_institution_kind": event.referring_institution_kind,
+    }
 
 
 def case_dependent(
@@ -154,26 +169,24 @@ def case_dependent(
 
 
 def victim_registered(batch: FactBatch, event: VictimRegistered, envelope: EventEnvelope) -> None:
+    attributes = batch.case_attributes(event.case_id, (VICTIMS, event.victim_id))
     victim = batch.guarded(VICTIMS, event.victim_id, envelope)
     if victim is None:
         return
+    victim.setdefault("duplicate_of", None)
     victim.update(
         case_id=event.case_id,
         office=event.office,
-        sex=event.sex,
-        age_group=event.age_group,
-        nationality=event.nationality,
-        region_of_origin=event.region_of_origin,
-        indigenous_people=event.indigenous_people,
-        disability=event.disability,
+        **victim_attributes(event),
         registered_at=stamp(event.registered_at),
         **period_fields(lima_date(event.registered_at)),
-        **batch.case_attributes(event.case_id, (VICTIMS, victim["_id"])),
+        **attributes,
     )
     batch.put(VICTIMS, victim)
 
 
 def care_provided(batch: FactBatch, event: CareProvided, envelope: EventEnvelope) -> None:
+    attributes = batch.case_attributes(event.case_id, (CARE, event.care_id))
     care = batch.guarded(CARE, event.care_id, envelope)
     if care is None:
         return
@@ -183,7 +196,7 @@ def care_provided(batch: FactBatch, event: CareProvided, envelope: EventEnvelope
         office=event.office,
         care_type=event.care_type,
         **period_fields(event.provided_on),
-        **batch.case_attributes(event.case_id, (CARE, care["_id"])),
+        **attributes,
     )
     batch.put(CARE, care)
 
@@ -192,6 +205,7 @@ def care_provided(batch: FactBatch, event: CareProvided, envelope: EventEnvelope
 
 
 def referral_event(batch: FactBatch, event: ReferralEvent, envelope: EventEnvelope) -> None:
+    attributes = batch.case_attributes(event.case_id, (REFERRALS, event.referral_id))
     referral = batch.guarded(REFERRALS, event.referral_id, envelope)
     if referral is None:
         return
@@ -202,7 +216,7 @@ def referral_event(batch: FactBatch, event: ReferralEvent, envelope: EventEnvelo
         institution_id=event.institution_id,
         institution_kind=event.institution_kind,
         office=event.office,
-        **batch.case_attributes(event.case_id, (REFERRALS, referral["_id"])),
+        **attributes,
     )
     referral.setdefault("outcome", "pending")
     referral.setdefault("accepted_ever", False)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import random
 import statistics
-from collections import Counter
+import uuid
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
 from ruta_shared.events import EventEnvelope
+from ruta_shared.reference import AGE_GROUPS, CRIME_TYPES, REGIONS, SEXES
 
 Doc = dict[str, Any]
 LIMA = timedelta(hours=-5)
@@ -20,16 +23,41 @@ def _lima_year(text: str) -> tuple[int, int]:
     return moment.year, moment.month
 
 
-def recount_figures(envelopes: list[EventEnvelope], year: int | None = None) -> Doc:
-    """The figures, recounted naively from the distinct events (no database)."""
+def recount_figures(
+    envelopes: list[EventEnvelope],
+    year: int | None = None,
+    *,
+    office: str | None = None,
+    region: str | None = None,
+    crime_type: str | None = None,
+) -> Doc:
+    """The figures, recounted naively from the distinct events (no database), with the
+    latest case details and victim attributes, and without victims found to be duplicates."""
     seen: dict[Any, EventEnvelope] = {}
     for envelope in envelopes:
         seen.setdefault(envelope.id, envelope)
     events = list(seen.values())
     cases: dict[str, Doc] = {}
-    for e in events:
-        if e.type == "case.opened":
-            cases[e.data["case_id"]] = e.data
+    corrected: dict[str, Doc] = {}
+    dropped: set[str] = set()
+    for e in sorted(events, key=lambda e: (e.subject, e.sequence)):
+        if e.type in ("case.opened", "case.details_updated"):
+            cases[e.data["case_id"]] = {**cases.get(e.data["case_id"], {}), **e.data}
+        elif e.type == "victim.attributes_corrected":
+            corrected[e.data["victim_id"]] = e.data
+        elif e.type == "victim.duplicate_resolved" and e.data["outcome"] == "same_person":
+            pair = {e.data["victim_id"], e.data["other_victim_id"]}
+            dropped |= pair - {e.data["kept_victim_id"]}
+
+    def in_scope(d: Doc) -> bool:
+        case = cases.get(d["case_id"], {})
+        return (
+            (office is None or d.get("office") == office)
+            and (region is None or case.get("region_of_exploitation") == region)
+            and (crime_type is None or crime_type in case.get("crime_types", []))
+        )
+
+    events = [e for e in events if "case_id" not in e.data or in_scope(e.data)]
 
     def in_period(y: int) -> bool:
         return year is None or y == year
@@ -50,7 +78,8 @@ def recount_figures(envelopes: list[EventEnvelope], year: int | None = None) -> 
             y, _ = _lima_year(d["opened_at"])
             per_year_cases[y] += 1
             cases_opened += in_period(y)
-        elif e.type == "victim.registered":
+        elif e.type == "victim.registered" and d["victim_id"] not in dropped:
+            d = {**d, **corrected.get(d["victim_id"], {})}
             y, _ = _lima_year(d["registered_at"])
             per_year_victims[y] += 1
             if in_period(y):
@@ -163,3 +192,72 @@ def figures_as_recount(figures: Doc) -> Doc:
 def reshape() -> Callable[[Doc], Doc]:
     """`figures_as_recount` as a fixture."""
     return figures_as_recount
+
+
+def with_corrections(rng: random.Random, envelopes: list[EventEnvelope]) -> list[EventEnvelope]:
+    """The stream with case details and victim attributes corrected (some several times,
+    some before the case's later facts), and a few victims resolved as duplicates; every
+    subject's sequences renumbered in the new order."""
+    after: dict[int, list[tuple[str, Doc]]] = defaultdict(list)
+    by_subject: dict[str, list[int]] = defaultdict(list)
+    for index, envelope in enumerate(envelopes):
+        by_subject[envelope.subject].append(index)
+    victims: list[Doc] = []
+    for index, envelope in enumerate(envelopes):
+        d, at = envelope.data, envelope.occurred_at.isoformat()
+        later = [i for i in by_subject[envelope.subject] if i >= index]
+        if envelope.type == "case.opened":
+            for _ in range(rng.choice((0, 1, 1, 2, 3))):
+                details = {
+                    **{k: d[k] for k in ("case_id", "arrival_channel", "exploitation_purposes")},
+                    "crime_types": rng.sample(sorted(CRIME_TYPES), rng.randint(1, 2)),
+                    "region_of_exploitation": rng.choice([None, *sorted(REGIONS)[:4]]),
+                    "referring_institution_kind": d.get("referring_institution_kind"),
+                    "updated_at": at,
+                }
+                after[rng.choice(later)].append(("case.details_updated", details))
+        elif envelope.type == "victim.registered":
+            victims.append(d)
+            for _ in range(rng.choice((0, 0, 1, 2))):
+                attributes = {
+                    **{k: d[k] for k in ("case_id", "victim_id", "nationality")},
+                    "sex": rng.choice(sorted(SEXES)),
+                    "age_group": rng.choice(sorted(AGE_GROUPS)),
+                    "region_of_origin": rng.choice([None, "16", "03"]),
+                    "corrected_at": at,
+                }
+                after[rng.choice(later)].append(("victim.attributes_corrected", attributes))
+    couples = zip(victims[::2], victims[1::2], strict=False)
+    pairs = [(a, b) for a, b in couples if a["case_id"] != b["case_id"]]
+    for a, b in rng.sample(pairs, min(len(pairs), 6)):
+        outcome = rng.choice(("same_person", "same_person", "different_people"))
+        resolved = {
+            "case_id": a["case_id"],
+            "victim_id": a["victim_id"],
+            "duplicate_id": f"dup-{a['victim_id']}",
+            "other_case_id": b["case_id"],
+            "other_victim_id": b["victim_id"],
+            "outcome": outcome,
+            "kept_victim_id": rng.choice((a, b))["victim_id"] if outcome == "same_person" else None,
+            "resolved_at": envelopes[-1].occurred_at.isoformat(),
+        }
+        after[by_subject[a["case_id"]][-1]].append(("victim.duplicate_resolved", resolved))
+    out: list[EventEnvelope] = []
+    sequences: Counter[str] = Counter()
+    for index, envelope in enumerate(envelopes):
+        inserted = [
+            envelope.model_copy(
+                update={"id": uuid.uuid4(), "source": "intake", "type": kind, "data": data}
+            )
+            for kind, data in after[index]
+        ]
+        for item in [envelope, *inserted]:
+            sequences[item.subject] += 1
+            out.append(item.model_copy(update={"sequence": sequences[item.subject]}))
+    return out
+
+
+@pytest.fixture
+def corrected() -> Callable[[random.Random, list[EventEnvelope]], list[EventEnvelope]]:
+    """`with_corrections` as a fixture."""
+    return with_corrections

@@ -18,6 +18,7 @@ from ruta_analytics.figures.models import Filters
 from ruta_analytics.figures.service import exact_figures
 from ruta_analytics.projection.models import AUDIT, AUDIT_HEADS, FACT_COLLECTIONS
 from ruta_analytics.projection.store import Generation, active_generation
+from ruta_shared.events import EventEnvelope
 from ruta_shared.testing.kafka import read_topic, wait_for
 from ruta_shared.testing.synthetic import random_stream, report_stream
 from ruta_shared.topics import dead_letter_topic
@@ -98,10 +99,12 @@ async def test_dead_letters_and_rebuild_equals_the_live_projection(
     projected: Callable[..., Any],
     recount: Callable[..., Doc],
     reshape: Callable[[Doc], Doc],
+    corrected: Callable[[random.Random, list[EventEnvelope]], list[EventEnvelope]],
     topics: dict[str, str],
     kafka_bootstrap: str,
 ) -> None:
-    events = random_stream(random.Random(23), cases=150, years=(2016, 2017), sessions=8)
+    rng = random.Random(23)
+    events = corrected(rng, random_stream(rng, cases=150, years=(2016, 2017), sessions=8))
     await publisher.publish(events)
     await projected(db, events, worker)
     live = await active_generation(db)

@@ -5,7 +5,13 @@ from __future__ import annotations
 import itertools
 import random
 
-from ruta_analytics.figures.suppression import suppress_grid, suppress_vector, with_margins
+from ruta_analytics.figures.suppression import (
+    pinned,
+    solve,
+    suppress_grid,
+    suppress_vector,
+    with_margins,
+)
 
 
 def recoverable(grid: list[list[int]], hidden: list[list[bool]]) -> bool:
@@ -65,3 +71,26 @@ def test_vector_hides_a_complement_for_a_lone_small_entry() -> None:
     mask, total_hidden = suppress_vector([3, 0], 5)
     assert mask[0]
     assert total_hidden
+
+
+def test_solve_hides_a_second_cell_where_one_line_would_give_the_first_away() -> None:
+    values = {"a": 2, "b": 9, "c": 30, "t": 41}
+    hidden = solve(values, [["a", "b", "c", "t"]], 5)
+    assert hidden == {"a", "b"}
+
+
+def test_solve_does_not_leave_hidden_parts_that_could_only_all_be_one() -> None:
+    values = {"a": 1, "b": 1, "c": 30, "t": 32}
+    hidden = solve(values, [["a", "b", "c", "t"]], 5)
+    assert hidden == {"a", "b", "c"}
+
+
+def test_pinned_finds_a_cell_determined_only_by_several_lines_together() -> None:
+    # x + y = shown, y + z = shown, x + z = shown: every line has two hidden cells, yet
+    # the three together give each one (2x = l1 - l2 + l3).
+    lines = [["x", "y", "s1"], ["y", "z", "s2"], ["x", "z", "s3"]]
+    assert pinned(lines, {"x", "y", "z"}) == {"x", "y", "z"}
+    values = {"x": 2, "y": 3, "z": 9, "s1": 5, "s2": 12, "s3": 11}
+    hidden = solve(values, lines, 5)
+    assert {"x", "y"} <= hidden
+    assert not {key for key in pinned(lines, hidden) if 0 < values[key] < 5}

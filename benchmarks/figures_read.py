@@ -1,0 +1,140 @@
+"""Benchmark: reading the figures (exact and suppressed) as the projection grows; write rate.
+
+Starts its own Kafka node and FerretDB (`support.servers`; only FerretDB is used). For each
+size, projects that many synthetic events (`random_stream`, routes of care and training)
+through the live write path (`projection.store.project`, batches of `--batch`, audit ledger
+included) into a fresh database, timing it (the write rate), then times reads:
+- exact: `exact_figures` without filters, and with year + office + region + crime type;
+- suppressed: `figures.published.publish` for all time and for one year, cold (the solution
+  recomputed, as after every projected batch) and warm (the same projection state).
+Prints p50/p99 per read and size, and per read the ratio of the p99 at the largest size to the
+p99 at the smallest (targets: p99 < 100 ms at 1,000,000 events, ratio <= 1.5). The write
+rate is compared by running the same script with `--write-only` on main's code (see the
+analytics README); target >= 0.8 of today's.
+
+    uv run python benchmarks/figures_read.py [--sizes 10000,100000] [--reads 5] [--batch 500]
+        [--write-only] [--seed 7]
+
+Progress goes to stderr; the figures to stdout. Not a test: nothing here asserts a speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import os
+import random
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+from pymongo import AsyncMongoClient
+from ruta_analytics.figures.models import Filters
+from ruta_analytics.figures.service import exact_figures
+from ruta_analytics.projection.store import active_generation, project
+from ruta_shared.events import EventEnvelope
+from ruta_shared.testing.synthetic import chunked, random_stream
+from support import MACHINE, Servers, note, percentile, say, servers
+
+Doc = dict[str, Any]
+YEARS: Final = (2016, 2017, 2018)
+K: Final = 5
+
+
+def synthetic(size: int, seed: int) -> list[EventEnvelope]:
+    """About `size` events: routes of care (about 10 events a case) and some sessions."""
+    rng = random.Random(seed)
+    events: list[EventEnvelope] = []
+    while len(events) < size:
+        events += random_stream(rng, cases=500, years=YEARS, sessions=5, security_events=False)
+    return events[:size]
+
+
+async def timed(read: Callable[[], Awaitable[Any]], count: int) -> list[float]:
+    """Durations of `count` calls of `read`, in seconds."""
+    out = []
+    for _ in range(count):
+        started = time.perf_counter()
+        await read()
+        out.append(time.perf_counter() - started)
+    return out
+
+
+async def one_size(mongo_url: str, size: int, args: argparse.Namespace) -> dict[str, list[float]]:
+    """Load `size` events, print the write rate, and time the reads."""
+    client: AsyncMongoClient[Doc] = AsyncMongoClient(mongo_url, tz_aware=True)
+    name = f"bench_figures_{uuid.uuid4().hex[:8]}"
+    try:
+        generation = await active_generation(client[name])
+        events = synthetic(size, args.seed)
+        started = time.perf_counter()
+        for index, batch in enumerate(chunked(events, args.batch)):
+            await project(generation, batch)
+            if index % 20 == 0:
+                note(f"{size:,}: {(index + 1) * args.batch:,} events projected")
+        seconds = time.perf_counter() - started
+        say(f"{size:>10,} events projected in {seconds:8.1f}s: {size / seconds:8,.0f} events/s")
+        if args.write_only:
+            return {}
+        # Looked up here so that `--write-only` also runs on main's code, which lacks it.
+        publish = importlib.import_module("ruta_analytics.figures.published").publish
+        filtered = Filters(year=2017, office="lima", region="15", crime_type="trafficking")
+        warm: dict[Any, Any] = {}
+
+        def suppressed(year: int | None, cache: dict[Any, Any] | None) -> Awaitable[Doc]:
+            chosen = {} if cache is None else cache
+            read: Awaitable[Doc] = publish(generation, cache=chosen, k=K, year=year, offices=None)
+            return read
+
+        reads: dict[str, Callable[[], Awaitable[Any]]] = {
+            "exact, no filter": lambda: exact_figures(generation, Filters()),
+            "exact, year+office+region+crime": lambda: exact_figures(generation, filtered),
+            "suppressed, all time, cold": lambda: suppressed(None, None),
+            "suppressed, one year, cold": lambda: suppressed(2017, None),
+            "suppressed, all time, warm": lambda: suppressed(None, warm),
+            "suppressed, one year, warm": lambda: suppressed(2017, warm),
+        }
+        results = {}
+        for label, read in reads.items():
+            note(f"{size:,}: {label} ...")
+            results[label] = await timed(read, args.reads)
+            say(
+                f"{size:>10,} {label:<34} p50 {percentile(results[label], 50):9.1f} ms"
+                f"  p99 {percentile(results[label], 99):9.1f} ms"
+            )
+        return results
+    finally:
+        await client.drop_database(name)
+        await client.close()
+
+
+async def run(running: Servers, args: argparse.Namespace) -> None:
+    """The benchmark on the started servers."""
+    say(f"machine: {os.cpu_count()} CPUs; {MACHINE}; k = {K}; batches of {args.batch}")
+    sizes = [int(s) for s in args.sizes.split(",")]
+    by_size = {size: await one_size(running.mongo_url, size, args) for size in sizes}
+    if args.write_only or len(sizes) < 2:
+        return
+    small, large = by_size[min(sizes)], by_size[max(sizes)]
+    for label in small:
+        ratio = percentile(large[label], 99) / percentile(small[label], 99)
+        say(f"p99 ratio {max(sizes):,}/{min(sizes):,} events, {label:<34} {ratio:8.2f}")
+
+
+def main() -> None:
+    """Start the servers in a temporary folder, run, stop them."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--reads", type=int, default=5, help="timed reads per kind and size")
+    parser.add_argument("--batch", type=int, default=500, help="events per projected batch")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--write-only", action="store_true", help="only the write rate")
+    args = parser.parse_args()
+    with servers() as running:
+        asyncio.run(run(running, args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""The suppressed view's reads: every period of the caller's scope, suppressed together.
+
+`figures.publication` holds the method; this module computes each period's exact figures
+(whole key sets) for an office scope, solves the suppression once per projection state
+(generation, batches applied, Lima day, scope, k) and answers every request from it, so N
+requests (or N open pages) between two batches cost one computation.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final, Literal
+
+from ruta_shared.lima import today_lima
+from ruta_shared.security.permissions import OFFICE_SCOPE
+from ruta_shared.security.principal import Principal
+
+from ruta_analytics.figures import reports
+from ruta_analytics.figures.models import Document, Filters
+from ruta_analytics.figures.publication import ALL, build, per_year_rows, release
+from ruta_analytics.figures.service import count_by, exact_figures
+from ruta_analytics.figures.suppression import solve
+from ruta_analytics.projection.models import (
+    CARE,
+    CASES,
+    MILESTONES,
+    REFERRALS,
+    RETURNS,
+    SESSIONS,
+    VICTIMS,
+)
+from ruta_analytics.projection.store import Generation
+from ruta_analytics.runtime import Runtime
+
+PERIOD_FACTS: Final = (CASES, VICTIMS, CARE, REFERRALS, RETURNS, MILESTONES, SESSIONS)
+XLSX_MEDIA: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CACHED_STATES: Final = 8  # scopes kept per process (one per distinct set of offices)
+
+
+def scope_of(principal: Principal) -> tuple[str, ...] | None:
+    """The offices whose figures the caller sees summed (None: the whole country)."""
+    if OFFICE_SCOPE.get(principal.role) == "own":
+        return tuple(sorted(principal.offices))
+    return None
+
+
+async def published_figures(
+    *, runtime: Runtime, year: int | None, offices: tuple[str, ...] | None
+) -> Document:
+    """The suppressed figures of one year (None: all time) for an office scope."""
+    return await publish(
+        await runtime.generation(),
+        cache=runtime.published,
+        k=runtime.settings.suppression_k,
+        year=year,
+        offices=offices,
+    )
+
+
+async def publish(
+    generation: Generation,
+    *,
+    cache: dict[Any, Any],
+    k: int,
+    year: int | None,
+    offices: tuple[str, ...] | None,
+) -> Document:
+    """`published_figures` on a given generation and cache (also used by the benchmark)."""
+    state = (generation.name, await generation.progress(), today_lima(), offices, k)
+    solved = cache.get(state)
+    if solved is None:
+        solved = await _solve(generation, offices, k)
+        if len(cache) >= CACHED_STATES:
+            cache.clear()
+        cache[state] = solved
+    by_period, hidden, years = solved
+    period: Any = ALL if year is None else year
+    figures = by_period.get(period)
+    if figures is None:  # a year without any fact: all zeros
+        figures = await exact_figures(generation, Filters(year=year, offices=offices), whole=True)
+    out = release(figures, period, hidden, k)
+    shown = years if year is None else [y for y in (year - 1, year) if y in years] or [year]
+    out["per_year"] = per_year_rows(shown, by_period, hidden)
+    out["filters"] = {} if year is None else {"year": year}
+    return out
+
+
+async def _solve(
+    generation: Generation, offices: tuple[str, ...] | None, k: int
+) -> tuple[dict[Any, Document], set[Any], list[int]]:
+    scope = Filters(offices=offices)
+    known: set[int] = set()
+    for collection in PERIOD_FACTS:
+        counts = await count_by(generation, collection, scope.office_match(), "year")
+        known |= {y for (y,) in counts if isinstance(y, int)}
+    years = sorted(known)
+    by_period: dict[Any, Document] = {ALL: await exact_figures(generation, scope, whole=True)}
+    for y in years:
+        by_period[y] = await exact_figures(generation, Filters(year=y, offices=offices), whole=True)
+    problem = build(by_period)
+    return by_period, solve(problem.values, problem.lines, k), years
+
+
+async def report_tables(
+    *, runtime: Runtime, year: int, fmt: Literal["csv", "xlsx"], offices: tuple[str, ...] | None
+) -> tuple[bytes, str]:
+    """The annual report's tables for a year (suppressed) and their media type."""
+    k = runtime.settings.suppression_k
+    figures = await published_figures(runtime=runtime, year=year, offices=offices)
+    if fmt == "csv":
+        return reports.to_csv(figures, year, k), "text/csv; charset=utf-8"
+    return reports.to_xlsx(figures, year, k), XLSX_MEDIA
+
+
+async def report_chart(
+    *,
+    runtime: Runtime,
+    year: int,
+    name: str,
+    fmt: Literal["png", "svg"],
+    offices: tuple[str, ...] | None,
+) -> bytes:
+    """One of the report's charts for a year (suppressed)."""
+    figures = await published_figures(runtime=runtime, year=year, offices=offices)
+    return reports.chart(figures, name, year, fmt)

@@ -54,6 +54,17 @@ class ReferralsMetrics:
             "Referrals waiting on an institution past their deadline now.",
             registry=registry,
         )
+        self.stages_overdue = Counter(
+            "ruta_route_stages_overdue_total",
+            "Route-of-care stage occurrences that passed their target duration, by stage.",
+            ["stage"],
+            registry=registry,
+        )
+        self.stages_overdue_open = Gauge(
+            "ruta_route_stages_overdue_open",
+            "Route-of-care stage occurrences open past their target now.",
+            registry=registry,
+        )
         self.webhook_attempts = Counter(
             "ruta_webhook_attempts_total",
             "Webhook delivery attempts, by outcome (delivered, failed, dead_lettered, withdrawn).",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import get_args
 
 from pydantic import Field, field_validator, model_validator
-from ruta_shared.reference import Urgency
+from ruta_shared.reference import ROUTE_STAGES, Urgency
 from ruta_shared.settings import ServiceSettings
 
 HOUR = 3600.0
@@ -23,6 +23,21 @@ DEFAULT_ANSWER_SECONDS = {
     "normal": 7 * 24 * HOUR,
     "low": 14 * 24 * HOUR,
 }
+DAY = 24 * HOUR
+# Target durations of the protocol's stages: our defaults, no law fixes them.
+DEFAULT_ROUTE_STAGE_SECONDS = {
+    "detection_report": 7 * DAY,
+    "rescue_intervention": 2 * DAY,
+    "first_attention": 3 * DAY,
+    "udavit_protection": 90 * DAY,
+    "upe_child_protection": 60 * DAY,
+    "legal_aid": 365 * DAY,
+    "shelter": 180 * DAY,
+    "identity_documents": 30 * DAY,
+    "return_home": 14 * DAY,
+    "reintegration_pri": 365 * DAY,
+    "follow_up_closure": 180 * DAY,
+}
 
 
 class ReferralsSettings(ServiceSettings):
@@ -39,6 +54,11 @@ class ReferralsSettings(ServiceSettings):
     )
     answer_deadline_seconds: dict[str, float] = Field(
         default_factory=lambda: dict(DEFAULT_ANSWER_SECONDS)
+    )
+    # Seconds a route stage may stay open before it is overdue, by stage code (JSON in
+    # RUTA_ROUTE_STAGE_TARGET_SECONDS); counted from the start of its entry day in Lima.
+    route_stage_target_seconds: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_ROUTE_STAGE_SECONDS)
     )
     overdue_check_interval_seconds: float = Field(default=60.0, gt=0)
 
@@ -83,6 +103,18 @@ class ReferralsSettings(ServiceSettings):
             msg = "RUTA_WEBHOOK_ALLOW_LOCAL_TARGETS cannot be true in production"
             raise ValueError(msg)
         return self
+
+    @field_validator("route_stage_target_seconds")
+    @classmethod
+    def _every_stage(cls, value: dict[str, float]) -> dict[str, float]:
+        """A target for every stage of the catalogue and nothing else, none negative."""
+        if set(value) != set(ROUTE_STAGES):
+            msg = f"route stage targets must name exactly the stages: {sorted(ROUTE_STAGES)}"
+            raise ValueError(msg)
+        if any(seconds < 0 for seconds in value.values()):
+            msg = "route stage targets cannot be negative"
+            raise ValueError(msg)
+        return value
 
     @field_validator("acknowledgement_deadline_seconds", "answer_deadline_seconds")
     @classmethod

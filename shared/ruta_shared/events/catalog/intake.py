@@ -146,6 +146,38 @@ class CaseClosed(_IntakeEvent):
     closed_at: datetime
 
 
+class _ClosureRequestEvent(_IntakeEvent):
+    """A closure request names the request, the case's office and the reason code asked for."""
+
+    request_id: str = Id
+    office: Office
+    closure_reason: ClosureReason
+    requested_at: datetime
+
+
+@EVENTS.register
+class CaseClosureRequested(_ClosureRequestEvent):
+    """A case worker asked a coordinator to close the case (the note stays encrypted)."""
+
+    event_type: ClassVar[str] = "case.closure_requested"
+
+
+@EVENTS.register
+class CaseClosureApproved(_ClosureRequestEvent):
+    """A coordinator approved a closure request; `case.closed` follows in the same write."""
+
+    event_type: ClassVar[str] = "case.closure_approved"
+    approved_at: datetime
+
+
+@EVENTS.register
+class CaseClosureReturned(_ClosureRequestEvent):
+    """A coordinator returned a closure request with a comment (the comment stays encrypted)."""
+
+    event_type: ClassVar[str] = "case.closure_returned"
+    returned_at: datetime
+
+
 @EVENTS.register
 class CaseReopened(_IntakeEvent):
     """A closed case was reopened."""

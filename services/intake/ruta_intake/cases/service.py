@@ -69,6 +69,7 @@ def case_read(doc: Document) -> CaseRead:
         referring_institution_kind=doc["referring_institution_kind"],
         status=doc["status"],
         closure_reason=doc.get("closure_reason"),
+        project_code=doc.get("project_code"),
         closed_at=doc.get("closed_at"),
         reopened_at=doc.get("reopened_at"),
         victims=[victim_read(case_id, v) for v in doc.get("victims", [])],

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 CASE_ROUTES: Final = "case_routes"
 VICTIMS: Final = "victims"
+PROJECTS: Final = "projects"
 INSTITUTIONS: Final = "institutions"
 DELIVERIES: Final = "webhook_deliveries"
 IDEMPOTENCY: Final = "idempotency"
@@ -101,6 +102,7 @@ class Runtime:
     idempotency: IdempotencyStore
     cases: Aggregates  # `case_routes`: referrals, returns, milestones and the case's outbox
     victims: AsyncCollection[Document]
+    projects: AsyncCollection[Document]  # intake's project registry, from its events
     institutions: AsyncCollection[Document]
     deliveries: AsyncCollection[Document]
     deadlines: Deadlines
@@ -146,6 +148,7 @@ class Runtime:
                 busy_detail=CASE_BUSY,
             ),
             victims=db[VICTIMS],
+            projects=db[PROJECTS],
             institutions=db[INSTITUTIONS],
             deliveries=db[DELIVERIES],
             deadlines=Deadlines(

@@ -10,6 +10,7 @@ from ruta_shared.aggregate import Change
 from ruta_shared.api import Page, PageParams
 from ruta_shared.events.catalog.intake import CareProvided
 from ruta_shared.lima import lima_date
+from ruta_shared.projects import check_project_fits
 from ruta_shared.reference import CareType
 from ruta_shared.security.principal import Principal
 from uuid6 import uuid7
@@ -18,7 +19,6 @@ from ruta_intake.care.models import CareCreate, CareRead
 from ruta_intake.care.rules import check_day
 from ruta_intake.cases.aggregate import change_case, find_item, load_case
 from ruta_intake.cases.rules import check_not_closed, utc_now
-from ruta_intake.projects.rules import check_project_fits
 from ruta_intake.runtime import Runtime
 
 Document = dict[str, Any]

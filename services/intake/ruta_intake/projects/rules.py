@@ -43,11 +43,3 @@ def project_read(doc: Document, version: int | None = None) -> ProjectRead:
         version=version if version is not None else int(doc.get(SEQUENCE_FIELD, 1)),
         **{k: doc[k] for k in ProjectFacts.model_fields},
     )
-
-
-def check_project_fits(project: Document | None, *, office: str, field: str) -> None:
-    """422 naming `field` unless the project exists and works in the office."""
-    if project is None:
-        raise RuleViolationError(field, "no es un proyecto registrado")
-    if office not in project["offices"]:
-        raise RuleViolationError(field, "el proyecto no trabaja en la oficina del caso")

@@ -7,6 +7,7 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 from ruta_shared.aggregate import Change, RuleViolationError
 from ruta_shared.events.catalog.intake import CaseProjectAssigned
+from ruta_shared.projects import check_project_fits
 from ruta_shared.security.principal import Principal
 
 from ruta_intake.cases.aggregate import change_case
@@ -20,7 +21,6 @@ from ruta_intake.projects.models import (
 )
 from ruta_intake.projects.rules import (
     check_period,
-    check_project_fits,
     project_event,
     project_fields,
     project_read,

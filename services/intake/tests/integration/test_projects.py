@@ -115,4 +115,4 @@ async def test_a_project_of_other_offices_does_not_fit_a_case(served: Any) -> No
         f"/cases/{opened.json()['case_id']}/project", json={"project_code": code}, headers=worker
     )
     assert answer.status_code == 422
-    assert "oficina" in answer.text
+    assert "oficina indicada" in answer.text

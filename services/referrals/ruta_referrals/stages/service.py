@@ -12,6 +12,7 @@ from ruta_shared.security.principal import Principal
 from uuid6 import uuid7
 
 from ruta_referrals.intake_projection.intake_api import IntakeLookup
+from ruta_referrals.intake_projection.service import check_project
 from ruta_referrals.referrals.rules import office_query
 from ruta_referrals.referrals.service import visible_case
 from ruta_referrals.reintegration.service import check_case_and_victim
@@ -41,9 +42,8 @@ async def enter_stage(
     *, runtime: Runtime, principal: Principal, case_id: str, body: StageEnter, intake: IntakeLookup
 ) -> StageRead:
     """Record that the case (or one of its victims) entered a stage of the route."""
-    if body.victim_id is None:
-        await visible_case(runtime=runtime, principal=principal, case_id=case_id, intake=intake)
-    else:
+    case = await visible_case(runtime=runtime, principal=principal, case_id=case_id, intake=intake)
+    if body.victim_id is not None:
         await check_case_and_victim(
             runtime=runtime,
             principal=principal,
@@ -51,6 +51,13 @@ async def enter_stage(
             victim_id=body.victim_id,
             intake=intake,
         )
+    await check_project(
+        runtime=runtime,
+        code=body.project_code,
+        office=case["office"],
+        intake=intake,
+        field="body.project_code",
+    )
     occurrence_id = str(uuid7())
     note = None
     if body.note is not None:

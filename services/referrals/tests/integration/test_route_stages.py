@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from ruta_shared.events.catalog.intake import ProjectRegistered
 from ruta_shared.lima import today_lima
 from ruta_shared.testing.kafka import read_topic, wait_for
 from ruta_shared.topics import REFERRALS_EVENTS
@@ -52,12 +54,46 @@ async def test_the_catalogue_lists_the_eleven_protocol_stages_in_spanish(harness
     assert page.json()["institution_kinds"]["civil_registry"] == "Registro de identidad (RENIEC)"
 
 
+async def registered_project(harness: Any, offices: list[str]) -> str:
+    """Publish intake's `project.registered` and wait until referrals knows the project."""
+    code = f"DTZ-{uuid.uuid4().hex[:6].upper()}"
+    event = ProjectRegistered(
+        project_code=code,
+        name="Down to Zero Movimiento Perú",
+        funder="Financiador de prueba",
+        starts_on=date(2016, 7, 1),
+        ends_on=date(2017, 12, 31),
+        offices=offices,
+    )
+    await harness.feed.publish(code, event)
+
+    async def known() -> bool:
+        return await harness.db["projects"].find_one({"_id": code}) is not None
+
+    await wait_for(known, timeout=30)
+    return code
+
+
 async def test_stages_are_entered_in_parallel_repeated_and_left_with_events(
     harness: Any,
 ) -> None:
     case_id, victim_id = await harness.open_case(consent_to=())
     worker = harness.staff()
     today = today_lima()
+    project = await registered_project(harness, ["lima"])
+    elsewhere = await registered_project(harness, ["cusco"])
+    for code in ("NOPE-1", elsewhere):
+        refused = await enter(
+            harness,
+            case_id,
+            worker,
+            stage="shelter",
+            institution_kind="shelter_car",
+            entered_on=today.isoformat(),
+            project_code=code,
+        )
+        assert refused.status_code == 422
+        assert "project_code" in refused.text
     shelter = await enter(
         harness,
         case_id,
@@ -67,7 +103,7 @@ async def test_stages_are_entered_in_parallel_repeated_and_left_with_events(
         institution_kind="shelter_car",
         entered_on=today.isoformat(),
         note=NOTE,
-        project_code="DTZ-2016",
+        project_code=project,
     )
     assert shelter.status_code == 201, shelter.text
     assert shelter.json()["has_note"] is True
@@ -112,7 +148,7 @@ async def test_stages_are_entered_in_parallel_repeated_and_left_with_events(
     assert left_event["data"]["days_in_stage"] == 3
     assert left_event["data"]["institution_kind"] == "public_defence"
     entered = [e["data"] for e in events if e["type"] == "route_stage.entered"]
-    assert entered[0]["project_code"] == "DTZ-2016"
+    assert entered[0]["project_code"] == project
     assert entered[0]["victim_id"] == victim_id
     assert all(NOTE not in str(e) for e in events)
 

@@ -143,6 +143,7 @@ class VictimReturnedHome(EventData):
     region_of_origin: str = Field(pattern=REGION_OR_COUNTRY_PATTERN)
     returned_on: date
     funded: bool
+    project_code: str | None = Field(default=None, pattern=PROJECT_CODE_PATTERN)
 
 
 @EVENTS.register

@@ -66,6 +66,17 @@ class ReferralsMetrics:
             "Route-of-care stage occurrences open past their target now.",
             registry=registry,
         )
+        self.tasks_overdue = Counter(
+            "ruta_plan_tasks_overdue_total",
+            "Case plan tasks that passed their due day, by goal code.",
+            ["goal"],
+            registry=registry,
+        )
+        self.tasks_overdue_open = Gauge(
+            "ruta_plan_tasks_overdue_open",
+            "Case plan tasks open past their due day now.",
+            registry=registry,
+        )
         self.webhook_attempts = Counter(
             "ruta_webhook_attempts_total",
             "Webhook delivery attempts, by outcome (delivered, failed, dead_lettered, withdrawn).",

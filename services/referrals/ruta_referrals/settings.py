@@ -8,6 +8,8 @@ from pydantic import Field, field_validator, model_validator
 from ruta_shared.reference import ROUTE_STAGES, Urgency
 from ruta_shared.settings import ServiceSettings
 
+from ruta_referrals.plans.models import TemplateTask
+
 HOUR = 3600.0
 
 # Deadlines are configuration, not constants: the protocol confirms no numeric limits.
@@ -39,6 +41,23 @@ DEFAULT_ROUTE_STAGE_SECONDS = {
     "follow_up_closure": 180 * DAY,
 }
 
+# Case plan templates by "crime type:age group" (`*` for any); the most specific applies.
+DEFAULT_PLAN_TEMPLATES = {
+    "*:minor": [
+        TemplateTask(goal="protection", task="upe_referral", due_in_days=2),
+        TemplateTask(goal="wellbeing", task="psychological_assessment", due_in_days=7),
+        TemplateTask(goal="justice", task="legal_counselling", due_in_days=7),
+        TemplateTask(goal="rights", task="identity_documents", due_in_days=30),
+        TemplateTask(goal="reintegration", task="education_plan", due_in_days=60),
+    ],
+    "*:*": [
+        TemplateTask(goal="wellbeing", task="psychological_assessment", due_in_days=7),
+        TemplateTask(goal="justice", task="legal_counselling", due_in_days=7),
+        TemplateTask(goal="rights", task="identity_documents", due_in_days=30),
+        TemplateTask(goal="reintegration", task="employment_plan", due_in_days=90),
+    ],
+}
+
 
 class ReferralsSettings(ServiceSettings):
     """The referrals service's settings."""
@@ -59,6 +78,10 @@ class ReferralsSettings(ServiceSettings):
     # RUTA_ROUTE_STAGE_TARGET_SECONDS); counted from the start of its entry day in Lima.
     route_stage_target_seconds: dict[str, float] = Field(
         default_factory=lambda: dict(DEFAULT_ROUTE_STAGE_SECONDS)
+    )
+    # Plan templates (JSON in RUTA_PLAN_TEMPLATES), see DEFAULT_PLAN_TEMPLATES.
+    plan_templates: dict[str, list[TemplateTask]] = Field(
+        default_factory=lambda: {k: list(v) for k, v in DEFAULT_PLAN_TEMPLATES.items()}
     )
     overdue_check_interval_seconds: float = Field(default=60.0, gt=0)
 

@@ -126,6 +126,8 @@ async def apply_intake_event(*, runtime: Runtime, envelope: EventEnvelope) -> No
                         "case_id": payload.case_id,
                         "case_code": payload.case_code,
                         "office": payload.office,
+                        # The case plan's template is chosen by crime type.
+                        "crime_types": list(payload.crime_types),
                     },
                     "$setOnInsert": new_case_route_fields(),
                 },
@@ -136,7 +138,11 @@ async def apply_intake_event(*, runtime: Runtime, envelope: EventEnvelope) -> No
             doc_id=payload.victim_id,
             envelope=envelope,
             update={
-                "$set": {"case_id": payload.case_id, "office": payload.office},
+                "$set": {
+                    "case_id": payload.case_id,
+                    "office": payload.office,
+                    "age_group": payload.age_group,  # and by age group
+                },
                 "$setOnInsert": {"erased": False},
             },
         )

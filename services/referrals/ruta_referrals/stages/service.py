@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from ruta_shared.aggregate import Change, RuleViolationError
-from ruta_shared.events import Actor, EventData
+from ruta_shared.events import Actor
 from ruta_shared.events.catalog.security import SubjectType
 from ruta_shared.security.principal import Principal
 from uuid6 import uuid7
@@ -16,6 +16,7 @@ from ruta_referrals.intake_projection.service import check_project
 from ruta_referrals.referrals.rules import office_query
 from ruta_referrals.referrals.service import visible_case
 from ruta_referrals.reintegration.service import check_case_and_victim
+from ruta_referrals.route_overdue import mark_entries_overdue
 from ruta_referrals.runtime import Runtime
 from ruta_referrals.stages.models import StageDetails, StageEnter, StageRead
 from ruta_referrals.stages.rules import (
@@ -130,26 +131,9 @@ async def stage_details(
 
 async def mark_stages_overdue(*, runtime: Runtime, now: datetime, actor: Actor) -> list[Document]:
     """Publish `route_stage.overdue` once for every open occurrence past its target."""
-    marked: list[Document] = []
-    candidates = await runtime.cases.collection.find(
-        {"stages.deadline_at": {"$lte": now}}, {"_id": 1}
-    ).to_list()
-
-    def apply(case: Document) -> Change[list[Document]]:
-        stages = list(case.get("stages") or [])
-        events: list[EventData] = []
-        changed: list[Document] = []
-        for index, entry in enumerate(stages):
-            change = overdue_change(case, entry, now)
-            if change is not None:
-                stages[index] = change[0]
-                events.append(change[1])
-                changed.append(change[0])
-        return Change({"$set": {"stages": stages}} if events else {}, events, changed)
-
-    for candidate in candidates:
-        marked += (await runtime.cases.change(candidate["_id"], apply=apply, actor=actor)).result
-    return marked
+    return await mark_entries_overdue(
+        runtime=runtime, field="stages", now=now, actor=actor, mark=overdue_change
+    )
 
 
 async def overdue_stages(*, runtime: Runtime, principal: Principal | None) -> list[StageRead]:

@@ -215,3 +215,43 @@ class RouteStageOverdue(_RouteStageEvent):
     event_type: ClassVar[str] = "route_stage.overdue"
     target_at: datetime
     overdue_at: datetime
+
+
+class _CasePlanTaskEvent(EventData):
+    """A task of a victim's case plan: codes, the assignee's user id and the due date only
+    (a hand-written title stays encrypted in referrals)."""
+
+    source: ClassVar[str] = "referrals"
+    case_id: str = Id
+    task_id: str = Id
+    victim_id: str = Id
+    office: Office
+    goal: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    task: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")  # template task code or `custom`
+    assignee_id: str = Id
+    due_on: date
+
+
+@EVENTS.register
+class CasePlanTaskAdded(_CasePlanTaskEvent):
+    """A task was added to a victim's plan (from a template or by hand); it starts open."""
+
+    event_type: ClassVar[str] = "case_plan.task_added"
+
+
+@EVENTS.register
+class CasePlanTaskStatusChanged(_CasePlanTaskEvent):
+    """A task was marked done or cancelled, or opened again."""
+
+    event_type: ClassVar[str] = "case_plan.task_status_changed"
+    from_status: Literal["open", "done", "cancelled"]
+    to_status: Literal["open", "done", "cancelled"]
+    changed_at: datetime
+
+
+@EVENTS.register
+class CasePlanTaskOverdue(_CasePlanTaskEvent):
+    """An open task passed its due day (published once per task)."""
+
+    event_type: ClassVar[str] = "case_plan.task_overdue"
+    overdue_at: datetime

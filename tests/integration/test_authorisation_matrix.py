@@ -53,7 +53,6 @@ ACROSS_OFFICES = {"/cases/{case_id}/break-glass"}
 # Lists scoped by office (or institution): the iquitos resource is in iquitos' list only.
 LISTS = [
     ("intake", "/cases", "case_id", Role.CASE_WORKER),
-    ("intake", "/closure-requests", "request_id", Role.CASE_WORKER),
     ("referrals", "/referrals", "referral_id", Role.CASE_WORKER),
     ("referrals", "/partner/referrals", "referral_id", Role.PARTNER),
     ("training", "/sessions", "session_id", Role.TRAINER),
@@ -63,6 +62,7 @@ ADULT = {"sex": "female", "age_at_intake": 24, "personal_data": {}}
 HOME = {"region_of_origin": "16", "returned_on": "2026-11-20", "funded": False}
 STAGE = {"stage": "legal_aid", "institution_kind": "public_defence", "entered_on": "2026-11-20"}
 CLOSE = {"closure_reason": "other"}
+TASK = {"goal": "justice", "title": "Tarea", "assignee_id": "u-1", "due_on": "2026-12-01"}
 # Routes declared public with `permissions.public()`, pinned here so a new one is a decision.
 DECLARED_PUBLIC = {
     "training": {"/certificates/verify/{code}"},
@@ -172,13 +172,9 @@ async def clients(
 
 
 def token(security: SecuritySettings, who: Principal) -> dict[str, str]:
-    signed = sign_token(
-        who,
-        keys=load_signing_keys(security),
-        issuer=security.jwt_issuer,
-        audience=security.jwt_audience,
-        lifetime=timedelta(minutes=5),
-    )
+    keys, lifetime = load_signing_keys(security), timedelta(minutes=5)
+    issuer, audience = security.jwt_issuer, security.jwt_audience
+    signed = sign_token(who, keys=keys, issuer=issuer, audience=audience, lifetime=lifetime)
     return {"Authorization": f"Bearer {signed}"}
 
 
@@ -275,11 +271,13 @@ async def world(clients: dict[str, httpx.AsyncClient], security: SecuritySetting
     ids["referral_id"] = await made(refs.post(path, json=referral, headers=boss), "referral_id")
     path, first = f"/referrals/{ids['referral_id']}/send", {**boss, "If-Match": '"1"'}
     assert await made(refs.post(path, headers=first), "status") == "sent"
-    stages, closures = "/cases/{case_id}/stages".format(**ids), "/cases/{case_id}/closure-requests"
-    staged = refs.post(stages, json=STAGE, headers=worker)
+    on_case = "/cases/{case_id}".format(**ids)
+    staged = refs.post(f"{on_case}/stages", json=STAGE, headers=worker)
     ids["occurrence_id"] = await made(staged, "stage_occurrence_id")
-    asked = intake.post(closures.format(**ids), json=CLOSE, headers=worker)
+    asked = intake.post(f"{on_case}/closure-requests", json=CLOSE, headers=worker)
     ids["request_id"] = await made(asked, "request_id")
+    tasked = refs.post(f"{base}/plan/tasks", json=TASK, headers=worker)
+    ids["task_id"] = await made(tasked, "task_id")
     session = {
         "office": OTHER_OFFICE, "title": "Taller de la matriz", "format": "workshop",
         "topics": ["trafficking"], "audiences": ["justice_operators"], "region": "16",
@@ -319,6 +317,9 @@ def body_for(case: RouteCase, ids: Ids) -> Any:
         "/referrals/{referral_id}/decline": {"reason": "not_competent"},
         "/cases/{case_id}/stages": STAGE, "/cases/{case_id}/closure-requests": CLOSE,
         "/cases/{case_id}/stages/{occurrence_id}/leave": {"left_on": "2026-11-21"},
+        f"{victims}/{{victim_id}}/plan": {"assignee_id": "u-1", "starts_on": "2026-11-20"},
+        f"{victims}/{{victim_id}}/plan/tasks": TASK,
+        "/cases/{case_id}/plan/tasks/{task_id}/status": {"status": "done"},
         "/referrals/{referral_id}/progress-notes": {"text": "Nota de seguimiento"},
         f"{sessions}/attendance": {"participant_id": participant},
         f"{sessions}/headcounts/{{audience}}": {"female": 1, "male": 1},

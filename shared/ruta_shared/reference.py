@@ -351,3 +351,49 @@ TRAINING_TOPICS: Final[dict[str, str]] = {
 }
 
 MODALITIES: Final[dict[str, str]] = {"in_person": "Presencial", "virtual": "Virtual"}
+
+# The stages of Peru's intersectoral protocol (DS 005-2016-IN, re-issued as DS 007-2023-IN),
+# in the protocol's order; a victim's route may skip, repeat or run them in parallel.
+RouteStage = Literal[
+    "detection_report",
+    "rescue_intervention",
+    "first_attention",
+    "udavit_protection",
+    "upe_child_protection",
+    "legal_aid",
+    "shelter",
+    "identity_documents",
+    "return_home",
+    "reintegration_pri",
+    "follow_up_closure",
+]
+ROUTE_STAGES: Final[dict[str, str]] = {
+    "detection_report": "Detección, identificación y denuncia",
+    "rescue_intervention": "Rescate o intervención",
+    "first_attention": "Primera atención y necesidades de emergencia",
+    "udavit_protection": "Programa de protección de víctimas y testigos (UDAVIT)",
+    "upe_child_protection": "Procedimiento de protección de la UPE (niñas, niños y adolescentes)",
+    "legal_aid": "Asistencia legal",
+    "shelter": "Acogida (CAR, Hogar de Refugio Temporal)",
+    "identity_documents": "Documentos de identidad",
+    "return_home": "Retorno al lugar de origen, verificado como seguro",
+    "reintegration_pri": "Reintegración con plan individual (PRI)",
+    "follow_up_closure": "Seguimiento y cierre",
+}
+# Who is responsible for a stage: the referral institutions, and those the protocol names
+# that receive no referrals from Ruta (RENIEC, Migraciones, MIMP, the organisation itself).
+RouteInstitutionKind = (
+    InstitutionKind
+    | Literal["civil_registry", "migration", "women_ministry", "education", "own_organisation"]
+)
+ROUTE_INSTITUTION_KINDS: Final[dict[str, str]] = {
+    **INSTITUTION_KINDS,
+    "civil_registry": "Registro de identidad (RENIEC)",
+    "migration": "Migraciones",
+    "women_ministry": "Ministerio de la Mujer (MIMP)",
+    "education": "Sector educación",
+    "own_organisation": "La propia organización",
+}
+
+# A funded project's code (`DTZ-2016`, `SERV-INTEG`): upper-case letters, digits and hyphens.
+PROJECT_CODE_PATTERN: Final = r"^[A-Z0-9][A-Z0-9-]{1,31}$"

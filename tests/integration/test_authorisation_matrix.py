@@ -60,6 +60,9 @@ LISTS = [
 ]
 ADULT = {"sex": "female", "age_at_intake": 24, "personal_data": {}}
 HOME = {"region_of_origin": "16", "returned_on": "2026-11-20", "funded": False}
+STAGE = {"stage": "legal_aid", "institution_kind": "public_defence", "entered_on": "2026-11-20"}
+CLOSE = {"closure_reason": "other"}
+TASK = {"goal": "justice", "title": "Tarea", "assignee_id": "u-1", "due_on": "2026-12-01"}
 # Routes declared public with `permissions.public()`, pinned here so a new one is a decision.
 DECLARED_PUBLIC = {
     "training": {"/certificates/verify/{code}"},
@@ -126,9 +129,8 @@ CASES = collect_cases()
 def principal_for(role: Role, office: str, inst: str = PARTNER_INSTITUTION) -> Principal:
     if role is Role.PARTNER:
         return Principal(id=f"matrix-{inst}", role=role, institution_id=inst, auth="api_key")
-    return Principal(
-        id=f"matrix-{role.value}", role=role, offices=frozenset({office}), auth="password"
-    )
+    offices = frozenset({office})
+    return Principal(id=f"matrix-{role.value}", role=role, offices=offices, auth="password")
 
 
 @pytest.fixture(scope="module")
@@ -146,12 +148,9 @@ async def clients(
     contexts = []
     try:
         for service in SERVICES:
+            servers = {"mongo_url": mongo_url, "kafka_bootstrap_servers": kafka_bootstrap}
             app = apps[service] = build_app(
-                service,
-                security,
-                mongo_url=mongo_url,
-                kafka_bootstrap_servers=kafka_bootstrap,
-                mongo_database=f"matrix_{service}",
+                service, security, **servers, mongo_database=f"matrix_{service}"
             )
             context = app.router.lifespan_context(app)
             await context.__aenter__()
@@ -173,13 +172,9 @@ async def clients(
 
 
 def token(security: SecuritySettings, who: Principal) -> dict[str, str]:
-    signed = sign_token(
-        who,
-        keys=load_signing_keys(security),
-        issuer=security.jwt_issuer,
-        audience=security.jwt_audience,
-        lifetime=timedelta(minutes=5),
-    )
+    keys, lifetime = load_signing_keys(security), timedelta(minutes=5)
+    issuer, audience = security.jwt_issuer, security.jwt_audience
+    signed = sign_token(who, keys=keys, issuer=issuer, audience=audience, lifetime=lifetime)
     return {"Authorization": f"Bearer {signed}"}
 
 
@@ -220,17 +215,11 @@ async def test_no_credentials_is_401(
 @pytest.mark.parametrize("role", list(Role), ids=str)
 @pytest.mark.parametrize("case", CASES, ids=str)
 async def test_role_matrix(
-    case: RouteCase,
-    role: Role,
-    clients: dict[str, httpx.AsyncClient],
-    security: SecuritySettings,
+    case: RouteCase, role: Role, clients: dict[str, httpx.AsyncClient], security: SecuritySettings
 ) -> None:
-    in_scope = await call(
-        clients[case.service], case, token(security, principal_for(role, IN_SCOPE_OFFICE))
-    )
-    out_of_scope = await call(
-        clients[case.service], case, token(security, principal_for(role, OTHER_OFFICE))
-    )
+    client = clients[case.service]
+    in_scope = await call(client, case, token(security, principal_for(role, IN_SCOPE_OFFICE)))
+    out_of_scope = await call(client, case, token(security, principal_for(role, OTHER_OFFICE)))
     if not allowed(role, case.permission):
         for response in (in_scope, out_of_scope):
             assert response.status_code == 403, response.text
@@ -282,6 +271,13 @@ async def world(clients: dict[str, httpx.AsyncClient], security: SecuritySetting
     ids["referral_id"] = await made(refs.post(path, json=referral, headers=boss), "referral_id")
     path, first = f"/referrals/{ids['referral_id']}/send", {**boss, "If-Match": '"1"'}
     assert await made(refs.post(path, headers=first), "status") == "sent"
+    on_case = "/cases/{case_id}".format(**ids)
+    staged = refs.post(f"{on_case}/stages", json=STAGE, headers=worker)
+    ids["occurrence_id"] = await made(staged, "stage_occurrence_id")
+    asked = intake.post(f"{on_case}/closure-requests", json=CLOSE, headers=worker)
+    ids["request_id"] = await made(asked, "request_id")
+    tasked = refs.post(f"{base}/plan/tasks", json=TASK, headers=worker)
+    ids["task_id"] = await made(tasked, "task_id")
     session = {
         "office": OTHER_OFFICE, "title": "Taller de la matriz", "format": "workshop",
         "topics": ["trafficking"], "audiences": ["justice_operators"], "region": "16",
@@ -319,6 +315,11 @@ def body_for(case: RouteCase, ids: Ids) -> Any:
         "/cases/{case_id}/referrals": {
             "victim_id": victim, "institution_id": PARTNER_INSTITUTION, "reason": "Otra"},
         "/referrals/{referral_id}/decline": {"reason": "not_competent"},
+        "/cases/{case_id}/stages": STAGE, "/cases/{case_id}/closure-requests": CLOSE,
+        "/cases/{case_id}/stages/{occurrence_id}/leave": {"left_on": "2026-11-21"},
+        f"{victims}/{{victim_id}}/plan": {"assignee_id": "u-1", "starts_on": "2026-11-20"},
+        f"{victims}/{{victim_id}}/plan/tasks": TASK,
+        "/cases/{case_id}/plan/tasks/{task_id}/status": {"status": "done"},
         "/referrals/{referral_id}/progress-notes": {"text": "Nota de seguimiento"},
         f"{sessions}/attendance": {"participant_id": participant},
         f"{sessions}/headcounts/{{audience}}": {"female": 1, "male": 1},

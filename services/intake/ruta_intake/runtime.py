@@ -27,6 +27,7 @@ VICTIM_DOCUMENT_INDEX: Final = "victim_document_index"
 COUNTERS: Final = "case_counters"
 IDEMPOTENCY: Final = "idempotency_keys"
 POSSIBLE_DUPLICATES: Final = "possible_duplicates"
+PROJECTS: Final = "projects"
 VICTIM_LINKS: Final = "victim_links"
 # Collections whose documents carry outbox events (the relay watches them).
 OUTBOX_COLLECTIONS: Final = (
@@ -34,6 +35,7 @@ OUTBOX_COLLECTIONS: Final = (
     ACCESS_LOG_COLLECTION,
     BREAK_GLASS_COLLECTION,
     POSSIBLE_DUPLICATES,
+    PROJECTS,
 )
 CASE_BUSY_DETAIL: Final = "El caso está recibiendo muchos cambios a la vez: intente de nuevo."
 
@@ -53,6 +55,8 @@ class Runtime:
     cases: Aggregates
     # Possible duplicates across offices, for a coordinator to resolve (no personal data).
     duplicates: Aggregates
+    # The registry of funded projects (`_id` = project code).
+    projects: Aggregates
     # Per-person data keys (erasure destroys them).
     data_keys: DataKeyStore
     # Who read whose personal data, published as pii.accessed.
@@ -85,6 +89,9 @@ class Runtime:
                 outbox=outbox,
                 name="possible_duplicate",
                 not_found=not_found,
+            ),
+            projects=Aggregates(
+                collection=db[PROJECTS], outbox=outbox, name="project", not_found=not_found
             ),
             data_keys=data_keys,
             access_log=AccessLog(

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 CASE_ROUTES: Final = "case_routes"
 VICTIMS: Final = "victims"
+PROJECTS: Final = "projects"
 INSTITUTIONS: Final = "institutions"
 DELIVERIES: Final = "webhook_deliveries"
 IDEMPOTENCY: Final = "idempotency"
@@ -52,6 +53,28 @@ class ReferralsMetrics:
         self.overdue_open = Gauge(
             "ruta_referrals_overdue_open",
             "Referrals waiting on an institution past their deadline now.",
+            registry=registry,
+        )
+        self.stages_overdue = Counter(
+            "ruta_route_stages_overdue_total",
+            "Route-of-care stage occurrences that passed their target duration, by stage.",
+            ["stage"],
+            registry=registry,
+        )
+        self.stages_overdue_open = Gauge(
+            "ruta_route_stages_overdue_open",
+            "Route-of-care stage occurrences open past their target now.",
+            registry=registry,
+        )
+        self.tasks_overdue = Counter(
+            "ruta_plan_tasks_overdue_total",
+            "Case plan tasks that passed their due day, by goal code.",
+            ["goal"],
+            registry=registry,
+        )
+        self.tasks_overdue_open = Gauge(
+            "ruta_plan_tasks_overdue_open",
+            "Case plan tasks open past their due day now.",
             registry=registry,
         )
         self.webhook_attempts = Counter(
@@ -90,6 +113,7 @@ class Runtime:
     idempotency: IdempotencyStore
     cases: Aggregates  # `case_routes`: referrals, returns, milestones and the case's outbox
     victims: AsyncCollection[Document]
+    projects: AsyncCollection[Document]  # intake's project registry, from its events
     institutions: AsyncCollection[Document]
     deliveries: AsyncCollection[Document]
     deadlines: Deadlines
@@ -135,6 +159,7 @@ class Runtime:
                 busy_detail=CASE_BUSY,
             ),
             victims=db[VICTIMS],
+            projects=db[PROJECTS],
             institutions=db[INSTITUTIONS],
             deliveries=db[DELIVERIES],
             deadlines=Deadlines(

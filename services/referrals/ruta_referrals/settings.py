@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import get_args
 
 from pydantic import Field, field_validator, model_validator
-from ruta_shared.reference import Urgency
+from ruta_shared.reference import ROUTE_STAGES, Urgency
 from ruta_shared.settings import ServiceSettings
+
+from ruta_referrals.plans.models import TemplateTask
 
 HOUR = 3600.0
 
@@ -22,6 +24,38 @@ DEFAULT_ANSWER_SECONDS = {
     "high": 72 * HOUR,
     "normal": 7 * 24 * HOUR,
     "low": 14 * 24 * HOUR,
+}
+DAY = 24 * HOUR
+# Target durations of the protocol's stages: our defaults, no law fixes them.
+DEFAULT_ROUTE_STAGE_SECONDS = {
+    "detection_report": 7 * DAY,
+    "rescue_intervention": 2 * DAY,
+    "first_attention": 3 * DAY,
+    "udavit_protection": 90 * DAY,
+    "upe_child_protection": 60 * DAY,
+    "legal_aid": 365 * DAY,
+    "shelter": 180 * DAY,
+    "identity_documents": 30 * DAY,
+    "return_home": 14 * DAY,
+    "reintegration_pri": 365 * DAY,
+    "follow_up_closure": 180 * DAY,
+}
+
+# Case plan templates by "crime type:age group" (`*` for any); the most specific applies.
+DEFAULT_PLAN_TEMPLATES = {
+    "*:minor": [
+        TemplateTask(goal="protection", task="upe_referral", due_in_days=2),
+        TemplateTask(goal="wellbeing", task="psychological_assessment", due_in_days=7),
+        TemplateTask(goal="justice", task="legal_counselling", due_in_days=7),
+        TemplateTask(goal="rights", task="identity_documents", due_in_days=30),
+        TemplateTask(goal="reintegration", task="education_plan", due_in_days=60),
+    ],
+    "*:*": [
+        TemplateTask(goal="wellbeing", task="psychological_assessment", due_in_days=7),
+        TemplateTask(goal="justice", task="legal_counselling", due_in_days=7),
+        TemplateTask(goal="rights", task="identity_documents", due_in_days=30),
+        TemplateTask(goal="reintegration", task="employment_plan", due_in_days=90),
+    ],
 }
 
 
@@ -39,6 +73,15 @@ class ReferralsSettings(ServiceSettings):
     )
     answer_deadline_seconds: dict[str, float] = Field(
         default_factory=lambda: dict(DEFAULT_ANSWER_SECONDS)
+    )
+    # Seconds a route stage may stay open before it is overdue, by stage code (JSON in
+    # RUTA_ROUTE_STAGE_TARGET_SECONDS); counted from the start of its entry day in Lima.
+    route_stage_target_seconds: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_ROUTE_STAGE_SECONDS)
+    )
+    # Plan templates (JSON in RUTA_PLAN_TEMPLATES), see DEFAULT_PLAN_TEMPLATES.
+    plan_templates: dict[str, list[TemplateTask]] = Field(
+        default_factory=lambda: {k: list(v) for k, v in DEFAULT_PLAN_TEMPLATES.items()}
     )
     overdue_check_interval_seconds: float = Field(default=60.0, gt=0)
 
@@ -83,6 +126,18 @@ class ReferralsSettings(ServiceSettings):
             msg = "RUTA_WEBHOOK_ALLOW_LOCAL_TARGETS cannot be true in production"
             raise ValueError(msg)
         return self
+
+    @field_validator("route_stage_target_seconds")
+    @classmethod
+    def _every_stage(cls, value: dict[str, float]) -> dict[str, float]:
+        """A target for every stage of the catalogue and nothing else, none negative."""
+        if set(value) != set(ROUTE_STAGES):
+            msg = f"route stage targets must name exactly the stages: {sorted(ROUTE_STAGES)}"
+            raise ValueError(msg)
+        if any(seconds < 0 for seconds in value.values()):
+            msg = "route stage targets cannot be negative"
+            raise ValueError(msg)
+        return value
 
     @field_validator("acknowledgement_deadline_seconds", "answer_deadline_seconds")
     @classmethod

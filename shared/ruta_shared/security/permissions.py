@@ -46,6 +46,11 @@ PERMISSIONS: Final[Mapping[str, frozenset[Role]]] = MappingProxyType(
         "referral:partner_act": frozenset({_R.PARTNER}),
         "institution:read": frozenset({_R.CASE_WORKER, _R.COORDINATOR, _R.ADMIN}),
         "institution:write": frozenset({_R.COORDINATOR, _R.ADMIN}),
+        # projects and their funders (one registry, read by every staff role)
+        "project:read": frozenset(
+            {_R.CASE_WORKER, _R.COORDINATOR, _R.TRAINER, _R.AUDITOR, _R.ADMIN}
+        ),
+        "project:write": frozenset({_R.COORDINATOR, _R.ADMIN}),
         # training
         "training:read": frozenset({_R.TRAINER, _R.COORDINATOR}),
         "training:write": frozenset({_R.TRAINER}),

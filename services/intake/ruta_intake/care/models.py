@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from pydantic import BaseModel, Field
-from ruta_shared.reference import CareType
+from ruta_shared.reference import PROJECT_CODE_PATTERN, CareType
 
 from ruta_intake.bodies import Input, ResourceId
 
@@ -23,6 +23,9 @@ class CareCreate(Input):
     amount_pen: Decimal | None = Field(
         default=None, ge=0, le=Decimal("9999999999.99"), max_digits=12, decimal_places=2
     )
+    project_code: str | None = Field(
+        default=None, pattern=PROJECT_CODE_PATTERN, description="Proyecto que la financia."
+    )
 
 
 class CareRead(BaseModel):
@@ -36,4 +39,5 @@ class CareRead(BaseModel):
     professional_id: str
     duration_minutes: int | None
     amount_pen: Decimal | None
+    project_code: str | None = None
     recorded_at: datetime

@@ -10,6 +10,7 @@ from ruta_shared.aggregate import Change
 from ruta_shared.api import Page, PageParams
 from ruta_shared.events.catalog.intake import CareProvided
 from ruta_shared.lima import lima_date
+from ruta_shared.projects import check_project_fits
 from ruta_shared.reference import CareType
 from ruta_shared.security.principal import Principal
 from uuid6 import uuid7
@@ -35,6 +36,7 @@ def care_read(case_id: str, care: Document) -> CareRead:
         professional_id=care["professional_id"],
         duration_minutes=care.get("duration_minutes"),
         amount_pen=Decimal(amount) if amount is not None else None,
+        project_code=care.get("project_code"),
         recorded_at=care["recorded_at"],
     )
 
@@ -42,11 +44,14 @@ def care_read(case_id: str, care: Document) -> CareRead:
 async def provide_care(
     *, runtime: Runtime, principal: Principal, case_id: str, victim_id: str, body: CareCreate
 ) -> tuple[CareRead, int]:
-    """Record care given to a victim of an open case."""
+    """Record care given to a victim of an open case (in a project of its office, if named)."""
     now = utc_now()
+    project = None if body.project_code is None else await runtime.projects.get(body.project_code)
 
     def apply(case: Document) -> Change[CareRead]:
         check_not_closed(case["status"])
+        if body.project_code is not None:
+            check_project_fits(project, office=case["office"], field="body.project_code")
         find_item(case.get("victims", []), "victim_id", victim_id)
         provided_on = check_day(
             "body.provided_on",
@@ -62,6 +67,7 @@ async def provide_care(
             "professional_id": body.professional_id or principal.id,
             "duration_minutes": body.duration_minutes,
             "amount_pen": str(body.amount_pen) if body.amount_pen is not None else None,
+            "project_code": body.project_code,
             "recorded_at": now,
             "recorded_by": principal.id,
         }
@@ -78,6 +84,7 @@ async def provide_care(
                     professional_id=care["professional_id"],
                     duration_minutes=body.duration_minutes,
                     amount_pen=body.amount_pen,
+                    project_code=body.project_code,
                 )
             ],
             result=care_read(case_id, care),

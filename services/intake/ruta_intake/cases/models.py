@@ -98,6 +98,7 @@ class CaseRead(BaseModel):
     referring_institution_kind: InstitutionKind | None
     status: CaseStatus
     closure_reason: ClosureReason | None
+    project_code: str | None = Field(default=None, description="Proyecto del caso.")
     closed_at: datetime | None
     reopened_at: datetime | None
     victims: list[VictimRead]

@@ -10,7 +10,6 @@ from pymongo.errors import DuplicateKeyError
 from ruta_shared.aggregate import Change, RuleViolationError
 from ruta_shared.api import Page, PageParams, operation_derived_id, problem
 from ruta_shared.events.catalog.intake import (
-    CaseClosed,
     CaseDetailsUpdated,
     CaseOpened,
     CaseReopened,
@@ -43,6 +42,7 @@ from ruta_intake.cases.rules import (
     dedupe,
     utc_now,
 )
+from ruta_intake.closure.rules import closing
 from ruta_intake.consent.rules import consent_reads
 from ruta_intake.runtime import Runtime, not_found
 from ruta_intake.victims.models import RelativeRead
@@ -69,6 +69,7 @@ def case_read(doc: Document) -> CaseRead:
         referring_institution_kind=doc["referring_institution_kind"],
         status=doc["status"],
         closure_reason=doc.get("closure_reason"),
+        project_code=doc.get("project_code"),
         closed_at=doc.get("closed_at"),
         reopened_at=doc.get("reopened_at"),
         victims=[victim_read(case_id, v) for v in doc.get("victims", [])],
@@ -321,27 +322,9 @@ async def close_case(
     closed_at = check_instant("body.closed_at", body.closed_at or now, now)
 
     def apply(case: Document) -> Change[CaseRead]:
-        if case["status"] == "closed":
-            raise RuleViolationError("case_id", "el caso ya está cerrado", status_code=409)
-        if closed_at < case["opened_at"]:
-            raise RuleViolationError("body.closed_at", "es anterior a la apertura del caso")
-        changes = {
-            "status": "closed",
-            "closure_reason": body.closure_reason,
-            "closed_at": closed_at,
-            "updated_at": now,
-        }
+        changes, events = closing(case, reason=body.closure_reason, closed_at=closed_at, now=now)
         return Change(
-            update={"$set": changes},
-            events=[
-                CaseStatusChanged(
-                    case_id=case_id, from_status=case["status"], to_status="closed", changed_at=now
-                ),
-                CaseClosed(
-                    case_id=case_id, closure_reason=body.closure_reason, closed_at=closed_at
-                ),
-            ],
-            result=case_read({**case, **changes}),
+            update={"$set": changes}, events=events, result=case_read({**case, **changes})
         )
 
     return await _change(

@@ -48,6 +48,25 @@ class IntakeLookup:
     retry_after: int
     _answers: dict[str, Document | None] = field(default_factory=dict)
 
+    async def project(self, code: str) -> Document | None:
+        """Intake's registry entry of a project (code, offices, ...); None when 404."""
+        if self.authorization is None:
+            return None
+        try:
+            response = await self.client.get(
+                f"/projects/{code}", headers={"Authorization": self.authorization}
+            )
+        except httpx.HTTPError as exc:
+            log.warning("intake unreachable", extra={"error": type(exc).__name__})
+            raise intake_unavailable(self.retry_after) from None
+        if response.status_code in (403, 404, 422):
+            return None
+        if response.status_code != 200:
+            log.warning("intake answered an error", extra={"status": response.status_code})
+            raise intake_unavailable(self.retry_after)
+        found: Document = response.json()
+        return found
+
     async def case(self, case_id: str) -> Document | None:
         """Intake's facts of a case the caller may see (`rules.case_facts`); None when 404."""
         if case_id in self._answers:

@@ -13,6 +13,8 @@ HANDLED_TYPES: Final = frozenset(
         "consent.recorded",
         "consent.withdrawn",
         "victim.data_erased",
+        "project.registered",
+        "project.updated",
     }
 )
 

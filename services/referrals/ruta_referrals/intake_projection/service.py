@@ -20,10 +20,13 @@ from ruta_shared.events.catalog.intake import (
     CaseOpened,
     ConsentRecorded,
     ConsentWithdrawn,
+    ProjectRegistered,
+    ProjectUpdated,
     VictimDataErased,
     VictimRegistered,
 )
 from ruta_shared.idempotency import apply_once
+from ruta_shared.projects import check_project_fits
 
 from ruta_referrals.intake_projection.intake_api import IntakeLookup
 from ruta_referrals.intake_projection.rules import (
@@ -92,6 +95,19 @@ async def known_victim(
     return found if found is not None else victim
 
 
+async def check_project(
+    *, runtime: Runtime, code: str | None, office: str, intake: IntakeLookup, field: str
+) -> None:
+    """422 naming `field` unless `code` is absent or a registered project of the office:
+    the registry's events, or intake's API (as the caller) when they have not arrived."""
+    if code is None:
+        return
+    project = await runtime.projects.find_one({"_id": code})
+    if project is None:
+        project = await intake.project(code)
+    check_project_fits(project, office=office, field=field)
+
+
 async def apply_intake_event(*, runtime: Runtime, envelope: EventEnvelope) -> None:
     """Apply one of intake's events to `case_routes` and `victims`, at most once."""
     if envelope.type not in HANDLED_TYPES:
@@ -110,6 +126,8 @@ async def apply_intake_event(*, runtime: Runtime, envelope: EventEnvelope) -> No
                         "case_id": payload.case_id,
                         "case_code": payload.case_code,
                         "office": payload.office,
+                        # The case plan's template is chosen by crime type.
+                        "crime_types": list(payload.crime_types),
                     },
                     "$setOnInsert": new_case_route_fields(),
                 },
@@ -120,9 +138,18 @@ async def apply_intake_event(*, runtime: Runtime, envelope: EventEnvelope) -> No
             doc_id=payload.victim_id,
             envelope=envelope,
             update={
-                "$set": {"case_id": payload.case_id, "office": payload.office},
+                "$set": {
+                    "case_id": payload.case_id,
+                    "office": payload.office,
+                    "age_group": payload.age_group,  # and by age group
+                },
                 "$setOnInsert": {"erased": False},
             },
+        )
+    elif isinstance(payload, ProjectRegistered | ProjectUpdated):
+        facts = payload.model_dump(mode="json", include={"name", "funder", "offices"})
+        await apply_once(
+            runtime.projects, doc_id=payload.project_code, envelope=envelope, update={"$set": facts}
         )
     elif isinstance(payload, ConsentRecorded):
         await _consent(runtime, envelope, payload, granted=payload.granted)

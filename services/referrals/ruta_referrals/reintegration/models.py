@@ -5,7 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
-from ruta_shared.reference import REGION_OR_COUNTRY_PATTERN, ReintegrationMilestone
+from ruta_shared.reference import (
+    PROJECT_CODE_PATTERN,
+    REGION_OR_COUNTRY_PATTERN,
+    ReintegrationMilestone,
+)
 
 from ruta_referrals.referrals.models import ReferralRead
 
@@ -20,6 +24,9 @@ class ReturnHomeCreate(BaseModel):
     )
     returned_on: date
     funded: bool = Field(description="Si la organización financió el retorno.")
+    project_code: str | None = Field(
+        default=None, pattern=PROJECT_CODE_PATTERN, description="Proyecto que lo financió."
+    )
 
 
 class ReturnHomeRead(ReturnHomeCreate):

@@ -28,6 +28,7 @@ def return_home_entry(
         "region_of_origin": body.region_of_origin,
         "returned_on": body.returned_on.isoformat(),
         "funded": body.funded,
+        "project_code": body.project_code,
         "recorded_at": now,
         "recorded_by": author_id,
     }
@@ -42,6 +43,7 @@ def returned_home(body: ReturnHomeCreate, *, case: Document, victim_id: str) -> 
         region_of_origin=body.region_of_origin,
         returned_on=body.returned_on,
         funded=body.funded,
+        project_code=body.project_code,
     )
 
 
@@ -82,6 +84,7 @@ def return_read(entry: Document) -> ReturnHomeRead:
         region_of_origin=entry["region_of_origin"],
         returned_on=entry["returned_on"],
         funded=entry["funded"],
+        project_code=entry.get("project_code"),
         recorded_at=entry["recorded_at"],
     )
 

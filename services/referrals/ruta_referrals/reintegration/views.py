@@ -19,6 +19,7 @@ from ruta_referrals.deps import (
     VictimIdPath,
 )
 from ruta_referrals.intake_projection.intake_api import IntakeLookup
+from ruta_referrals.intake_projection.service import check_project
 from ruta_referrals.reintegration import service
 from ruta_referrals.reintegration.models import (
     CaseRouteRead,
@@ -77,6 +78,14 @@ async def record_return_home(
     """Record that the victim returned to their place of origin."""
 
     async def record() -> ReturnHomeRead:
+        case = await runtime.cases.load(case_id)
+        await check_project(
+            runtime=runtime,
+            code=body.project_code,
+            office=case["office"],
+            intake=intake,
+            field="body.project_code",
+        )
         return await service.record_return_home(
             runtime=runtime, principal=principal, case_id=case_id, victim_id=victim_id, body=body
         )

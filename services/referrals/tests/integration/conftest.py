@@ -36,6 +36,7 @@ from ruta_shared.events.catalog.intake import (
 )
 from ruta_shared.kafka.admin import ensure_topics
 from ruta_shared.kafka.publisher import EventPublisher
+from ruta_shared.reference import ROUTE_STAGES
 from ruta_shared.security.jwt import sign_token
 from ruta_shared.security.keys import load_signing_keys
 from ruta_shared.security.partners import PartnerCredentialStore
@@ -51,6 +52,7 @@ from starlette.routing import Route
 Doc = dict[str, Any]
 INTAKE_ACTOR = Actor(id="u-intake", role="case_worker")
 A_DAY_EACH = dict.fromkeys(("critical", "high", "normal", "low"), 86400.0)
+A_YEAR_EACH_STAGE = dict.fromkeys(ROUTE_STAGES, 365 * 86400.0)
 
 
 class QuietServer(uvicorn.Server):
@@ -353,6 +355,8 @@ async def harness(
         # Critical referrals are overdue for acknowledgement at once; the rest never, here.
         acknowledgement_deadline_seconds={**A_DAY_EACH, "critical": 0.0},
         answer_deadline_seconds=A_DAY_EACH,
+        # Rescue is overdue the day it starts; every other stage has a year.
+        route_stage_target_seconds={**A_YEAR_EACH_STAGE, "rescue_intervention": 0.0},
         intake_url=intake_url,
         intake_timeout_seconds=5.0,
         webhook_max_attempts=3,

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from ruta_shared.ids import ID_PATTERN
 from ruta_shared.reference import (
+    PROJECT_CODE_PATTERN,
     UBIGEO_PATTERN,
     Audience,
     Modality,
@@ -64,7 +65,7 @@ class SessionCreate(Body):
     pedagogic_hours: float = Field(gt=0, le=1000, description="Horas pedagógicas")
     modules: list[ModuleIn] = Field(default_factory=list, max_length=50)
     project_code: str | None = Field(
-        default=None, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$", description="Proyecto"
+        default=None, pattern=PROJECT_CODE_PATTERN, description="Código del registro de proyectos"
     )
     funder: str | None = Field(default=None, max_length=120, description="Financiador")
     certificate_min_hours: float | None = Field(

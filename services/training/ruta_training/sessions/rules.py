@@ -164,6 +164,7 @@ def plan_hold(doc: Document, held_on: date | None) -> Change[None]:
         region=doc["region"],
         audiences=doc["audiences"],
         held_on=day,
+        project_code=doc.get("project_code"),
     )
     return Change({"$set": {"status": "held", "held_on": day.isoformat()}}, [event])
 

@@ -75,6 +75,8 @@ def test_session_lifecycle_publishes_its_events(training: Any, new_session_body:
     assert scheduled["region"] == "15"
     assert scheduled["pedagogic_hours"] == 10
     assert "title" not in scheduled  # free text stays in the service
+    # The session's project reaches both events (analytics counts held sessions per project).
+    assert scheduled["project_code"] == events[1].data["project_code"] == "PRJ-2017-01"
     assert events[0].actor.role == "trainer"
     assert [e.type for e in training.events(other["id"])] == [
         "training.session_scheduled",

@@ -15,6 +15,7 @@ from ruta_shared.events.envelope import EventData
 from ruta_shared.events.registry_default import EVENTS
 from ruta_shared.reference import (
     COUNTRY_PATTERN,
+    PROJECT_CODE_PATTERN,
     REGION_OR_COUNTRY_PATTERN,
     UBIGEO_PATTERN,
     AgeGroup,
@@ -125,6 +126,7 @@ class CareProvided(_IntakeEvent):
     professional_id: str = Id
     duration_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
     amount_pen: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
+    project_code: str | None = Field(default=None, pattern=PROJECT_CODE_PATTERN)
 
 
 @EVENTS.register
@@ -144,6 +146,38 @@ class CaseClosed(_IntakeEvent):
     event_type: ClassVar[str] = "case.closed"
     closure_reason: ClosureReason
     closed_at: datetime
+
+
+class _ClosureRequestEvent(_IntakeEvent):
+    """A closure request names the request, the case's office and the reason code asked for."""
+
+    request_id: str = Id
+    office: Office
+    closure_reason: ClosureReason
+    requested_at: datetime
+
+
+@EVENTS.register
+class CaseClosureRequested(_ClosureRequestEvent):
+    """A case worker asked a coordinator to close the case (the note stays encrypted)."""
+
+    event_type: ClassVar[str] = "case.closure_requested"
+
+
+@EVENTS.register
+class CaseClosureApproved(_ClosureRequestEvent):
+    """A coordinator approved a closure request; `case.closed` follows in the same write."""
+
+    event_type: ClassVar[str] = "case.closure_approved"
+    approved_at: datetime
+
+
+@EVENTS.register
+class CaseClosureReturned(_ClosureRequestEvent):
+    """A coordinator returned a closure request with a comment (the comment stays encrypted)."""
+
+    event_type: ClassVar[str] = "case.closure_returned"
+    returned_at: datetime
 
 
 @EVENTS.register
@@ -277,3 +311,39 @@ class VictimDuplicateResolved(_IntakeEvent):
     outcome: DuplicateOutcome
     kept_victim_id: str | None = Field(default=None, min_length=1, max_length=64)
     resolved_at: datetime
+
+
+class _ProjectEvent(EventData):
+    """A funded project as the registry holds it (public facts, no personal data)."""
+
+    source: ClassVar[str] = "intake"
+    project_code: str = Field(pattern=PROJECT_CODE_PATTERN)
+    name: str = Field(min_length=1, max_length=200)
+    funder: str = Field(min_length=1, max_length=200)
+    starts_on: date
+    ends_on: date
+    offices: list[Office] = Field(min_length=1)
+
+
+@EVENTS.register
+class ProjectRegistered(_ProjectEvent):
+    """A funded project was added to the registry (subject = project code)."""
+
+    event_type: ClassVar[str] = "project.registered"
+
+
+@EVENTS.register
+class ProjectUpdated(_ProjectEvent):
+    """A project's facts were corrected (the values after the change)."""
+
+    event_type: ClassVar[str] = "project.updated"
+
+
+@EVENTS.register
+class CaseProjectAssigned(_IntakeEvent):
+    """A case was assigned to a funded project (or taken out of one: `project_code` None)."""
+
+    event_type: ClassVar[str] = "case.project_assigned"
+    office: Office
+    project_code: str | None = Field(default=None, pattern=PROJECT_CODE_PATTERN)
+    assigned_at: datetime

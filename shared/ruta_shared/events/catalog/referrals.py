@@ -11,16 +11,20 @@ from pydantic import Field
 from ruta_shared.events.envelope import EventData
 from ruta_shared.events.registry_default import EVENTS
 from ruta_shared.reference import (
+    PROJECT_CODE_PATTERN,
     REGION_OR_COUNTRY_PATTERN,
     CareType,
     DeclineReason,
     InstitutionKind,
     Office,
     ReintegrationMilestone,
+    RouteInstitutionKind,
+    RouteStage,
     Urgency,
 )
 
-Id = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+ID = r"^[A-Za-z0-9_-]+$"
+Id = Field(min_length=1, max_length=64, pattern=ID)
 Channel = Literal["webhook", "partner_api", "manual"]
 
 
@@ -139,6 +143,7 @@ class VictimReturnedHome(EventData):
     region_of_origin: str = Field(pattern=REGION_OR_COUNTRY_PATTERN)
     returned_on: date
     funded: bool
+    project_code: str | None = Field(default=None, pattern=PROJECT_CODE_PATTERN)
 
 
 @EVENTS.register
@@ -168,3 +173,85 @@ class WebhookDeliveryFailed(EventData):
     attempts: int = Field(ge=1)
     last_status: int | None = None
     failed_at: datetime
+
+
+class _RouteStageEvent(EventData):
+    """Every route-stage event names the occurrence, its stage and who is responsible, so
+    analytics can time each stage per office without a join (codes and dates only)."""
+
+    source: ClassVar[str] = "referrals"
+    case_id: str = Id
+    stage_occurrence_id: str = Id
+    # None: the stage covers every victim of the case
+    victim_id: str | None = Field(default=None, min_length=1, max_length=64, pattern=ID)
+    office: Office
+    stage: RouteStage
+    institution_kind: RouteInstitutionKind
+    project_code: str | None = Field(default=None, pattern=PROJECT_CODE_PATTERN)
+    entered_on: date
+
+
+@EVENTS.register
+class RouteStageEntered(_RouteStageEvent):
+    """A case (or one victim) entered a stage of the protocol's route of care."""
+
+    event_type: ClassVar[str] = "route_stage.entered"
+    target_at: datetime | None = None  # when the stage is overdue if still open
+
+
+@EVENTS.register
+class RouteStageLeft(_RouteStageEvent):
+    """A case (or one victim) left a stage of the route of care."""
+
+    event_type: ClassVar[str] = "route_stage.left"
+    left_on: date
+    days_in_stage: int = Field(ge=0)
+
+
+@EVENTS.register
+class RouteStageOverdue(_RouteStageEvent):
+    """A stage stayed open past its configured target duration (published once per occurrence)."""
+
+    event_type: ClassVar[str] = "route_stage.overdue"
+    target_at: datetime
+    overdue_at: datetime
+
+
+class _CasePlanTaskEvent(EventData):
+    """A task of a victim's case plan: codes, the assignee's user id and the due date only
+    (a hand-written title stays encrypted in referrals)."""
+
+    source: ClassVar[str] = "referrals"
+    case_id: str = Id
+    task_id: str = Id
+    victim_id: str = Id
+    office: Office
+    goal: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    task: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")  # template task code or `custom`
+    assignee_id: str = Id
+    due_on: date
+
+
+@EVENTS.register
+class CasePlanTaskAdded(_CasePlanTaskEvent):
+    """A task was added to a victim's plan (from a template or by hand); it starts open."""
+
+    event_type: ClassVar[str] = "case_plan.task_added"
+
+
+@EVENTS.register
+class CasePlanTaskStatusChanged(_CasePlanTaskEvent):
+    """A task was marked done or cancelled, or opened again."""
+
+    event_type: ClassVar[str] = "case_plan.task_status_changed"
+    from_status: Literal["open", "done", "cancelled"]
+    to_status: Literal["open", "done", "cancelled"]
+    changed_at: datetime
+
+
+@EVENTS.register
+class CasePlanTaskOverdue(_CasePlanTaskEvent):
+    """An open task passed its due day (published once per task)."""
+
+    event_type: ClassVar[str] = "case_plan.task_overdue"
+    overdue_at: datetime

@@ -21,7 +21,7 @@ from ruta_shared.reference import Office
 
 FIELD_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
 
-SubjectType = Literal["victim", "relative", "participant"]
+SubjectType = Literal["victim", "relative", "participant", "case"]
 AccessPurpose = Literal[
     "case_work",
     "care",

@@ -58,6 +58,8 @@ class TrainingSessionHeld(_TrainingEvent):
     region: str = Field(pattern=UBIGEO_PATTERN)
     audiences: list[Audience] = Field(min_length=1)
     held_on: date
+    # The funded project, so reach per project needs no join with the scheduling event.
+    project_code: str | None = Field(default=None, max_length=40)
 
 
 @EVENTS.register

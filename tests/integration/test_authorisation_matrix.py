@@ -24,12 +24,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from ruta_shared.security.install import (
-    PUBLIC_PATHS,
-    api_routes,
-    protected_routes,
-    public_routes,
-)
+from ruta_shared.security.install import PUBLIC_PATHS, api_routes, protected_routes, public_routes
 from ruta_shared.security.jwt import sign_token
 from ruta_shared.security.keys import load_signing_keys
 from ruta_shared.security.permissions import FORBIDDEN_DETAIL, OFFICE_SCOPE, allowed
@@ -62,6 +57,7 @@ ADULT = {"sex": "female", "age_at_intake": 24, "personal_data": {}}
 HOME = {"region_of_origin": "16", "returned_on": "2026-11-20", "funded": False}
 STAGE = {"stage": "legal_aid", "institution_kind": "public_defence", "entered_on": "2026-11-20"}
 CLOSE = {"closure_reason": "other"}
+PHONE = {"personal_data": {"phone": "999888777"}}
 TASK = {"goal": "justice", "title": "Tarea", "assignee_id": "u-1", "due_on": "2026-12-01"}
 # Routes declared public with `permissions.public()`, pinned here so a new one is a decision.
 DECLARED_PUBLIC = {
@@ -307,6 +303,9 @@ def body_for(case: RouteCase, ids: Ids) -> Any:
         "/cases/{case_id}/status": {"status": "in_care"},
         victims: ADULT,
         f"{victims}/{{victim_id}}/relatives": {"relationship": "parent"},
+        f"{victims}/{{victim_id}}": {"disability": False},
+        f"{victims}/{{victim_id}}/personal-data": PHONE,
+        "/cases/{case_id}/relatives/{relative_id}/personal-data": PHONE,
         f"{victims}/{{victim_id}}/consents": {**consent, "granted": True},
         f"{victims}/{{victim_id}}/care": {"care_type": "legal", "provided_on": "2026-11-20"},
         f"{victims}/{{victim_id}}/return-home": HOME,

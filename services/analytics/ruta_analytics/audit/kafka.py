@@ -95,15 +95,18 @@ async def all_published(bootstrap_servers: str, topic: str) -> AsyncIterator[Doc
             return
         consumer.assign([partition])
         end = (await consumer.end_offsets([partition]))[partition]
-        consumer.seek_to_beginning(partition)
-        position = 0
-        while position < end:
+        consumer.seek(partition, 0)
+        position, empty = 0, 0
+        while position < end and empty < 3:  # three empty fetches in a row: the broker is gone
             batch = await consumer.getmany(partition, timeout_ms=int(FETCH_SECONDS * 1000))
-            if not batch:
-                return
-            for record in batch.get(partition, []):
+            records = batch.get(partition, [])
+            empty = 0 if records else empty + 1
+            for record in records:
                 position = record.offset + 1
                 yield json.loads(record.value or b"null")
+        if position < end:
+            msg = "the checkpoint topic could not be read to its end"
+            raise RuntimeError(msg)
 
 
 async def backed_entries(bootstrap_servers: str, entries: Sequence[Mapping[str, Any]]) -> set[str]:

@@ -86,7 +86,8 @@ async def sealed_state(*, runtime: Runtime, trail: str) -> Document:
     if published is not None and (
         checkpoint is None
         or int(published["body"]["seq"]) > seq
-        or checkpoint_hash(published["body"], published["signature"]) != checkpoint["hash"]
+        or checkpoint_hash(published["body"], published["signature"])
+        != checkpoint_hash(checkpoint["body"], checkpoint["signature"])
     ):
         found.append(finding("checkpoint_missing", int(published["body"]["seq"])))
     return {"checkpoint": checkpoint, "sealed": sealed, "proof": proof, "problems": found}

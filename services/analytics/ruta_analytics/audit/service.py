@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from fastapi import HTTPException
+from ruta_shared.lima import lima_day_start
 from ruta_shared.security.keys import public_key_pem
 
 from ruta_analytics.audit import checkpoints as store
@@ -208,6 +210,19 @@ async def ledger_report(*, runtime: Runtime) -> Document:
     for reason in report["problems"]:
         runtime.audit_failures_by_reason.labels(reason).inc()
     return report
+
+
+async def annual_anchor(*, runtime: Runtime, year: int) -> str:
+    """The line a year's report prints: the last checkpoint sealed in that year (Lima time),
+    so a published report anchors the trail outside Ruta."""
+    checkpoint = await store.checkpoint_at(runtime.db, lima_day_start(date(year + 1, 1, 1)))
+    if checkpoint is None:
+        return f"Sello de auditoría al cierre de {year}: ninguno."
+    body = checkpoint["body"]
+    return (
+        f"Sello de auditoría al cierre de {year}: n.º {body['seq']} del {body['sealed_at']}, "
+        f"clave {body['key_id']}, raíz {body['root']}."
+    )
 
 
 async def access_log(*, runtime: Runtime, trail: str) -> Document:

@@ -19,6 +19,7 @@ from ruta_shared.reference import (
     SEXES,
 )
 
+from ruta_analytics.audit.service import annual_anchor
 from ruta_analytics.figures import reports
 from ruta_analytics.figures.models import (
     AGE_ORDER,
@@ -61,9 +62,10 @@ async def report_tables(
     figures = await read_figures(
         runtime=runtime, filters=Filters(year=year, office=office), exact=False
     )
+    anchor = await annual_anchor(runtime=runtime, year=year)
     if fmt == "csv":
-        return reports.to_csv(figures, year, k), "text/csv; charset=utf-8"
-    return reports.to_xlsx(figures, year, k), XLSX_MEDIA
+        return reports.to_csv(figures, year, k, anchor), "text/csv; charset=utf-8"
+    return reports.to_xlsx(figures, year, k, anchor), XLSX_MEDIA
 
 
 async def report_chart(

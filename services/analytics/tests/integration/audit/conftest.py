@@ -4,7 +4,7 @@ helper that publishes events on the real Kafka, projects them with their origins
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -60,6 +60,10 @@ class Ledger:
     producer: AIOKafkaProducer
     topic: str
     token_for: Callable[[Role], str]
+
+    def with_client(self, client: httpx.AsyncClient) -> Ledger:
+        """The same ledger seen through another app."""
+        return replace(self, client=client)
 
     def headers(self, role: Role = Role.AUDITOR) -> dict[str, str]:
         """Bearer headers of a user of `role`."""
@@ -147,6 +151,14 @@ class Ledger:
                 }
             },
         )
+
+
+@pytest.fixture
+def open_api_for() -> Callable[
+    [AnalyticsSettings, SecuritySettings], AsyncIterator[httpx.AsyncClient]
+]:
+    """`async for client in open_api_for(settings, security)`: another app on the same ledger."""
+    return open_api
 
 
 @pytest.fixture

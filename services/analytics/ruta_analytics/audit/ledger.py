@@ -105,8 +105,8 @@ async def verify_ledger(
             found.append(finding("checkpoint_missing", seq))
     sealed: dict[str, tuple[int, str]] = {}
     if latest is not None:
-        for number in range(BUCKETS):
-            bucket = await read_bucket(db, latest, number)
+        stored = await asyncio.gather(*(read_bucket(db, latest, n) for n in range(BUCKETS)))
+        for number, bucket in enumerate(stored):
             if bucket_problem(latest, number, bucket):
                 found.append(finding("not_in_checkpoint", number))
             if bucket:

@@ -35,12 +35,10 @@ from ruta_analytics.main import create_app
 from ruta_analytics.projection.store import LEDGER, ensure_ledger_indexes
 from ruta_analytics.runtime import audit_keys
 from ruta_analytics.settings import AnalyticsSettings
-from ruta_shared.security.jwt import sign_token
-from ruta_shared.security.keys import load_signing_keys
-from ruta_shared.security.principal import Principal, Role
+from ruta_shared.security.principal import Role
 from ruta_shared.security.settings import SecuritySettings
 from ruta_shared.testing.synthetic import StreamBuilder
-from support import MACHINE, note, say, servers
+from support import MACHINE, note, say, servers, staff_token
 
 Doc = dict[str, Any]
 START = datetime(2024, 1, 1, 12, tzinfo=UTC)
@@ -123,15 +121,7 @@ async def main(sizes: list[int], trail_count: int) -> None:
             run_outbox_relay=False,
         )
         security = SecuritySettings(environment="test", key_dir=Path(infra.root) / "keys")
-        token = sign_token(
-            Principal(
-                id="bench-auditor", role=Role.AUDITOR, offices=frozenset({"lima"}), auth="password"
-            ),
-            keys=load_signing_keys(security),
-            issuer=security.jwt_issuer,
-            audience=security.jwt_audience,
-            lifetime=timedelta(hours=4),
-        )
+        token = staff_token(security, Role.AUDITOR, "bench-auditor")
         mongo: AsyncMongoClient[Doc] = AsyncMongoClient(infra.mongo_url)
         db = mongo[settings.mongo_database]
         await ensure_ledger_indexes(db)

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +19,12 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
-from ruta_shared.security.keys import key_id, private_key_pem, public_key_pem
+from ruta_shared.security.keys import (
+    key_id,
+    private_key_pem,
+    public_key_pem,
+    write_key_file_once,
+)
 
 from ruta_analytics.audit.rules import canonical_json
 
@@ -80,13 +83,15 @@ def load_audit_keys(key_dir: Path, *, signing_key_file: Path | None, generate: b
         if not generate:
             msg = "no audit signing key: set RUTA_AUDIT_SIGNING_KEY_FILE"
             raise AuditKeyError(msg)
-        _write_once(path, private_key_pem(ed25519.Ed25519PrivateKey.generate()))
+        write_key_file_once(path, private_key_pem(ed25519.Ed25519PrivateKey.generate()))
     loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(loaded, ed25519.Ed25519PrivateKey):
         msg = "the audit signing key must be Ed25519"
         raise AuditKeyError(msg)
     current = key_id(loaded.public_key())
-    _write_once(key_dir / PUBLIC_DIR / f"{current}.pem", public_key_pem(loaded.public_key()))
+    public = key_dir / PUBLIC_DIR / f"{current}.pem"
+    if not public.exists():
+        write_key_file_once(public, public_key_pem(loaded.public_key()))
     return AuditKeys(loaded, current, read_public_keys(key_dir))
 
 
@@ -98,20 +103,3 @@ def read_public_keys(key_dir: Path) -> dict[str, ed25519.Ed25519PublicKey]:
         key = load_public_key(file.read_bytes())
         keys[key_id(key)] = key
     return keys
-
-
-def _write_once(path: Path, content: bytes) -> None:
-    """Create `path` atomically unless it exists (another process may be racing)."""
-    if path.exists():
-        return
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temporary = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}"
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(content)
-    try:
-        os.link(temporary, path)
-    except FileExistsError:
-        pass
-    finally:
-        temporary.unlink()

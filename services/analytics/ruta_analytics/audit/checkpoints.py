@@ -4,8 +4,9 @@ A checkpoint's signed body names its sequence number, time, Merkle root over eve
 (`audit.merkle`), number of chains, signing key id and the previous checkpoint's hash. It is
 stored (`audit_checkpoints`, `_id` = zero-padded sequence, `latest` pointing at the newest)
 with the roots of its buckets, and published on the checkpoint topic. A bucket's chains are
-stored only when the bucket changed (`audit_buckets`, `_id` = bucket:version), so a seal
-writes what changed and every read is an `_id` lookup.
+stored once per content (`audit_buckets`, `_id` = bucket:root), so a seal writes only the
+buckets that changed, two sealers racing write the same documents, and every read is an
+`_id` lookup.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, Final
 
 from pymongo import InsertOne
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from ruta_analytics.audit.kafka import publish_checkpoint
 from ruta_analytics.audit.merkle import BUCKETS, EMPTY, bucket_leaves, bucket_of, merkle_root
@@ -37,9 +39,13 @@ def checkpoint_id(seq: int) -> str:
     return f"{seq:012d}"
 
 
-def bucket_id(bucket: int, version: int) -> str:
-    """The `_id` of a bucket's chains as sealed at checkpoint `version`."""
-    return f"{bucket:04d}:{version:012d}"
+class SealConflictError(RuntimeError):
+    """Another seal stored the same checkpoint number first."""
+
+
+def bucket_id(bucket: int, root: str) -> str:
+    """The `_id` of a bucket's chains whose Merkle root is `root`."""
+    return f"{bucket:04d}:{root}"
 
 
 async def latest_seq(db: Database) -> int:
@@ -55,10 +61,10 @@ async def read_checkpoint(db: Database, seq: int) -> Document | None:
 
 async def read_bucket(db: Database, checkpoint: Document, bucket: int) -> Document | None:
     """The chains a checkpoint sealed in `bucket` (None for a bucket that was empty)."""
-    version = checkpoint["bucket_versions"][bucket]
-    if not version:
+    root = str(checkpoint["bucket_roots"][bucket])
+    if root == EMPTY:
         return None
-    return await db[BUCKET_DOCS].find_one({"_id": bucket_id(bucket, int(version))})
+    return await db[BUCKET_DOCS].find_one({"_id": bucket_id(bucket, root)})
 
 
 async def read_chain_bucket(db: Database, checkpoint: Document, chain: str) -> Document | None:
@@ -82,7 +88,6 @@ async def seal(
     seq = await _adopt_unfinished(db, bootstrap_servers, topic)
     previous = await read_checkpoint(db, seq) if seq else None
     old_roots = previous["bucket_roots"] if previous else [EMPTY] * BUCKETS
-    old_versions = previous["bucket_versions"] if previous else [0] * BUCKETS
     buckets: list[dict[str, tuple[int, str]]] = [{} for _ in range(BUCKETS)]
     count = 0
     async for head in db[LEDGER["audit_heads"]].find({}, {"position": 1, "hash": 1}):
@@ -90,24 +95,22 @@ async def seal(
         buckets[bucket_of(chain)][chain] = (int(head["position"]), str(head["hash"]))
         count += 1
     seq += 1
-    roots, versions, writes = [], [], []
+    roots, writes = [], []
     for number, chains in enumerate(buckets):
         names, leaves = bucket_leaves(chains)
         root = merkle_root(leaves)
         roots.append(root)
-        if root == old_roots[number]:
-            versions.append(int(old_versions[number]))
+        if root in {old_roots[number], EMPTY}:
             continue
-        versions.append(seq)
         document = {
-            "_id": bucket_id(number, seq),
+            "_id": bucket_id(number, root),
             "chains": names,
             "lengths": [chains[n][0] for n in names],
             "heads": [chains[n][1] for n in names],
         }
         writes.append(InsertOne(document))
     if writes:
-        await db[BUCKET_DOCS].bulk_write(writes, ordered=False)
+        await _insert_missing(db, writes)
     body = {
         "seq": seq,
         "sealed_at": now().isoformat(),
@@ -123,12 +126,23 @@ async def seal(
         "signature": signature,
         "hash": checkpoint_hash(body, signature),
         "bucket_roots": roots,
-        "bucket_versions": versions,
     }
-    await db[CHECKPOINTS].insert_one(checkpoint)  # a racing sealer fails here (duplicate)
+    try:
+        await db[CHECKPOINTS].insert_one(checkpoint)
+    except DuplicateKeyError as exc:
+        raise SealConflictError(checkpoint["_id"]) from exc
     await publish_checkpoint(bootstrap_servers, topic, public_copy(checkpoint))
     await db[CHECKPOINTS].replace_one({"_id": LATEST}, {"seq": seq}, upsert=True)
     return checkpoint
+
+
+async def _insert_missing(db: Database, writes: list[InsertOne[Document]]) -> None:
+    """Insert bucket documents; one already there (same id, same content) is fine."""
+    try:
+        await db[BUCKET_DOCS].bulk_write(writes, ordered=False)
+    except BulkWriteError as exc:
+        if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+            raise
 
 
 def public_copy(checkpoint: Document) -> Document:

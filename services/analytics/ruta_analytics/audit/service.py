@@ -167,12 +167,16 @@ async def export(*, runtime: Runtime, trail: str) -> bytes:
 
 async def seal_now(*, runtime: Runtime) -> Document:
     """Seal a checkpoint now (an admin's request)."""
-    checkpoint = await store.seal(
-        db=runtime.db,
-        keys=runtime.audit_keys,
-        bootstrap_servers=runtime.settings.kafka_bootstrap_servers,
-        topic=runtime.settings.audit_checkpoint_topic,
-    )
+    try:
+        checkpoint = await store.seal(
+            db=runtime.db,
+            keys=runtime.audit_keys,
+            bootstrap_servers=runtime.settings.kafka_bootstrap_servers,
+            topic=runtime.settings.audit_checkpoint_topic,
+        )
+    except store.SealConflictError:
+        detail = "Otro sello se guardó en este momento: vuelva a intentarlo."
+        raise HTTPException(status_code=409, detail=detail) from None
     runtime.saw_checkpoint(checkpoint["body"])
     return {**store.public_copy(checkpoint)}
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from fastapi import Request
 from prometheus_client import Counter, Gauge
 from pymongo.asynchronous.database import AsyncDatabase
+from ruta_shared.security.settings import SecuritySettings
 from ruta_shared.service import ServiceContext
 
 from ruta_analytics.audit.signing import AuditKeys, load_audit_keys
@@ -47,7 +49,9 @@ class Runtime:
                 registry=registry,
             ),
             audit_failures_by_reason=audit_failure_counter(registry),
-            audit_keys=audit_keys(settings),
+            audit_keys=audit_keys(
+                settings, context.security.settings if context.security else None
+            ),
         )
         checkpoint_age_gauge(registry).set_function(runtime.checkpoint_age)
         return runtime
@@ -72,10 +76,17 @@ class Runtime:
         return await active_generation(self.db)
 
 
-def audit_keys(settings: AnalyticsSettings) -> AuditKeys:
+def audit_key_dir(settings: AnalyticsSettings, security: SecuritySettings | None = None) -> Path:
+    """Where the audit keys are: RUTA_AUDIT_KEY_DIR, else `audit` beside the other keys."""
+    if settings.audit_key_dir is not None:
+        return settings.audit_key_dir
+    return (security or SecuritySettings(environment=settings.environment)).key_dir / "audit"
+
+
+def audit_keys(settings: AnalyticsSettings, security: SecuritySettings | None = None) -> AuditKeys:
     """The checkpoints' keys (generated once on the local default)."""
     return load_audit_keys(
-        settings.audit_key_dir,
+        audit_key_dir(settings, security),
         signing_key_file=settings.audit_signing_key_file,
         generate=settings.environment in {"local", "test"},
     )

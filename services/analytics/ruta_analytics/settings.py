@@ -41,8 +41,8 @@ class AnalyticsSettings(ServiceSettings):
     audit_checkpoint_topic: str = "ruta.analytics.checkpoints"
     audit_seal_seconds: float = Field(default=60.0, ge=1.0, le=3600.0)
     # The signing key lives outside the database: this directory (generated on the local
-    # default) or a mounted secret file; public keys of every key that signed stay in
-    # `<audit_key_dir>/public`.
-    audit_key_dir: Path = Path(".local/keys/audit")
+    # default; unset: `audit` in the other keys' RUTA_KEY_DIR) or a mounted secret file;
+    # public keys of every key that signed stay in `<audit_key_dir>/public`.
+    audit_key_dir: Path | None = None
     audit_signing_key_file: Path | None = None
     audit_sealer_metrics_port: int = 6067

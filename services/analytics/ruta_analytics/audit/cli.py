@@ -15,6 +15,7 @@ from pymongo import AsyncMongoClient
 from ruta_analytics.audit.ledger import verify_ledger
 from ruta_analytics.audit.offline import verify_export
 from ruta_analytics.audit.signing import AuditKeyError, load_public_key, read_public_keys
+from ruta_analytics.runtime import audit_key_dir
 from ruta_analytics.settings import AnalyticsSettings
 
 REASON_TEXT = {
@@ -114,7 +115,7 @@ def verify_ledger_main(argv: list[str] | None = None) -> int:
         try:
             return await verify_ledger(
                 db=client[settings.mongo_database],
-                public_keys=read_public_keys(settings.audit_key_dir),
+                public_keys=read_public_keys(audit_key_dir(settings)),
                 bootstrap_servers=settings.kafka_bootstrap_servers,
                 topic=settings.audit_checkpoint_topic,
                 progress=progress_bar(sys.stderr),  # type: ignore[arg-type]

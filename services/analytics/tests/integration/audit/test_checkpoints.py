@@ -94,6 +94,7 @@ async def test_after_key_rotation_old_checkpoints_still_verify(
     first = await ledger.seal()
     old_export, old_key = await download(ledger, case_id, tmp_path)
     # Rotation: a new signing key; the old public key stays in the key directory.
+    assert audit_settings.audit_key_dir is not None
     (audit_settings.audit_key_dir / SIGNING_KEY_FILE).unlink()
     async for client in open_api_for(audit_settings, security_settings):
         rotated = ledger.with_client(client)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
+from aiokafka.errors import KafkaError
 from fastapi import HTTPException
 from ruta_shared.lima import lima_day_start
 from ruta_shared.security.keys import public_key_pem
@@ -29,6 +32,16 @@ from ruta_analytics.projection.models import Document
 from ruta_analytics.runtime import Runtime
 
 NO_RECORDS = "No hay registros para este caso."
+
+
+@contextlib.contextmanager
+def kafka_needed() -> Iterator[None]:
+    """A verification that cannot reach Kafka answers 503: it proves nothing either way."""
+    try:
+        yield
+    except (KafkaError, OSError, TimeoutError):
+        detail = "No se pudo consultar Kafka para verificar: vuelva a intentarlo."
+        raise HTTPException(status_code=503, detail=detail) from None
 
 
 async def trail_documents(*, runtime: Runtime, trail: str) -> tuple[list[Document], Document]:
@@ -82,9 +95,10 @@ async def sealed_state(*, runtime: Runtime, trail: str) -> Document:
             )
             proof = inclusion_proof(trail, chains, checkpoint["bucket_roots"])
             found += proof_findings(trail, sealed, proof, checkpoint["body"]["root"])
-    published = await latest_published(
-        runtime.settings.kafka_bootstrap_servers, runtime.settings.audit_checkpoint_topic
-    )
+    with kafka_needed():
+        published = await latest_published(
+            runtime.settings.kafka_bootstrap_servers, runtime.settings.audit_checkpoint_topic
+        )
     if published is not None and (
         checkpoint is None
         or int(published["body"]["seq"]) > seq
@@ -109,7 +123,8 @@ async def verify(*, runtime: Runtime, trail: str) -> Document:
     length = sealed[0] if sealed else 0
     unsealed = [e for e in entries if isinstance(e.get("position"), int) and e["position"] > length]
     if checkpoint is not None and unsealed:
-        backed = await backed_entries(runtime.settings.kafka_bootstrap_servers, unsealed)
+        with kafka_needed():
+            backed = await backed_entries(runtime.settings.kafka_bootstrap_servers, unsealed)
         problems += unbacked_findings(unsealed, length, backed)
     broken = verify_trail(entries, [head] if head else [])
     if problems or broken is not None:
@@ -168,12 +183,13 @@ async def export(*, runtime: Runtime, trail: str) -> bytes:
 async def seal_now(*, runtime: Runtime) -> Document:
     """Seal a checkpoint now (an admin's request)."""
     try:
-        checkpoint = await store.seal(
-            db=runtime.db,
-            keys=runtime.audit_keys,
-            bootstrap_servers=runtime.settings.kafka_bootstrap_servers,
-            topic=runtime.settings.audit_checkpoint_topic,
-        )
+        with kafka_needed():
+            checkpoint = await store.seal(
+                db=runtime.db,
+                keys=runtime.audit_keys,
+                bootstrap_servers=runtime.settings.kafka_bootstrap_servers,
+                topic=runtime.settings.audit_checkpoint_topic,
+            )
     except store.SealConflictError:
         detail = "Otro sello se guardó en este momento: vuelva a intentarlo."
         raise HTTPException(status_code=409, detail=detail) from None

@@ -16,6 +16,8 @@ from ruta_analytics.audit.checkpoints import CHECKPOINTS, latest_seq, read_check
 from ruta_analytics.audit.signing import SIGNING_KEY_FILE
 from ruta_analytics.settings import AnalyticsSettings
 from ruta_analytics.workers.sealer import seal_forever
+from ruta_local.infra import free_port
+from ruta_shared.security.principal import Role
 from ruta_shared.security.settings import SecuritySettings
 from ruta_shared.testing.kafka import wait_for
 
@@ -193,3 +195,21 @@ async def test_the_annual_report_prints_the_years_last_checkpoint_root(ledger: A
         line for line in metrics.splitlines() if line.startswith("ruta_audit_checkpoint_age")
     )
     assert 0 <= float(age.split()[1]) < 300
+
+
+async def test_without_kafka_a_verification_or_seal_is_503_never_valid(
+    ledger: Any,
+    audit_settings: AnalyticsSettings,
+    security_settings: SecuritySettings,
+    open_api_for: Any,
+) -> None:
+    case_id, _ = await ledger.new_case(victims=1)
+    await ledger.seal()
+    gone = audit_settings.model_copy(update={"kafka_bootstrap_servers": f"127.0.0.1:{free_port()}"})
+    async for client in open_api_for(gone, security_settings):
+        blind = ledger.with_client(client)
+        response = await client.get(f"/audit/trails/{case_id}/verify", headers=blind.headers())
+        assert response.status_code == 503
+        assert response.json()["detail"].startswith("No se pudo consultar Kafka")
+        sealing = await client.post("/audit/checkpoints", headers=blind.headers(Role.ADMIN))
+        assert sealing.status_code == 503

@@ -14,6 +14,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from ruta_shared.security.settings import SecuritySettings
 from ruta_shared.service import ServiceContext
 
+from ruta_analytics.audit.checkpoints import CHECKPOINTS, LATEST, checkpoint_id
 from ruta_analytics.audit.signing import AuditKeys, load_audit_keys
 from ruta_analytics.projection.models import Document
 from ruta_analytics.projection.store import Generation, active_generation
@@ -60,6 +61,15 @@ class Runtime:
         """Note a checkpoint read or sealed (for the age gauge)."""
         sealed = datetime.fromisoformat(str(body["sealed_at"])).timestamp()
         self.last_sealed["at"] = max(sealed, self.last_sealed.get("at", 0.0))
+
+    async def refresh_checkpoint_age(self) -> None:
+        """Read when the latest stored checkpoint was sealed (two `_id` lookups)."""
+        pointer = await self.db[CHECKPOINTS].find_one({"_id": LATEST})
+        if pointer is None:
+            return
+        latest = await self.db[CHECKPOINTS].find_one({"_id": checkpoint_id(int(pointer["seq"]))})
+        if latest is not None:
+            self.saw_checkpoint(latest["body"])
 
     def checkpoint_age(self) -> float:
         """Seconds since the newest checkpoint seen was sealed (+Inf before any)."""

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -213,3 +214,22 @@ async def test_without_kafka_a_verification_or_seal_is_503_never_valid(
         assert response.json()["detail"].startswith("No se pudo consultar Kafka")
         sealing = await client.post("/audit/checkpoints", headers=blind.headers(Role.ADMIN))
         assert sealing.status_code == 503
+
+
+async def checkpoint_age_known(client: Any) -> bool:
+    """Whether an app's /metrics shows a real (finite, recent) checkpoint age."""
+    metrics = (await client.get("/metrics")).text
+    line = next(m for m in metrics.splitlines() if m.startswith("ruta_audit_checkpoint_age"))
+    return 0 <= float(line.split()[1]) < 300
+
+
+async def test_a_restarted_app_reports_the_stored_checkpoints_age_at_once(
+    ledger: Any,
+    audit_settings: AnalyticsSettings,
+    security_settings: SecuritySettings,
+    open_api_for: Any,
+) -> None:
+    await ledger.new_case(victims=1)
+    await ledger.seal()
+    async for client in open_api_for(audit_settings, security_settings):
+        await wait_for(partial(checkpoint_age_known, client), timeout=30, interval=0.2)

@@ -110,10 +110,13 @@ def case_body() -> Body:
 
 def case_worker_token(security: SecuritySettings) -> str:
     """A signed case_worker token for the Lima office (keys created in key_dir if absent)."""
+    return staff_token(security, Role.CASE_WORKER, "bench-worker")
+
+
+def staff_token(security: SecuritySettings, role: Role, user_id: str) -> str:
+    """A signed token of a Lima staff user of `role` (keys created in key_dir if absent)."""
     return sign_token(
-        Principal(
-            id="bench-worker", role=Role.CASE_WORKER, offices=frozenset({"lima"}), auth="password"
-        ),
+        Principal(id=user_id, role=role, offices=frozenset({"lima"}), auth="password"),
         keys=load_signing_keys(security),
         issuer=security.jwt_issuer,
         audience=security.jwt_audience,

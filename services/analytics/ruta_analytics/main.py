@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 import uvicorn
 from fastapi import FastAPI
 from ruta_shared.security.settings import SecuritySettings
-from ruta_shared.service import create_service_app
+from ruta_shared.service import ServiceContext, create_service_app
 
 from ruta_analytics.api import ROUTERS
 from ruta_analytics.runtime import Runtime
 from ruta_analytics.settings import AnalyticsSettings
 
+log = logging.getLogger("ruta.analytics")
+AGE_REFRESH_SECONDS = 15.0
 DESCRIPTION = "Cifras en vivo, trazabilidad verificable de la ruta de atención, reportes y tablero."
 
 
@@ -19,6 +24,15 @@ def create_app(
 ) -> FastAPI:
     """Build the analytics app; nothing is wired at import time."""
     settings = settings or AnalyticsSettings()
+    watcher: dict[str, asyncio.Task[None]] = {}
+
+    async def watch_checkpoints(_: ServiceContext) -> None:
+        watcher["task"] = asyncio.create_task(_refresh_checkpoint_age(app.state.runtime))
+
+    async def stop_watching(_: ServiceContext) -> None:
+        if "task" in watcher:
+            watcher.pop("task").cancel()
+
     app = create_service_app(
         settings,
         title="Ruta: analytics",
@@ -26,9 +40,21 @@ def create_app(
         routers=ROUTERS,
         security=security,
         encrypts_fields=False,  # aggregates and audit entries only: no personal data
+        on_startup=[watch_checkpoints],
+        on_shutdown=[stop_watching],
     )
     app.state.runtime = Runtime.build(settings, app.state.context)
     return app
+
+
+async def _refresh_checkpoint_age(runtime: Runtime) -> None:
+    """Keep the checkpoint-age gauge true to the store (the stale-checkpoint alert reads it)."""
+    while True:
+        try:
+            await runtime.refresh_checkpoint_age()
+        except Exception as exc:
+            log.warning("checkpoint age not refreshed", extra={"error": type(exc).__name__})
+        await asyncio.sleep(AGE_REFRESH_SECONDS)
 
 
 def run() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -35,3 +36,13 @@ class AnalyticsSettings(ServiceSettings):
     # The dashboard's login form is forwarded here (Ruta's token issuer, on intake).
     auth_token_url: str = "http://127.0.0.1:8001/auth/token"  # noqa: S105 (a URL)
     dashboard_poll_seconds: float = Field(default=0.25, gt=0, le=5)
+    # Audit checkpoints. The topic's constant belongs in ruta_shared.topics (never expiring);
+    # until it is there, it is named here.
+    audit_checkpoint_topic: str = "ruta.analytics.checkpoints"
+    audit_seal_seconds: float = Field(default=60.0, ge=1.0, le=3600.0)
+    # The signing key lives outside the database: this directory (generated on the local
+    # default; unset: `audit` in the other keys' RUTA_KEY_DIR) or a mounted secret file;
+    # public keys of every key that signed stay in `<audit_key_dir>/public`.
+    audit_key_dir: Path | None = None
+    audit_signing_key_file: Path | None = None
+    audit_sealer_metrics_port: int = 6067

@@ -90,6 +90,7 @@ def settings(
         faust_data_dir=str(tmp_path / "faust"),
         faust_web_port=free_port(),
         run_outbox_relay=False,
+        audit_checkpoint_topic=f"t{unique}.checkpoints",  # Kafka's latest is this test's
     )
 
 

@@ -228,16 +228,21 @@ def _local_file(settings: SecuritySettings, name: str, make: Callable[[], bytes]
         raise InsecureSettingsError(msg)
     path = settings.key_dir / name
     if not path.exists():
-        settings.key_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        temporary = settings.key_dir / f".{name}.{os.getpid()}.{secrets.token_hex(4)}"
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(make())
-        try:
-            # link() fails when another process won the race; theirs is then the key.
-            os.link(temporary, path)
-        except FileExistsError:
-            pass
-        finally:
-            temporary.unlink()
+        write_key_file_once(path, make())
     return path.read_bytes()
+
+
+def write_key_file_once(path: Path, content: bytes) -> None:
+    """Create a key file (mode 0600, folder 0700) atomically, unless another process did."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temporary = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(content)
+    try:
+        # link() fails when another process won the race; theirs is then the key.
+        os.link(temporary, path)
+    except FileExistsError:
+        pass
+    finally:
+        temporary.unlink()

@@ -63,6 +63,8 @@ PERMISSIONS: Final[Mapping[str, frozenset[Role]]] = MappingProxyType(
         # analytics, audit and reports
         "audit:read": frozenset({_R.AUDITOR, _R.COORDINATOR}),
         "access_log:read": frozenset({_R.AUDITOR, _R.COORDINATOR}),
+        "audit:verify_ledger": frozenset({_R.AUDITOR, _R.ADMIN}),
+        "audit:seal": frozenset({_R.ADMIN}),
         "report:read_exact": frozenset({_R.COORDINATOR}),
         "report:read_suppressed": frozenset({_R.COORDINATOR, _R.AUDITOR, _R.TRAINER}),
         "dashboard:read": frozenset({_R.COORDINATOR}),

@@ -33,11 +33,17 @@ def canonical_json(value: Any) -> bytes:
 
 def trail_id(envelope: EventEnvelope) -> str:
     """The trail (case or session) an event is filed under."""
+    return trail_of_event({"data": envelope.data, "subject": envelope.subject})
+
+
+def trail_of_event(event: Mapping[str, Any]) -> str:
+    """The trail of an event as stored in its entry (JSON), the same rule as `trail_id`."""
+    data = event.get("data")
     for name in TRAIL_FIELDS:
-        value = envelope.data.get(name)
+        value = data.get(name) if isinstance(data, Mapping) else None
         if isinstance(value, str) and value:
             return value
-    return envelope.subject
+    return str(event.get("subject"))
 
 
 def chain_id(envelope: EventEnvelope) -> str:

@@ -14,6 +14,7 @@ from ruta_shared.lima import today_lima
 from ruta_shared.security.permissions import OFFICE_SCOPE
 from ruta_shared.security.principal import Principal
 
+from ruta_analytics.audit.service import annual_anchor
 from ruta_analytics.figures import reports
 from ruta_analytics.figures.models import Document, Filters
 from ruta_analytics.figures.publication import ALL, build, per_year_rows, release
@@ -106,9 +107,11 @@ async def report_tables(
     """The annual report's tables for a year (suppressed) and their media type."""
     k = runtime.settings.suppression_k
     figures = await published_figures(runtime=runtime, year=year, offices=offices)
+    # The year's last checkpoint root: a published report anchors the trail outside Ruta.
+    anchor = await annual_anchor(runtime=runtime, year=year)
     if fmt == "csv":
-        return reports.to_csv(figures, year, k), "text/csv; charset=utf-8"
-    return reports.to_xlsx(figures, year, k), XLSX_MEDIA
+        return reports.to_csv(figures, year, k, anchor), "text/csv; charset=utf-8"
+    return reports.to_xlsx(figures, year, k, anchor), XLSX_MEDIA
 
 
 async def report_chart(

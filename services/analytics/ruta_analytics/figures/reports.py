@@ -90,7 +90,7 @@ def footnote(k: int) -> str:
     )
 
 
-def to_csv(figures: Document, year: int, k: int) -> bytes:
+def to_csv(figures: Document, year: int, k: int, anchor: str | None = None) -> bytes:
     """All tables in one CSV (a title line before each table, a blank line after)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -99,10 +99,12 @@ def to_csv(figures: Document, year: int, k: int) -> bytes:
         writer.writerows(rows)
         writer.writerow([])
     writer.writerow([footnote(k)])
+    if anchor:  # the year's audit checkpoint root (see audit.service.annual_anchor)
+        writer.writerow([anchor])
     return buffer.getvalue().encode("utf-8-sig")  # BOM: spreadsheet apps read the accents
 
 
-def to_xlsx(figures: Document, year: int, k: int) -> bytes:
+def to_xlsx(figures: Document, year: int, k: int, anchor: str | None = None) -> bytes:
     """One sheet per table, each with a bar chart of its first data column."""
     workbook = Workbook()
     workbook.remove(workbook.active)
@@ -114,6 +116,8 @@ def to_xlsx(figures: Document, year: int, k: int) -> bytes:
             sheet.append(row)
         sheet.append([])
         sheet.append([footnote(k)])
+        if anchor:
+            sheet.append([anchor])
         data_rows = len(rows) - 1
         if data_rows > 0 and len(rows[0]) > 1:
             chart = BarChart()

@@ -114,21 +114,27 @@ def _append_audit_entry(batch: FactBatch, envelope: EventEnvelope) -> None:
     if existing is not None:
         # Already in the trail (a redelivery): make sure the head covers it, nothing else.
         if head is None or head["position"] < existing["position"]:
-            batch.put(AUDIT_HEADS, _head(chain, existing))
+            batch.put(AUDIT_HEADS, _head(chain, existing, head))
         return
     position = 1 + (head["position"] if head else 0)
     entry = build_entry(envelope, position=position, prev_hash=head["hash"] if head else GENESIS)
     batch.docs[(AUDIT, entry["_id"])] = entry
     batch.inserts.append(entry)
-    batch.put(AUDIT_HEADS, _head(chain, entry))
+    batch.put(AUDIT_HEADS, _head(chain, entry, head))
 
 
-def _head(chain: str, entry: Document) -> Document:
+def _head(chain: str, entry: Document, head: Document | None) -> Document:
+    """The chain's head after `entry`; it lists the chain's entry ids by position, so that a
+    trail is read by `_id` (a repaired head may list "" for a place a later redelivery fills)."""
+    ids = list(head.get("entries", [])) if head else []
+    ids += [""] * (entry["position"] - len(ids))
+    ids[entry["position"] - 1] = entry["_id"]
     return {
         "_id": chain,
         "trail": entry["trail"],
         "position": entry["position"],
         "hash": entry["hash"],
+        "entries": ids,
     }
 
 

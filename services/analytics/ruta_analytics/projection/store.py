@@ -232,12 +232,23 @@ async def insert_entries(generation: Generation, entries: Sequence[Document]) ->
 
 
 async def project(
-    generation: Generation, envelopes: Sequence[EventEnvelope], *, audit: bool = True
+    generation: Generation,
+    envelopes: Sequence[EventEnvelope],
+    *,
+    audit: bool = True,
+    origins: Mapping[str, Document] | None = None,
 ) -> FactBatch:
-    """Load, apply and write one batch of events (`audit=False`: facts only, for a rebuild)."""
+    """Load, apply and write one batch of events (`audit=False`: facts only, for a rebuild).
+
+    `origins` (event id -> topic, partition, offset) is recorded in each new audit entry, so
+    an entry not sealed yet can be checked against its message on Kafka.
+    """
     batch = await load_batch(generation, envelopes, audit=audit)
     for envelope in envelopes:
         apply_event(batch, envelope)
+    for entry in batch.inserts:
+        if origins and entry["_id"] in origins:
+            entry["origin"] = dict(origins[entry["_id"]])
     await write_batch(generation, batch)
     return batch
 

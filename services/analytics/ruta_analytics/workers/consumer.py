@@ -85,7 +85,9 @@ class Projector:
     settings: AnalyticsSettings
     client: AsyncMongoClient[dict[str, Any]] | None = None
 
-    async def project(self, envelopes: list[EventEnvelope]) -> None:
+    async def project(
+        self, envelopes: list[EventEnvelope], origins: dict[str, dict[str, Any]] | None = None
+    ) -> None:
         """Project a batch, retrying while MongoDB is unavailable (never skipping events)."""
         if self.client is None:
             self.client = create_mongo_client(self.settings)
@@ -93,7 +95,7 @@ class Projector:
         while True:
             try:
                 generation = await active_generation(self.client[self.settings.mongo_database])
-                await project(generation, envelopes)
+                await project(generation, envelopes, origins=origins)
                 return
             except Exception as exc:
                 log.warning(
@@ -165,15 +167,17 @@ def create_stream_worker(settings: AnalyticsSettings) -> StreamWorker:
         # is never committed before its effect is written.
         async for events in stream.take_events(settings.batch_size, within=settings.batch_seconds):
             started = time.perf_counter()
-            envelopes = []
+            envelopes: list[EventEnvelope] = []
+            origins: dict[str, dict[str, Any]] = {}
             for event in events:
                 try:
                     envelopes.append(EVENTS.decode(event.message.value))
+                    origins.setdefault(str(envelopes[-1].id), _origin(event.message))
                 except EventError as exc:
                     log.warning("unreadable event dead-lettered", extra={"reason": exc.reason})
                     await dead_letter(event, exc.reason, str(exc))
             if envelopes:
-                await projector.project(envelopes)
+                await projector.project(envelopes, origins)
                 metrics.handled(envelopes, time.perf_counter() - started)
             record_lag(events)
 
@@ -203,6 +207,11 @@ def create_stream_worker(settings: AnalyticsSettings) -> StreamWorker:
     install_health(app, settings)  # /healthz: 503 naming Kafka or MongoDB when unreachable
     keep_ruta_logging(app, settings)  # faust's start replaces the log handlers
     return StreamWorker(app=app, agent=project_events, projector=projector, metrics=metrics)
+
+
+def _origin(message: Any) -> dict[str, Any]:
+    """Where an event was read, recorded in its audit entry."""
+    return {"topic": message.topic, "partition": message.partition, "offset": message.offset}
 
 
 def _headers(headers: Any) -> list[tuple[str, bytes]]:

@@ -35,6 +35,7 @@ make jwt_public_key.pem openssl pkey -in "$dir/jwt_private_key.pem" -pubout
 make master_keys.json printf '{"1": "%s"}\n' "$(random_base64 32)"
 make blind_index_key random_base64 32
 make metrics_token random_base64 32
+make audit_signing_key.pem openssl genpkey -algorithm ed25519
 
 for external in alertmanager_smtp_password alertmanager_oncall_token; do
   [ -e "$dir/$external" ] || echo "missing $dir/$external: write it yourself (from the mail server / the on-call service)"

@@ -24,6 +24,7 @@ SERVICES = {
     "training": ("ruta_training.settings", "TrainingSettings", True),
     "analytics": ("ruta_analytics.settings", "AnalyticsSettings", True),
     "analytics-consumer": ("ruta_analytics.settings", "AnalyticsSettings", False),
+    "audit-sealer": ("ruta_analytics.settings", "AnalyticsSettings", False),
 }
 
 
@@ -38,6 +39,8 @@ DEFAULTS_KEPT: dict[str, str] = {
         "tuning whose default suits one node; change after measuring",
         "mongo_timeout_ms",
         "mongo_socket_timeout_ms",
+        "audit_seal_seconds",
+        "audit_sealer_metrics_port",
         "unavailable_retry_after_seconds",
         "idempotency_lease_seconds",
         "mongo_max_pool_size",
@@ -89,6 +92,8 @@ DEFAULTS_KEPT: dict[str, str] = {
         "account_cache_seconds",
         "password_code_minutes",
         "partner_retention_days",
+        "plan_templates",
+        "route_stage_target_seconds",
         "intake_timeout_seconds",
         "intake_retry_after_seconds",
     ),
@@ -106,6 +111,7 @@ DEFAULTS_KEPT: dict[str, str] = {
         "jwt_algorithm",
         "faust_processing_guarantee",
         "event_topics",
+        "audit_checkpoint_topic",
     ),
     **reasons(
         "only with RUTA_AUTH_MODE=oidc",
@@ -123,6 +129,7 @@ DEFAULTS_KEPT: dict[str, str] = {
         "blind_index_key",
         "mongo_password",
         "metrics_token",
+        "audit_key_dir",
     ),
     "master_key_version": "the highest version in master_keys.json wraps new data keys",
 }
@@ -132,7 +139,8 @@ NOT_NEEDED = {
     "referrals": {"jwt_private_key_file"},
     "training": {"jwt_private_key_file"},
     "analytics": {"jwt_private_key_file", "master_keys_file", "blind_index_key_file"},
-    "analytics-consumer": set(),
+    "analytics-consumer": {"audit_signing_key_file"},  # the consumer signs nothing
+    "audit-sealer": set(),
 }
 EXTERNAL_SECRETS = ("alertmanager_smtp_password", "alertmanager_oncall_token")
 
@@ -239,7 +247,12 @@ def test_prometheus_scrapes_every_ruta_process() -> None:
     }
     for service in SERVICES:
         env = environment(service)
-        port = env["RUTA_FAUST_WEB_PORT"] if service == "analytics-consumer" else env["RUTA_PORT"]
+        if service == "analytics-consumer":
+            port = env["RUTA_FAUST_WEB_PORT"]
+        elif service == "audit-sealer":
+            port = env.get("RUTA_AUDIT_SEALER_METRICS_PORT", "6067")
+        else:
+            port = env["RUTA_PORT"]
         assert f"{service}:{port}" in targets
 
 

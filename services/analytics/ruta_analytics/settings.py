@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 from ruta_shared.settings import ServiceSettings
-from ruta_shared.topics import EVENT_TOPICS
+from ruta_shared.topics import AUDIT_CHECKPOINTS, EVENT_TOPICS
 
 
 class AnalyticsSettings(ServiceSettings):
@@ -38,7 +38,7 @@ class AnalyticsSettings(ServiceSettings):
     dashboard_poll_seconds: float = Field(default=0.25, gt=0, le=5)
     # Audit checkpoints. The topic's constant belongs in ruta_shared.topics (never expiring);
     # until it is there, it is named here.
-    audit_checkpoint_topic: str = "ruta.analytics.checkpoints"
+    audit_checkpoint_topic: str = AUDIT_CHECKPOINTS
     audit_seal_seconds: float = Field(default=60.0, ge=1.0, le=3600.0)
     # The signing key lives outside the database: this directory (generated on the local
     # default; unset: `audit` in the other keys' RUTA_KEY_DIR) or a mounted secret file;

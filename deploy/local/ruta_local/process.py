@@ -76,6 +76,10 @@ class Server:
         """Ports the server listens on."""
         raise NotImplementedError
 
+    def environment(self) -> dict[str, str] | None:
+        """The process's environment (None: this one's)."""
+        return None
+
     def pid(self) -> int | None:
         """The recorded process id, if that process still runs."""
         try:
@@ -102,6 +106,7 @@ class Server:
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            env=self.environment(),
             start_new_session=True,
         )
         log.close()

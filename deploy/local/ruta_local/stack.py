@@ -146,16 +146,9 @@ class ServiceProcess(Server):
         except (urllib.error.URLError, OSError):
             return False
 
-    def start(self) -> bool:
-        """Start with the stack's environment."""
-        saved = dict(os.environ)
-        os.environ.clear()
-        os.environ.update(self.env or saved)
-        try:
-            return super().start()
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
+    def environment(self) -> dict[str, str] | None:
+        """The stack's environment (given per process, so several can start at once)."""
+        return self.env
 
 
 def _replica_name(name: str, replica: int) -> str:

@@ -38,7 +38,7 @@ from ruta_shared.topics import INTAKE_EVENTS
 pytestmark = pytest.mark.integration
 
 LOAD_SECONDS = 24.0  # the load runs this long (bounded), the kills at a third and a half
-MAX_CASES = 150  # each chain's verification scans the ledger (see check): keep it small
+MAX_CASES = 120  # each chain's verification scans the ledger (see check): keep it small
 VERIFY_AT_ONCE = 4
 CONVERGE_SECONDS = 60.0
 Doc = dict[str, Any]

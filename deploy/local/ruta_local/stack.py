@@ -245,7 +245,7 @@ def where(nodes: list[KafkaServer], mongo: FerretDBServer, processes: list[Servi
         address = f"http://127.0.0.1:{process.port}"
         if process.name == "console":
             address += "  (open it in a browser)"
-        elif process.name in SERVICES:
+        elif process.module.endswith(".main"):  # a service (any replica), not a consumer
             address += "  (docs: /docs, health: /healthz, metrics: /metrics)"
         rows.append((process.name, address, process.log_path))
     width = max(len(name) for name, _, _ in rows)

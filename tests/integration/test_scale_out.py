@@ -38,7 +38,8 @@ from ruta_shared.topics import INTAKE_EVENTS
 pytestmark = pytest.mark.integration
 
 LOAD_SECONDS = 24.0  # the load runs this long (bounded), the kills at a third and a half
-MAX_CASES = 120  # each chain's verification scans the ledger (see check): keep it small
+CASES_PER_SECOND = 5.0  # a steady rate, so the kills land mid-load on a fast or slow machine
+MAX_CASES = 150  # each chain's verification scans the ledger (see check): keep it small
 VERIFY_AT_ONCE = 4
 CONVERGE_SECONDS = 60.0
 Doc = dict[str, Any]
@@ -156,6 +157,7 @@ async def load(
     async def worker(slot: int) -> None:
         while time.monotonic() - started < LOAD_SECONDS and len(tally.cases) < MAX_CASES:
             number = next(numbers)
+            await asyncio.sleep(max(0.0, started + number / CASES_PER_SECOND - time.monotonic()))
             opened = await intake.post(tally, "case", "/cases", case_body(number))
             if opened is None or opened.status_code != 201:
                 continue
@@ -254,6 +256,7 @@ async def scenario(
     coordinator = Replicas([url(parts["referrals-1"])], headers[Role.COORDINATOR])
     training = Replicas([url(parts["training-1"]), url(parts["training-2"])], headers[Role.TRAINER])
     killed: list[str] = []
+    before_kills: list[int] = []  # cases answered 201 when the last kill came
 
     async def kills(started: float) -> None:
         await asyncio.sleep(LOAD_SECONDS / 3)
@@ -265,6 +268,7 @@ async def scenario(
             parts[name].kill()
             killed.append(name)
         note(f"killed intake-2 and consumer-2; cases 201 so far: {len(tally.cases)}")
+        before_kills.append(len(tally.cases))
 
     try:
         await load(intake, referrals, training, coordinator, tally, kills)
@@ -274,6 +278,7 @@ async def scenario(
         )
     note(f"load done: {tally.sent} sent, {dict(tally.statuses)}")
     assert killed == [cluster.nodes[1].name, "intake-2", "consumer-2"]
+    assert len(tally.cases) > before_kills[0]  # the load went on after the kills
     await check(cluster, parts, headers, tally, mongo_url, unique)
 
 

@@ -9,9 +9,8 @@ them; a crash in between re-publishes, which consumers absorb by deduplicating.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from aiokafka.errors import KafkaError
@@ -50,41 +49,11 @@ def merge_updates(*updates: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[s
     return merged
 
 
-class DocumentLocks:
-    """One asyncio lock per document id, dropped when nobody holds or waits for it.
-
-    FerretDB v1 applies an update as a read followed by a write of the whole document, so
-    two updates of one document in flight at once can lose one of them, even the
-    `_seq`-guarded one (MongoDB updates are atomic and do not need this). Serialising
-    this process's updates of a document (the API's and the relay's) closes that gap
-    within a process; writers in other processes are still only safe on MongoDB.
-    """
-
-    def __init__(self) -> None:
-        self._locks: dict[Any, asyncio.Lock] = {}
-        self._users: dict[Any, int] = {}
-
-    @contextlib.asynccontextmanager
-    async def hold(self, doc_id: Any) -> AsyncIterator[None]:
-        """Hold the lock of `doc_id` while the block runs."""
-        lock = self._locks.setdefault(doc_id, asyncio.Lock())
-        self._users[doc_id] = self._users.get(doc_id, 0) + 1
-        try:
-            async with lock:
-                yield
-        finally:
-            self._users[doc_id] -= 1
-            if self._users[doc_id] == 0:
-                del self._users[doc_id]
-                del self._locks[doc_id]
-
-
 class Outbox:
     """Writes aggregate documents together with their events, then wakes the relay."""
 
     def __init__(self) -> None:
         self._wake = asyncio.Event()
-        self.locks = DocumentLocks()
         # Documents written since the relay last looked, by collection name: the relay
         # reads them by `_id`, which FerretDB looks up directly (other filters scan).
         self._dirty: dict[str, set[Any]] = {}
@@ -169,10 +138,9 @@ class Outbox:
                 "$push": {OUTBOX_FIELD: {"$each": [e.model_dump(mode="json") for e in envelopes]}},
             },
         )
-        async with self.locks.hold(doc_id):
-            result = await collection.update_one(
-                {"_id": doc_id, SEQUENCE_FIELD: expected_sequence}, full
-            )
+        result = await collection.update_one(
+            {"_id": doc_id, SEQUENCE_FIELD: expected_sequence}, full
+        )
         if result.matched_count != 1:
             raise ConcurrencyConflictError(str(doc_id))
         self.mark(collection, doc_id)
@@ -305,14 +273,13 @@ class OutboxRelay:
         self, collection: AsyncCollection[Document], doc_id: Any, published: list[Document]
     ) -> None:
         """Drop published events; clear the pending flag unless new events arrived meanwhile."""
-        async with self._outbox.locks.hold(doc_id):
-            if published:
-                await collection.update_one(
-                    {"_id": doc_id}, {"$pullAll": {OUTBOX_FIELD: published}}
-                )
-            await collection.update_one(
-                {"_id": doc_id, OUTBOX_FIELD: {"$size": 0}}, {"$set": {PENDING_FIELD: False}}
-            )
+        # Each update is atomic (MongoDB; FerretDB with our patch), so an API write that
+        # appends events between the two keeps the flag set: no lock, in or across processes.
+        if published:
+            await collection.update_one({"_id": doc_id}, {"$pullAll": {OUTBOX_FIELD: published}})
+        await collection.update_one(
+            {"_id": doc_id, OUTBOX_FIELD: {"$size": 0}}, {"$set": {PENDING_FIELD: False}}
+        )
 
     async def _ensure_publisher(self) -> EventPublisher:
         if self._publisher is None:

@@ -17,6 +17,31 @@ def _build() -> None:
     print(f"ready in {time.monotonic() - started:.1f}s")
 
 
+def _layout_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--brokers",
+        type=int,
+        choices=[1, 3],
+        help="Kafka nodes: 1, or a KRaft cluster of 3 (topics then get 3 replicas, 2 in sync); "
+        "default: what the stack last ran with, else 1",
+    )
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        choices=range(1, 10),
+        metavar="N",
+        help="processes of each service (the console runs once) and analytics consumers; "
+        "replica n listens on its port + 10*(n-1); default: as last run, else 1",
+    )
+
+
+def _layout(args: argparse.Namespace) -> stack.Layout:
+    saved = stack.Layout.load()
+    return stack.Layout(
+        brokers=args.brokers or saved.brokers, replicas=args.replicas or saved.replicas
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `ruta-local` command."""
     parser = argparse.ArgumentParser(
@@ -25,16 +50,18 @@ def main(argv: list[str] | None = None) -> int:
         "services and the analytics consumer. Data and logs live in .local/.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("up", help="start the infrastructure, the services and the consumer")
+    up = commands.add_parser("up", help="start the infrastructure, the services and the consumer")
+    _layout_options(up)
     commands.add_parser("down", help="stop everything")
     commands.add_parser("status", help="show what runs and answers")
     commands.add_parser("build", help="fetch Kafka and build FerretDB into the cache only")
     infra = commands.add_parser("infra", help="only Kafka and FerretDB")
     infra.add_argument("action", choices=["start", "stop", "status"])
+    _layout_options(infra)
     args = parser.parse_args(argv)
     try:
         if args.command == "up":
-            stack.up()
+            stack.up(_layout(args))
         elif args.command == "down":
             stack.down()
         elif args.command == "status":
@@ -42,12 +69,14 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "build":
             _build()
         elif args.action == "start":
-            stack.infra_up()
+            layout = _layout(args)
+            layout.save()
+            stack.infra_up(layout)
         elif args.action == "stop":
-            for server in (stack.ferretdb(), stack.kafka()):
+            for server in (stack.ferretdb(), *reversed(stack.kafka())):
                 print(f"{server.name:<19} {'stopped' if server.stop() else 'not running'}")
         else:
-            for server in (stack.kafka(), stack.ferretdb()):
+            for server in (*stack.kafka(), stack.ferretdb()):
                 pid = server.pid()
                 state = "stopped" if pid is None else f"running (pid {pid})"
                 if pid is not None:

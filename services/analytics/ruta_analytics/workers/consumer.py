@@ -28,7 +28,7 @@ from ruta_shared.kafka.dead_letters import dead_letter_headers
 from ruta_shared.logging import configure_logging
 from ruta_shared.metrics import LATENCY_BUCKETS, Metrics
 from ruta_shared.mongo import create_mongo_client
-from ruta_shared.topics import PARTITIONS, dead_letter_topic
+from ruta_shared.topics import dead_letter_topic
 
 from ruta_analytics.projection.store import active_generation, project
 from ruta_analytics.settings import AnalyticsSettings
@@ -130,7 +130,8 @@ def create_stream_worker(settings: AnalyticsSettings) -> StreamWorker:
         store="memory://",
         datadir=settings.faust_data_dir,
         processing_guarantee=settings.faust_processing_guarantee,
-        topic_partitions=PARTITIONS,
+        topic_partitions=settings.kafka_topic_partitions,
+        topic_replication_factor=settings.kafka_replication_factor,
         web_port=settings.faust_web_port,
         web_bind="127.0.0.1" if settings.environment != "production" else "0.0.0.0",  # noqa: S104
         consumer_auto_offset_reset="earliest",

@@ -16,25 +16,23 @@ Document = dict[str, Any]
 async def next_case_code(*, runtime: Runtime, office: str, year: int) -> str:
     """The next number of an office's year from its counter (numbers lost to failures stay).
 
-    On MongoDB the `$inc` is atomic; on FerretDB v1 it is not, so the unique index on
-    `case_code` is the real guarantee and `open_case` asks again on a clash.
+    The `$inc` is atomic across processes (MongoDB; FerretDB with our patch), so replicas
+    of intake share one counter; the unique index on `case_code` stays the last guarantee
+    and `open_case` asks again on a clash.
     """
     counter: Document | None = None
     counter_id = f"{office}-{year}"
-    # Serialised in this process (FerretDB would lose concurrent increments); across
-    # processes the unique index still catches a clash.
-    async with runtime.outbox.locks.hold(("case_counter", counter_id)):
-        for _ in range(3):
-            try:
-                counter = await runtime.counters.find_one_and_update(
-                    {"_id": counter_id},
-                    {"$inc": {"last": 1}},
-                    upsert=True,
-                    return_document=ReturnDocument.AFTER,
-                )
-                break
-            except DuplicateKeyError:  # two processes raced to create the counter
-                continue
+    for _ in range(3):
+        try:
+            counter = await runtime.counters.find_one_and_update(
+                {"_id": counter_id},
+                {"$inc": {"last": 1}},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+            )
+            break
+        except DuplicateKeyError:  # two processes raced to create the counter
+            continue
     if counter is None:
         msg = "the case counter was not created"
         raise RuntimeError(msg)

@@ -53,20 +53,19 @@ async def known_case(
     if facts is None:
         return None
     # `case.opened` may arrive meanwhile (DuplicateKeyError): its document is the same.
-    async with runtime.context.outbox.locks.hold(case_id):
-        with contextlib.suppress(DuplicateKeyError):
-            await runtime.cases.collection.update_one(
-                {"_id": case_id},
-                {
-                    "$setOnInsert": {
-                        "case_id": case_id,
-                        "case_code": facts["case_code"],
-                        "office": facts["office"],
-                        **new_case_route_fields(),
-                    }
-                },
-                upsert=True,
-            )
+    with contextlib.suppress(DuplicateKeyError):
+        await runtime.cases.collection.update_one(
+            {"_id": case_id},
+            {
+                "$setOnInsert": {
+                    "case_id": case_id,
+                    "case_code": facts["case_code"],
+                    "office": facts["office"],
+                    **new_case_route_fields(),
+                }
+            },
+            upsert=True,
+        )
     return await runtime.cases.get(case_id)
 
 
@@ -114,24 +113,23 @@ async def apply_intake_event(*, runtime: Runtime, envelope: EventEnvelope) -> No
         return
     payload = EVENTS.payload(envelope)
     if isinstance(payload, CaseOpened):
-        # The API and the relay write this document too: FerretDB v1 needs the writes
-        # of one document serialised (see ruta_shared.outbox.DocumentLocks).
-        async with runtime.context.outbox.locks.hold(payload.case_id):
-            await apply_once(
-                runtime.cases.collection,
-                doc_id=payload.case_id,
-                envelope=envelope,
-                update={
-                    "$set": {
-                        "case_id": payload.case_id,
-                        "case_code": payload.case_code,
-                        "office": payload.office,
-                        # The case plan's template is chosen by crime type.
-                        "crime_types": list(payload.crime_types),
-                    },
-                    "$setOnInsert": new_case_route_fields(),
+        # The API and the relay (of any replica) write this document too: each update is
+        # atomic (MongoDB; FerretDB with our patch), so none of them needs a lock.
+        await apply_once(
+            runtime.cases.collection,
+            doc_id=payload.case_id,
+            envelope=envelope,
+            update={
+                "$set": {
+                    "case_id": payload.case_id,
+                    "case_code": payload.case_code,
+                    "office": payload.office,
+                    # The case plan's template is chosen by crime type.
+                    "crime_types": list(payload.crime_types),
                 },
-            )
+                "$setOnInsert": new_case_route_fields(),
+            },
+        )
     elif isinstance(payload, VictimRegistered):
         await apply_once(
             runtime.victims,

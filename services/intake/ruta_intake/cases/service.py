@@ -19,6 +19,7 @@ from ruta_shared.events.catalog.intake import (
 from ruta_shared.lima import lima_date, lima_day_start
 from ruta_shared.outbox import SEQUENCE_FIELD
 from ruta_shared.reference import CaseStatus, CrimeType
+from ruta_shared.security.break_glass import BreakGlassError, check_justification
 from ruta_shared.security.permissions import OFFICE_SCOPE, in_office_scope
 from ruta_shared.security.principal import Principal
 from uuid6 import uuid7
@@ -174,9 +175,10 @@ async def list_cases(
     crime_type: CrimeType | None = None,
     opened_from: date | None = None,
     opened_to: date | None = None,
+    code: str | None = None,
 ) -> Page[CaseSummary]:
     """Cases the caller may see, newest first, filtered; case workers see their offices only."""
-    query: Document = {}
+    query: Document = {} if code is None else {"case_code": code}
     if OFFICE_SCOPE.get(principal.role) != "all":
         offices = sorted(principal.offices)
         if office is not None:
@@ -377,6 +379,14 @@ async def reopen_case(
     )
 
 
+def check_break_glass_justification(runtime: Runtime, justification: str) -> None:
+    """A too-short justification is a 422 naming `justification` (the form shows it there)."""
+    try:
+        check_justification(justification, runtime.security.settings.break_glass_min_justification)
+    except BreakGlassError as error:
+        raise RuleViolationError("body.justification", str(error)) from error
+
+
 async def break_glass(
     *, runtime: Runtime, principal: Principal, case_id: str, body: BreakGlassCreate
 ) -> BreakGlassRead:
@@ -384,6 +394,7 @@ async def break_glass(
     doc = await runtime.cases.collection.find_one({"_id": case_id}, {"office": 1})
     if doc is None:
         raise not_found()
+    check_break_glass_justification(runtime, body.justification)
     grant = await runtime.break_glass.grant(
         principal=principal,
         case_id=case_id,

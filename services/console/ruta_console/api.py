@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from ruta_console.admin.users import router as users
 from ruta_console.admin.views import router as admin
 from ruta_console.audit.views import router as audit
 from ruta_console.auth.views import router as auth
@@ -23,5 +24,6 @@ ROUTERS: list[APIRouter] = [
     audit,
     training,
     admin,
+    users,
     partner,
 ]

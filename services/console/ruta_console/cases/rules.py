@@ -116,6 +116,21 @@ def is_duplicate(answer_status: int, errors: Mapping[str, str], body: Any) -> bo
     )
 
 
+def duplicate_notices(body: Any) -> list[str]:
+    """intake's neutral notices of a possible duplicate in another office (a case or a victim).
+
+    The victim is registered all the same; the notice names no office, id or date.
+    """
+    if not isinstance(body, dict):
+        return []
+    victims = body.get("victims") if isinstance(body.get("victims"), list) else [body]
+    return [
+        str(v["duplicate_notice"])
+        for v in victims
+        if isinstance(v, dict) and v.get("duplicate_notice")
+    ]
+
+
 @dataclass(frozen=True)
 class Moment:
     """One step of a case's route of care."""

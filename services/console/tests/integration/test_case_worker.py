@@ -169,7 +169,8 @@ async def test_case_worker_journey(new_visit: Any) -> None:
 
 async def test_a_case_worker_cannot_reach_another_offices_case(new_visit: Any) -> None:
     lima = await new_visit("lima-worker", Role.CASE_WORKER, ("lima",))
-    case_path = await lima.open_case(document=f"{secrets.randbelow(10**8):08d}", given_names="Ana")
+    document = f"{secrets.randbelow(10**8):08d}"
+    case_path = await lima.open_case(document=document, given_names="Ana")
     await lima.page.click("#victims a")
     victim_path = lima.page.url.removeprefix(lima.base)
 
@@ -205,3 +206,11 @@ async def test_a_case_worker_cannot_reach_another_offices_case(new_visit: Any) -
     await expect(iquitos.page.locator(".flash.warning")).to_contain_text("Acceso de emergencia")
     await expect(iquitos.page.locator("h1")).to_contain_text("Caso")
     await iquitos.check("break-glass")
+
+    # The same person registered in Iquitos: registered all the same, with intake's neutral
+    # notice of a possible duplicate in another office as a warning (no office, no code).
+    await iquitos.open_case(document=document, given_names="Ana", office="iquitos")
+    notice = iquitos.page.locator(".flash.warning", has_text="otra oficina")
+    await expect(notice).to_contain_text("Posible duplicado")
+    assert "lima" not in (await notice.inner_text()).lower()
+    await iquitos.check("duplicate-notice-other-office")

@@ -19,19 +19,19 @@ def test_service_fields_become_form_fields() -> None:
     assert field_name("justification") == "justification"
 
 
-def test_english_pydantic_messages_are_replaced_by_spanish_ones() -> None:
+def test_the_services_spanish_messages_are_shown_as_sentences() -> None:
     messages = field_messages(
         [
-            {"field": "body.office", "type": "literal_error", "message": "Input should be 'lima'"},
-            {"field": "body.crime_types", "type": "too_short", "message": "List should have"},
+            {"field": "body.office", "type": "literal_error", "message": "elija una de: lima"},
+            {"field": "body.crime_types", "type": "too_short", "message": ""},
             {"field": "body.document_number", "type": "invalid", "message": "ya registrado"},
             {"field": "body.document_number", "type": "invalid", "message": "second one"},
             "not a dict",
         ]
     )
     assert messages == {
-        "office": "Elija una de las opciones de la lista.",
-        "crime_types": "Elija al menos una opción.",
+        "office": "Elija una de: lima.",
+        "crime_types": "El valor no es válido.",
         "document_number": "Ya registrado.",
     }
 

@@ -123,7 +123,8 @@ def duplicate_notices(body: Any) -> list[str]:
     """
     if not isinstance(body, dict):
         return []
-    victims = body.get("victims") if isinstance(body.get("victims"), list) else [body]
+    listed = body.get("victims")
+    victims: list[Any] = listed if isinstance(listed, list) else [body]
     return [
         str(v["duplicate_notice"])
         for v in victims

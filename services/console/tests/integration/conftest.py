@@ -168,7 +168,13 @@ async def running_stack(
     try:
         async with (
             served(create_intake(intake, security=security), "intake") as intake_url,
-            served(create_referrals(referrals, security=security), "referrals") as referrals_url,
+            # referrals asks intake's API when its projection lags behind intake's events.
+            served(
+                create_referrals(
+                    referrals.model_copy(update={"intake_url": intake_url}), security=security
+                ),
+                "referrals",
+            ) as referrals_url,
             served(create_training(training, security=security), "training") as training_url,
             served(create_analytics(analytics, security=security), "analytics") as analytics_url,
         ):

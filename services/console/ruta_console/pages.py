@@ -21,6 +21,7 @@ NAV: Final[dict[Role, list[tuple[str, str]]]] = {
     Role.COORDINATOR: [
         ("/casos", "Casos"),
         ("/casos/nuevo", "Nuevo caso"),
+        ("/duplicados", "Duplicados"),
         ("/cifras", "Cifras"),
         ("/informes", "Informe anual"),
         ("/capacitacion", "Capacitación"),

@@ -210,7 +210,19 @@ async def test_a_case_worker_cannot_reach_another_offices_case(new_visit: Any) -
     # The same person registered in Iquitos: registered all the same, with intake's neutral
     # notice of a possible duplicate in another office as a warning (no office, no code).
     await iquitos.open_case(document=document, given_names="Ana", office="iquitos")
+    opened = re.search(r"[A-Z]{3}-\d{4}-\d+", await iquitos.page.inner_text(".flash.ok"))
+    assert opened
     notice = iquitos.page.locator(".flash.warning", has_text="otra oficina")
     await expect(notice).to_contain_text("Posible duplicado")
     assert "lima" not in (await notice.inner_text()).lower()
     await iquitos.check("duplicate-notice-other-office")
+
+    # A coordinator of both offices sees the pair and decides they are two people.
+    coordinator = await new_visit("duplicates-coordinator", Role.COORDINATOR, ("lima", "iquitos"))
+    await coordinator.go("/duplicados")
+    row = coordinator.page.locator("#duplicates tr", has_text=opened.group(0))
+    await expect(row).to_contain_text("Iquitos")
+    await coordinator.check("possible-duplicates")
+    await row.locator("button:text('Personas distintas')").click()
+    await expect(coordinator.page.locator(".flash.ok")).to_contain_text("personas distintas")
+    await expect(coordinator.page.locator("#duplicates")).not_to_contain_text(opened.group(0))

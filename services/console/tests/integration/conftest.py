@@ -121,7 +121,7 @@ def start_worker(settings: AnalyticsSettings, log_path: Path) -> subprocess.Pope
     )
     print(f"analytics worker log: {log_path}")
     return subprocess.Popen(
-        [sys.executable, "-m", "ruta_analytics.consumer", "worker", "--loglevel", "warn"],
+        [sys.executable, "-m", "ruta_analytics.workers.consumer", "worker", "--loglevel", "warn"],
         env=env,
         stdout=log_path.open("ab"),
         stderr=subprocess.STDOUT,

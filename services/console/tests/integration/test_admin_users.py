@@ -62,12 +62,12 @@ async def test_admin_manages_accounts(new_visit: Any) -> None:
     assert code
     assert code not in page.url
     await admin.check("user-created")
-    user_path = page.url.removeprefix(admin.base)
     await admin.go("/admin/usuarios")
-    await expect(page.locator("#users tr", has_text=username)).to_contain_text(
-        "Profesional de casos"
-    )
+    row = page.locator("#users tr", has_text=username)
+    await expect(row).to_contain_text("Profesional de casos")
     assert code not in await admin.text()  # shown once only
+    user_path = await row.locator("a").get_attribute("href")
+    assert user_path
 
     # The owner sets a password with the code and logs in on the normal login page.
     worker = await new_visit("new-worker")

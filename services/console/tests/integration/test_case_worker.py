@@ -207,15 +207,16 @@ async def test_a_case_worker_cannot_reach_another_offices_case(new_visit: Any) -
     await expect(iquitos.page.locator("h1")).to_contain_text("Caso")
     await iquitos.check("break-glass")
 
-    # The same person registered in Iquitos: registered all the same, with intake's neutral
-    # notice of a possible duplicate in another office as a warning (no office, no code).
-    await iquitos.open_case(document=document, given_names="Ana", office="iquitos")
-    opened = re.search(r"[A-Z]{3}-\d{4}-\d+", await iquitos.page.inner_text(".flash.ok"))
+    # The same person registered in Iquitos by a colleague without a grant: registered all the
+    # same, with intake's neutral notice of a possible duplicate elsewhere (no office, no code).
+    colleague = await new_visit("iquitos-colleague", Role.CASE_WORKER, ("iquitos",))
+    await colleague.open_case(document=document, given_names="Ana", office="iquitos")
+    opened = re.search(r"[A-Z]{3}-\d{4}-\d+", await colleague.page.inner_text(".flash.ok"))
     assert opened
-    notice = iquitos.page.locator(".flash.warning", has_text="otra oficina")
+    notice = colleague.page.locator(".flash.warning", has_text="otra oficina")
     await expect(notice).to_contain_text("Posible duplicado")
     assert "lima" not in (await notice.inner_text()).lower()
-    await iquitos.check("duplicate-notice-other-office")
+    await colleague.check("duplicate-notice-other-office")
 
     # A coordinator of both offices sees the pair and decides they are two people.
     coordinator = await new_visit("duplicates-coordinator", Role.COORDINATOR, ("lima", "iquitos"))

@@ -82,7 +82,9 @@ async def test_partner_journey(new_visit: Any, stack: Any) -> None:
     await upe.page.locator("summary", has_text="Rechazar con un motivo").click()
     await upe.page.select_option("#f-reason", index=1)
     await upe.page.click("form:has(#f-reason) button[type=submit]")
-    await expect(upe.page.locator("#referral-status")).to_contain_text("Rechazada")
+    # Declined, the referral is no longer the institution's: back to the list.
+    await expect(upe.page.locator(".flash.ok")).to_contain_text("Derivación rechazada")
+    await expect(upe.page.locator("h1")).to_have_text("Derivaciones recibidas")
     await upe.check("partner-declined")
 
     # The institution's machine credential still logs in; a wrong key is refused in Spanish.

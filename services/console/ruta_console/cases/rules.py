@@ -125,11 +125,9 @@ def duplicate_notices(body: Any) -> list[str]:
         return []
     listed = body.get("victims")
     victims: list[Any] = listed if isinstance(listed, list) else [body]
-    return [
-        str(v["duplicate_notice"])
-        for v in victims
-        if isinstance(v, dict) and v.get("duplicate_notice")
-    ]
+    notices = [str(v.get("duplicate_notice") or "") for v in victims if isinstance(v, dict)]
+    # intake's sentence is lower case without a full stop; shown as a sentence of its own.
+    return [n[0].upper() + n[1:].rstrip(".") + "." for n in notices if n]
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from ruta_console.audit.rules import event_label, verdict
 from ruta_console.cases.rules import case_body, is_duplicate, route_of_care, victim_body
 from ruta_console.figures.rules import bar_chart, figure_filters
 from ruta_console.referrals.rules import referral_body, return_body
+from ruta_console.cases.rules import duplicate_notices
 from ruta_console.rules import day, field_messages, field_name, lima_datetime, number
 from starlette.datastructures import FormData
 
@@ -161,3 +162,13 @@ def test_the_verification_reads_as_plain_spanish() -> None:
     assert "número 4" in sentence
     assert event_label("case.opened") == "Caso abierto"
     assert event_label("new.type") == "new.type"
+
+
+def test_duplicate_notices_are_shown_as_sentences() -> None:
+    notice = "posible duplicado en otra oficina; un coordinador puede revisarlo"
+    case = {"victims": [{"duplicate_notice": notice}, {"duplicate_notice": None}]}
+    assert duplicate_notices(case) == [
+        "Posible duplicado en otra oficina; un coordinador puede revisarlo."
+    ]
+    assert duplicate_notices({"victim_id": "v", "duplicate_notice": None}) == []
+    assert duplicate_notices("no es un cuerpo") == []

@@ -5,10 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from ruta_console.audit.rules import event_label, verdict
-from ruta_console.cases.rules import case_body, is_duplicate, route_of_care, victim_body
+from ruta_console.cases.rules import (
+    case_body,
+    duplicate_notices,
+    is_duplicate,
+    route_of_care,
+    victim_body,
+)
 from ruta_console.figures.rules import bar_chart, figure_filters
 from ruta_console.referrals.rules import referral_body, return_body
-from ruta_console.cases.rules import duplicate_notices
 from ruta_console.rules import day, field_messages, field_name, lima_datetime, number
 from starlette.datastructures import FormData
 

@@ -19,7 +19,6 @@ from ruta_shared.events.catalog.intake import (
 from ruta_shared.lima import lima_date, lima_day_start
 from ruta_shared.outbox import SEQUENCE_FIELD
 from ruta_shared.reference import CaseStatus, CrimeType
-from ruta_shared.security.break_glass import BreakGlassError, check_justification
 from ruta_shared.security.permissions import OFFICE_SCOPE, in_office_scope
 from ruta_shared.security.principal import Principal
 from uuid6 import uuid7
@@ -42,6 +41,7 @@ from ruta_intake.cases.rules import (
     check_instant,
     check_status_move,
     dedupe,
+    justification_long_enough,
     utc_now,
 )
 from ruta_intake.consent.rules import consent_reads
@@ -379,14 +379,6 @@ async def reopen_case(
     )
 
 
-def check_break_glass_justification(runtime: Runtime, justification: str) -> None:
-    """A too-short justification is a 422 naming `justification` (the form shows it there)."""
-    try:
-        check_justification(justification, runtime.security.settings.break_glass_min_justification)
-    except BreakGlassError as error:
-        raise RuleViolationError("body.justification", str(error)) from error
-
-
 async def break_glass(
     *, runtime: Runtime, principal: Principal, case_id: str, body: BreakGlassCreate
 ) -> BreakGlassRead:
@@ -394,7 +386,7 @@ async def break_glass(
     doc = await runtime.cases.collection.find_one({"_id": case_id}, {"office": 1})
     if doc is None:
         raise not_found()
-    check_break_glass_justification(runtime, body.justification)
+    justification_long_enough(body.justification, runtime.security.settings)
     grant = await runtime.break_glass.grant(
         principal=principal,
         case_id=case_id,

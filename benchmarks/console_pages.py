@@ -121,6 +121,8 @@ async def main(args: argparse.Namespace) -> int:
             "report": "/informes",
             "training": "/capacitacion",
             "audit": "/auditoria",
+            "duplicates": "/duplicados",
+            "password": "/contrasena",
         }
         header = ("page", "first KB", "p50 int ms", "p95 int ms", "p95 load ms")
         print("{:<10} {:>9} {:>11} {:>11} {:>12}".format(*header))

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from ruta_console.admin.users import router as users
 from ruta_console.admin.views import router as admin
 from ruta_console.audit.views import router as audit
 from ruta_console.auth.views import router as auth
 from ruta_console.cases.views import router as cases
+from ruta_console.duplicates.views import router as duplicates
 from ruta_console.figures.views import router as figures
 from ruta_console.partner.views import router as partner
 from ruta_console.people.views import router as people
@@ -17,11 +19,13 @@ from ruta_console.training.views import router as training
 ROUTERS: list[APIRouter] = [
     auth,
     cases,
+    duplicates,
     people,
     referrals,
     figures,
     audit,
     training,
     admin,
+    users,
     partner,
 ]

@@ -6,9 +6,9 @@ import asyncio
 from typing import Any, Final
 
 from ruta_console.auth.models import Session
-from ruta_console.errors import RefusedError
+from ruta_console.errors import RefusedError, UnavailableError
 from ruta_console.runtime import Runtime
-from ruta_console.upstream import Answer, Service
+from ruta_console.upstream import SERVICE_NAMES, Answer, Service
 
 # A service that says "not yet" (Retry-After) is asked again, a few times, within this budget.
 RETRY_BUDGET_SECONDS: Final = 3.0
@@ -24,12 +24,19 @@ async def call(
         answer = await runtime.upstream.call(service, method, path, token=session.token, **kwargs)
         retry_after = answer.headers.get("retry-after", "")
         if answer.status not in RETRY_STATUSES or not retry_after.replace(".", "", 1).isdigit():
-            return answer
+            return _answered(service, answer)
         delay = float(retry_after)
         if waited + delay > RETRY_BUDGET_SECONDS:
-            return answer
+            return _answered(service, answer)
         await asyncio.sleep(delay)
         waited += delay
+
+
+def _answered(service: Service, answer: Answer) -> Answer:
+    """The answer, unless the service is still unavailable after the waits: the 503 page."""
+    if answer.status >= 500:
+        raise UnavailableError(SERVICE_NAMES[service])
+    return answer
 
 
 async def fetch(

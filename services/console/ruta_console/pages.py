@@ -21,6 +21,7 @@ NAV: Final[dict[Role, list[tuple[str, str]]]] = {
     Role.COORDINATOR: [
         ("/casos", "Casos"),
         ("/casos/nuevo", "Nuevo caso"),
+        ("/duplicados", "Duplicados"),
         ("/cifras", "Cifras"),
         ("/informes", "Informe anual"),
         ("/capacitacion", "Capacitación"),
@@ -28,7 +29,11 @@ NAV: Final[dict[Role, list[tuple[str, str]]]] = {
     ],
     Role.TRAINER: [("/capacitacion", "Capacitación"), ("/cifras", "Cifras")],
     Role.AUDITOR: [("/auditoria", "Auditoría"), ("/cifras", "Cifras")],
-    Role.ADMIN: [("/admin/instituciones", "Instituciones"), ("/admin/entregas", "Webhooks")],
+    Role.ADMIN: [
+        ("/admin/usuarios", "Usuarios"),
+        ("/admin/instituciones", "Instituciones"),
+        ("/admin/entregas", "Webhooks"),
+    ],
     Role.PARTNER: [("/socio", "Derivaciones recibidas")],
 }
 HOME: Final[dict[Role, str]] = {

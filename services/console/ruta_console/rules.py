@@ -8,32 +8,7 @@ from typing import Any, Final
 
 from ruta_shared.lima import LIMA
 
-# Until every service sends Spanish 422 texts (issue 15, requirement 6) pydantic's English
-# messages would reach the user: these standard error types get a Spanish sentence here.
-SPANISH_BY_TYPE: Final[dict[str, str]] = {
-    "missing": "Este campo es obligatorio.",
-    "literal_error": "Elija una de las opciones de la lista.",
-    "enum": "Elija una de las opciones de la lista.",
-    "string_too_short": "Es demasiado corto.",
-    "string_too_long": "Es demasiado largo.",
-    "too_short": "Elija al menos una opción.",
-    "too_long": "Hay demasiados elementos.",
-    "string_pattern_mismatch": "El formato no es válido.",
-    "int_parsing": "Escriba un número entero.",
-    "int_type": "Escriba un número entero.",
-    "float_parsing": "Escriba un número.",
-    "decimal_parsing": "Escriba un número.",
-    "greater_than": "El número es demasiado pequeño.",
-    "greater_than_equal": "El número es demasiado pequeño.",
-    "less_than": "El número es demasiado grande.",
-    "less_than_equal": "El número es demasiado grande.",
-    "date_parsing": "Escriba una fecha válida (día/mes/año).",
-    "date_from_datetime_parsing": "Escriba una fecha válida (día/mes/año).",
-    "datetime_parsing": "Escriba una fecha y hora válidas.",
-    "bool_parsing": "Elija sí o no.",
-    "value_error": "El valor no es válido.",
-    "extra_forbidden": "Este campo no se admite.",
-}
+# The services send Spanish field messages (ruta_shared.validation_es); this is for none.
 GENERIC_FIELD_ERROR: Final = "El valor no es válido."
 _PREFIXES: Final = ("body.", "query.", "path.", "header.")
 
@@ -51,22 +26,16 @@ def field_name(field: str) -> str:
     return FORM_NAMES.get(field, field)
 
 
-def looks_english(message: str) -> bool:
-    """Pydantic's own messages start with a capital English word ("Input should be…")."""
-    return message.split(" ", 1)[0] in {"Input", "Field", "Value", "String", "List", "Extra"}
-
-
 def field_messages(errors: Sequence[Any]) -> dict[str, str]:
-    """Service field errors as {form field: Spanish message}; the first per field wins."""
+    """Service field errors as {form field: the service's Spanish message}; the first wins."""
     messages: dict[str, str] = {}
     for error in errors:
         if not isinstance(error, Mapping):
             continue
         name = field_name(str(error.get("field", "")))
         message = str(error.get("message") or "")
-        kind = str(error.get("type") or "")
-        if not message or looks_english(message):
-            message = SPANISH_BY_TYPE.get(kind, GENERIC_FIELD_ERROR)
+        if not message:
+            message = GENERIC_FIELD_ERROR
         else:
             message = message[0].upper() + message[1:]
             message = message if message.endswith(".") else message + "."

@@ -112,7 +112,10 @@ class Upstream:
             raise UnavailableError(SERVICE_NAMES[service]) from None
         if response.status_code == 401 and token is not None:
             raise SessionEndedError
-        if response.status_code >= 500:
+        # A 503 with Retry-After ("not yet") goes back to `calls.call`, which waits and asks again.
+        if response.status_code >= 500 and not (
+            response.status_code == 503 and "retry-after" in response.headers
+        ):
             log.warning(
                 "upstream error", extra={"service": service.value, "status": response.status_code}
             )

@@ -7,8 +7,9 @@ from fastapi.responses import Response
 
 from ruta_console.auth.service import log_in
 from ruta_console.deps import CheckedForm, MaybeSession, RuntimeDep
-from ruta_console.pages import HOME, redirect, render
+from ruta_console.pages import HOME, redirect, refusal, render
 from ruta_console.rules import text
+from ruta_console.upstream import Service
 
 router = APIRouter()
 
@@ -97,6 +98,37 @@ async def partner_login(request: Request, runtime: RuntimeDep, form: CheckedForm
         )
     request.state.session = result
     return redirect("/")
+
+
+@router.get("/contrasena")
+async def password_page(request: Request, runtime: RuntimeDep, session: MaybeSession) -> Response:
+    """The form where a new account's owner sets a password with the administrator's code."""
+    if session is None:
+        request.state.session = runtime.sessions.new()
+    return render(request, "password.html", title="Crear mi contraseña")
+
+
+@router.post("/contrasena")
+async def set_password(request: Request, runtime: RuntimeDep, form: CheckedForm) -> Response:
+    """Send the one-time code and the new password to the issuer; then the login page."""
+    code, password = text(form, "code"), form.get("password")
+    answer = await runtime.upstream.call(
+        Service.INTAKE,
+        "POST",
+        "/auth/password",
+        token=None,
+        json={"code": code or "", "password": password if isinstance(password, str) else ""},
+    )
+    if not answer.ok:
+        return render(
+            request,
+            "password.html",
+            title="Crear mi contraseña",
+            status=400,
+            password_error=refusal(answer)["_"],
+        )
+    request.state.session.flash("ok", "Contraseña guardada: ya puede entrar.")
+    return redirect("/entrar")
 
 
 @router.post("/salir")

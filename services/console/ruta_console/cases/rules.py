@@ -116,6 +116,20 @@ def is_duplicate(answer_status: int, errors: Mapping[str, str], body: Any) -> bo
     )
 
 
+def duplicate_notices(body: Any) -> list[str]:
+    """intake's neutral notices of a possible duplicate in another office (a case or a victim).
+
+    The victim is registered all the same; the notice names no office, id or date.
+    """
+    if not isinstance(body, dict):
+        return []
+    listed = body.get("victims")
+    victims: list[Any] = listed if isinstance(listed, list) else [body]
+    notices = [str(v.get("duplicate_notice") or "") for v in victims if isinstance(v, dict)]
+    # intake's sentence is lower case without a full stop; shown as a sentence of its own.
+    return [n[0].upper() + n[1:].rstrip(".") + "." for n in notices if n]
+
+
 @dataclass(frozen=True)
 class Moment:
     """One step of a case's route of care."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -13,9 +14,8 @@ from ruta_console.errors import RefusedError
 from ruta_console.runtime import Runtime
 from ruta_console.upstream import Answer, Service
 
-# Until intake filters cases by code (see the README), the console looks through at most
-# this many of the caller's newest cases.
-CODE_SEARCH_PAGES: Final = 10
+# A case code as intake writes it (LIM-2026-0001); anything else cannot match a case.
+CASE_CODE: Final = re.compile(r"^[A-Z]{3}-\d{4}-\d{4,}$")
 
 
 @dataclass(frozen=True)
@@ -59,16 +59,18 @@ async def list_cases(
 async def _find_code(
     *, runtime: Runtime, session: Session, code: str, params: dict[str, Any]
 ) -> CaseList:
+    """intake's exact-code filter (within the caller's offices): one case or none."""
     wanted = code.strip().upper()
-    for index in range(CODE_SEARCH_PAGES):
-        query = {**params, "limit": 100, "offset": index * 100}
-        body = await fetch(
-            runtime=runtime, session=session, service=Service.INTAKE, path="/cases", params=query
-        )
-        found = [item for item in body["items"] if item["case_code"].upper() == wanted]
-        if found or len(body["items"]) < 100:
-            return CaseList(found, len(found), 1, 1)
-    return CaseList([], 0, 1, 1)
+    if not CASE_CODE.match(wanted):
+        return CaseList([], 0, 1, 1)
+    body = await fetch(
+        runtime=runtime,
+        session=session,
+        service=Service.INTAKE,
+        path="/cases",
+        params={**params, "code": wanted, "offset": 0},
+    )
+    return CaseList(body["items"], len(body["items"]), 1, 1)
 
 
 async def _overdue_cases(

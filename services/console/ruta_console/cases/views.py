@@ -10,7 +10,7 @@ from ruta_shared.security.principal import Role
 
 from ruta_console.auth.service import load_catalogue
 from ruta_console.cases import service
-from ruta_console.cases.rules import case_body, is_duplicate
+from ruta_console.cases.rules import case_body, duplicate_notices, is_duplicate
 from ruta_console.deps import CaseId, CaseStaff, CheckedForm, Coordinator, RuntimeDep
 from ruta_console.errors import RefusedError
 from ruta_console.pages import form_values, redirect, refusal, render, write_headers
@@ -72,6 +72,8 @@ async def open_case(
     )
     if answer.ok:
         session.flash("ok", f"Caso {answer.body['case_code']} abierto.")
+        for notice in duplicate_notices(answer.body):
+            session.flash("warning", notice)
         return redirect(f"/casos/{answer.body['case_id']}")
     catalogue = await load_catalogue(runtime=runtime, session=session)
     errors = refusal(answer)

@@ -75,6 +75,8 @@ async def _post(
         headers=write_headers(form),
     )
     session.flash(*(("ok", done) if answer.ok else ("error", refusal(answer)["_"])))
+    if answer.ok and path == "decline":
+        return redirect("/socio")  # a declined referral is no longer the institution's to see
     return redirect(f"/socio/derivaciones/{referral_id}")
 
 

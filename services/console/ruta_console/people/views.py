@@ -13,6 +13,7 @@ from ruta_console.cases import service as cases
 from ruta_console.cases.rules import (
     care_body,
     consent_body,
+    duplicate_notices,
     is_duplicate,
     personal_data,
     victim_body,
@@ -53,6 +54,8 @@ async def register_victim(
     )
     if answer.ok:
         session.flash("ok", "Víctima registrada.")
+        for notice in duplicate_notices(answer.body):
+            session.flash("warning", notice)
         return redirect(f"/casos/{case_id}/victimas/{answer.body['victim_id']}")
     catalogue = await load_catalogue(runtime=runtime, session=session)
     errors = refusal(answer)

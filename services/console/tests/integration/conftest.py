@@ -84,12 +84,18 @@ class Stack:
     security: SecuritySettings
     passwords: dict[str, str] = field(default_factory=dict)
 
-    async def user(self, role: Role, offices: tuple[str, ...] = ("lima",)) -> tuple[str, str]:
+    async def user(
+        self, role: Role, offices: tuple[str, ...] = ("lima",), institution: str | None = None
+    ) -> tuple[str, str]:
         """A new user of `role` in the auth database; returns (username, password)."""
         username = f"{role.value.replace('_', '-')}-{secrets.token_hex(4)}"
         password = secrets.token_urlsafe(18)
         await UserStore(self.auth_db).create(
-            username=username, password=password, role=role, offices=list(offices)
+            username=username,
+            password=password,
+            role=role,
+            offices=list(offices),
+            institution_id=institution,
         )
         self.passwords[username] = password
         return username, password
@@ -115,7 +121,7 @@ def start_worker(settings: AnalyticsSettings, log_path: Path) -> subprocess.Pope
     )
     print(f"analytics worker log: {log_path}")
     return subprocess.Popen(
-        [sys.executable, "-m", "ruta_analytics.consumer", "worker", "--loglevel", "warn"],
+        [sys.executable, "-m", "ruta_analytics.workers.consumer", "worker", "--loglevel", "warn"],
         env=env,
         stdout=log_path.open("ab"),
         stderr=subprocess.STDOUT,
@@ -162,7 +168,13 @@ async def running_stack(
     try:
         async with (
             served(create_intake(intake, security=security), "intake") as intake_url,
-            served(create_referrals(referrals, security=security), "referrals") as referrals_url,
+            # referrals asks intake's API when its projection lags behind intake's events.
+            served(
+                create_referrals(
+                    referrals.model_copy(update={"intake_url": intake_url}), security=security
+                ),
+                "referrals",
+            ) as referrals_url,
             served(create_training(training, security=security), "training") as training_url,
             served(create_analytics(analytics, security=security), "analytics") as analytics_url,
         ):
@@ -252,11 +264,11 @@ class Visit:
         """The visible text of an element."""
         return await self.page.inner_text(selector)
 
-    async def open_case(self, *, document: str, given_names: str) -> str:
+    async def open_case(self, *, document: str, given_names: str, office: str = "lima") -> str:
         """Fill "Nuevo caso" with its first victim; returns the case's path."""
         page = self.page
         await self.go("/casos/nuevo")
-        await page.select_option("#f-office", "lima")
+        await page.select_option("#f-office", office)
         await page.select_option("#f-arrival_channel", "hotline")
         await page.check("input[name=crime_types][value=trafficking]")
         await page.check("input[name=exploitation_purposes][value=labour]")
@@ -367,12 +379,16 @@ async def new_visit(browser: Browser, stack: Stack, shots: Path) -> AsyncIterato
     opened: list[Visit] = []
 
     async def make(
-        name: str, role: Role | None = None, offices: tuple[str, ...] = ("lima",), **options: Any
+        name: str,
+        role: Role | None = None,
+        offices: tuple[str, ...] = ("lima",),
+        institution: str | None = None,
+        **options: Any,
     ) -> Visit:
         visit = await open_visit(browser, stack.console, shots, name, **options)
         opened.append(visit)
         if role is not None:
-            username, password = await stack.user(role, offices)
+            username, password = await stack.user(role, offices, institution)
             await visit.login(username, password)
             visit.username, visit.password = username, password
         return visit

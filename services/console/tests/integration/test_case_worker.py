@@ -169,7 +169,8 @@ async def test_case_worker_journey(new_visit: Any) -> None:
 
 async def test_a_case_worker_cannot_reach_another_offices_case(new_visit: Any) -> None:
     lima = await new_visit("lima-worker", Role.CASE_WORKER, ("lima",))
-    case_path = await lima.open_case(document=f"{secrets.randbelow(10**8):08d}", given_names="Ana")
+    document = f"{secrets.randbelow(10**8):08d}"
+    case_path = await lima.open_case(document=document, given_names="Ana")
     await lima.page.click("#victims a")
     victim_path = lima.page.url.removeprefix(lima.base)
 
@@ -205,3 +206,24 @@ async def test_a_case_worker_cannot_reach_another_offices_case(new_visit: Any) -
     await expect(iquitos.page.locator(".flash.warning")).to_contain_text("Acceso de emergencia")
     await expect(iquitos.page.locator("h1")).to_contain_text("Caso")
     await iquitos.check("break-glass")
+
+    # The same person registered in Iquitos by a colleague without a grant: registered all the
+    # same, with intake's neutral notice of a possible duplicate elsewhere (no office, no code).
+    colleague = await new_visit("iquitos-colleague", Role.CASE_WORKER, ("iquitos",))
+    await colleague.open_case(document=document, given_names="Ana", office="iquitos")
+    opened = re.search(r"[A-Z]{3}-\d{4}-\d+", await colleague.page.inner_text(".flash.ok"))
+    assert opened
+    notice = colleague.page.locator(".flash.warning", has_text="otra oficina")
+    await expect(notice).to_contain_text("Posible duplicado")
+    assert "lima" not in (await notice.inner_text()).lower()
+    await colleague.check("duplicate-notice-other-office")
+
+    # A coordinator of both offices sees the pair and decides they are two people.
+    coordinator = await new_visit("duplicates-coordinator", Role.COORDINATOR, ("lima", "iquitos"))
+    await coordinator.go("/duplicados")
+    row = coordinator.page.locator("#duplicates tr", has_text=opened.group(0))
+    await expect(row).to_contain_text("Iquitos")
+    await coordinator.check("possible-duplicates")
+    await row.locator("button:text('Personas distintas')").click()
+    await expect(coordinator.page.locator(".flash.ok")).to_contain_text("personas distintas")
+    await expect(coordinator.page.locator("#duplicates")).not_to_contain_text(opened.group(0))

@@ -5,7 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from ruta_console.audit.rules import event_label, verdict
-from ruta_console.cases.rules import case_body, is_duplicate, route_of_care, victim_body
+from ruta_console.cases.rules import (
+    case_body,
+    duplicate_notices,
+    is_duplicate,
+    route_of_care,
+    victim_body,
+)
 from ruta_console.figures.rules import bar_chart, figure_filters
 from ruta_console.referrals.rules import referral_body, return_body
 from ruta_console.rules import day, field_messages, field_name, lima_datetime, number
@@ -19,19 +25,19 @@ def test_service_fields_become_form_fields() -> None:
     assert field_name("justification") == "justification"
 
 
-def test_english_pydantic_messages_are_replaced_by_spanish_ones() -> None:
+def test_the_services_spanish_messages_are_shown_as_sentences() -> None:
     messages = field_messages(
         [
-            {"field": "body.office", "type": "literal_error", "message": "Input should be 'lima'"},
-            {"field": "body.crime_types", "type": "too_short", "message": "List should have"},
+            {"field": "body.office", "type": "literal_error", "message": "elija una de: lima"},
+            {"field": "body.crime_types", "type": "too_short", "message": ""},
             {"field": "body.document_number", "type": "invalid", "message": "ya registrado"},
             {"field": "body.document_number", "type": "invalid", "message": "second one"},
             "not a dict",
         ]
     )
     assert messages == {
-        "office": "Elija una de las opciones de la lista.",
-        "crime_types": "Elija al menos una opción.",
+        "office": "Elija una de: lima.",
+        "crime_types": "El valor no es válido.",
         "document_number": "Ya registrado.",
     }
 
@@ -161,3 +167,13 @@ def test_the_verification_reads_as_plain_spanish() -> None:
     assert "número 4" in sentence
     assert event_label("case.opened") == "Caso abierto"
     assert event_label("new.type") == "new.type"
+
+
+def test_duplicate_notices_are_shown_as_sentences() -> None:
+    notice = "posible duplicado en otra oficina; un coordinador puede revisarlo"
+    case = {"victims": [{"duplicate_notice": notice}, {"duplicate_notice": None}]}
+    assert duplicate_notices(case) == [
+        "Posible duplicado en otra oficina; un coordinador puede revisarlo."
+    ]
+    assert duplicate_notices({"victim_id": "v", "duplicate_notice": None}) == []
+    assert duplicate_notices("no es un cuerpo") == []

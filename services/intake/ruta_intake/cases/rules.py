@@ -9,6 +9,8 @@ from typing import Final
 
 from ruta_shared.aggregate import RuleViolationError
 from ruta_shared.reference import OFFICE_CODES, CaseStatus
+from ruta_shared.security.break_glass import BreakGlassError, check_justification
+from ruta_shared.security.settings import SecuritySettings
 
 # Clocks of phones and servers drift: an instant this close to "now" is not "in the future".
 CLOCK_SKEW: Final = timedelta(minutes=5)
@@ -104,3 +106,11 @@ def check_not_closed(status: CaseStatus) -> None:
 def dedupe(values: list[str]) -> list[str]:
     """The values once each, in their first order."""
     return list(dict.fromkeys(values))
+
+
+def justification_long_enough(justification: str, settings: SecuritySettings) -> None:
+    """A too-short break-glass justification is a 422 naming `justification` (for the form)."""
+    try:
+        check_justification(justification, settings.break_glass_min_justification)
+    except BreakGlassError as error:
+        raise RuleViolationError("body.justification", str(error)) from error

@@ -40,6 +40,7 @@ from ruta_intake.cases.rules import (
     check_instant,
     check_status_move,
     dedupe,
+    justification_long_enough,
     utc_now,
 )
 from ruta_intake.closure.rules import closing
@@ -182,9 +183,10 @@ async def list_cases(
     crime_type: CrimeType | None = None,
     opened_from: date | None = None,
     opened_to: date | None = None,
+    code: str | None = None,
 ) -> Page[CaseSummary]:
     """Cases the caller may see, newest first, filtered; case workers see their offices only."""
-    query: Document = {}
+    query: Document = {} if code is None else {"case_code": code}
     if OFFICE_SCOPE.get(principal.role) != "all":
         offices = sorted(principal.offices)
         if office is not None:
@@ -374,6 +376,7 @@ async def break_glass(
     doc = await runtime.cases.collection.find_one({"_id": case_id}, {"office": 1})
     if doc is None:
         raise not_found()
+    justification_long_enough(body.justification, runtime.security.settings)
     grant = await runtime.break_glass.grant(
         principal=principal,
         case_id=case_id,

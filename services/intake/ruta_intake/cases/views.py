@@ -27,6 +27,8 @@ from ruta_intake.cases.models import (
 )
 from ruta_intake.deps import CaseId, IfMatch, Once, Paging, RuntimeDep, request_body
 
+CASE_CODE_PATTERN = r"^[A-Z]{3}-\d{4}-\d{4,}$"  # as intake writes it: LIM-2026-0001
+
 router = APIRouter(responses=PROBLEM_RESPONSES, tags=["casos"])
 
 
@@ -59,6 +61,9 @@ async def list_cases(
     crime_type: CrimeType | None = None,
     opened_from: date | None = None,
     opened_to: date | None = None,
+    code: Annotated[
+        str | None, Query(pattern=CASE_CODE_PATTERN, description="Código exacto.")
+    ] = None,
 ) -> Page[CaseSummary]:
     """Cases the caller may see, newest first, with filters (dates are days in Peru)."""
     return await service.list_cases(
@@ -71,6 +76,7 @@ async def list_cases(
         crime_type=crime_type,
         opened_from=opened_from,
         opened_to=opened_to,
+        code=code,
     )
 
 

@@ -1,0 +1,1 @@
+"""Possible duplicates across offices, for coordinators."""

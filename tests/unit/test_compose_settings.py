@@ -25,6 +25,7 @@ SERVICES = {
     "analytics": ("ruta_analytics.settings", "AnalyticsSettings", True),
     "analytics-consumer": ("ruta_analytics.settings", "AnalyticsSettings", False),
     "audit-sealer": ("ruta_analytics.settings", "AnalyticsSettings", False),
+    "console": ("ruta_console.settings", "ConsoleSettings", False),
 }
 
 
@@ -93,6 +94,10 @@ DEFAULTS_KEPT: dict[str, str] = {
         "password_code_minutes",
         "partner_retention_days",
         "plan_templates",
+        "session_idle_minutes",
+        "max_sessions",
+        "upstream_timeout_seconds",
+        "upstream_long_timeout_seconds",
         "route_stage_target_seconds",
         "intake_timeout_seconds",
         "intake_retry_after_seconds",
@@ -100,9 +105,10 @@ DEFAULTS_KEPT: dict[str, str] = {
     **reasons(
         "safe by default outside local and test: X-Forwarded-For is believed from nobody (set "
         "it to the reverse proxy in front of Ruta, which compose does not include), and webhook "
-        "targets must be https on public addresses",
+        "targets must be https on public addresses, and the console's cookies are Secure",
         "trusted_proxies",
         "webhook_allow_local_targets",
+        "cookie_secure",
     ),
     **reasons(
         "the default is what compose runs: Ruta's own issuer with the Ed25519 key of "
@@ -141,6 +147,7 @@ NOT_NEEDED = {
     "analytics": {"jwt_private_key_file", "master_keys_file", "blind_index_key_file"},
     "analytics-consumer": {"audit_signing_key_file"},  # the consumer signs nothing
     "audit-sealer": set(),
+    "console": {"mongo_database"},  # the console reads no database
 }
 EXTERNAL_SECRETS = ("alertmanager_smtp_password", "alertmanager_oncall_token")
 
@@ -229,7 +236,7 @@ def test_the_kafka_cluster_and_the_services_keep_every_event_with_three_copies()
         assert env["KAFKA_DEFAULT_REPLICATION_FACTOR"] == "3"
         assert env["KAFKA_MIN_INSYNC_REPLICAS"] == "2"
         assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
-    for service in SERVICES:
+    for service in set(SERVICES) - {"console"}:  # the console serves pages, no /metrics
         env = environment(service)
         assert env["RUTA_ENVIRONMENT"] == "production"
         assert env["RUTA_KAFKA_REPLICATION_FACTOR"] == "3"
@@ -245,7 +252,7 @@ def test_prometheus_scrapes_every_ruta_process() -> None:
         for static in job["static_configs"]
         for target in static["targets"]
     }
-    for service in SERVICES:
+    for service in set(SERVICES) - {"console"}:  # the console serves pages, no /metrics
         env = environment(service)
         if service == "analytics-consumer":
             port = env["RUTA_FAUST_WEB_PORT"]

@@ -247,7 +247,13 @@ def _build_relay(
             metrics=context.metrics,
         )
         await publisher.start()
-        await ensure_topics(settings.kafka_bootstrap_servers, settings=settings)
+        try:
+            await ensure_topics(settings.kafka_bootstrap_servers, settings=settings)
+        except BaseException:
+            # Kafka went away between the two: never leave a started producer behind (each
+            # failed relay round would leak one for as long as the outage lasts).
+            await publisher.stop()
+            raise
         return publisher
 
     return OutboxRelay(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import asyncio
 from collections.abc import Sequence
 
@@ -50,7 +52,14 @@ class EventPublisher:
     async def start(self) -> None:
         """Connect to the cluster (raises if it cannot be reached)."""
         if not self._started:
-            await self._producer.start()
+            try:
+                await self._producer.start()
+            except BaseException:
+                # Release what the failed start opened: a relay retrying through an outage
+                # must not leave an unclosed producer behind on every round.
+                with contextlib.suppress(Exception):
+                    await self._producer.stop()
+                raise
             self._started = True
 
     async def stop(self) -> None:

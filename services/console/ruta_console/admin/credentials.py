@@ -12,7 +12,7 @@ from ruta_console.calls import call, fetch
 from ruta_console.deps import Admin, CheckedForm, RuntimeDep
 from ruta_console.pages import form_values, redirect, refusal, render
 from ruta_console.rules import text
-from ruta_console.upstream import Service
+from ruta_console.upstream import Answer, Service
 
 router = APIRouter(prefix="/admin/instituciones")
 
@@ -22,6 +22,20 @@ FIELDS: Final = frozenset({"grace_minutes"})
 
 def _path(institution_id: str) -> str:
     return f"/admin/partners/{institution_id}/credentials"
+
+
+async def _post(
+    runtime: RuntimeDep, session: Admin, institution_id: str, action: str = "", **json: Any
+) -> Answer:
+    """One of intake's credential actions (issue when `action` is empty)."""
+    return await call(
+        runtime=runtime,
+        session=session,
+        service=Service.INTAKE,
+        method="POST",
+        path=_path(institution_id) + (f"/{action}" if action else ""),
+        json=json or None,
+    )
 
 
 async def _page(
@@ -66,13 +80,7 @@ async def issue(
 ) -> Response:
     """Issue a credential; its secret is shown in this response only."""
     del form  # checked for its CSRF token only
-    answer = await call(
-        runtime=runtime,
-        session=session,
-        service=Service.INTAKE,
-        method="POST",
-        path=_path(institution_id),
-    )
+    answer = await _post(runtime, session, institution_id)
     if not answer.ok:
         return await _page(
             request, runtime, session, institution_id, status=answer.status, errors=refusal(answer)
@@ -91,14 +99,7 @@ async def rotate(
 ) -> Response:
     """A new secret; the old one keeps working for the minutes of grace given."""
     grace = text(form, "grace_minutes") or "0"
-    answer = await call(
-        runtime=runtime,
-        session=session,
-        service=Service.INTAKE,
-        method="POST",
-        path=f"{_path(institution_id)}/rotate",
-        json={"grace_minutes": grace},
-    )
+    answer = await _post(runtime, session, institution_id, "rotate", grace_minutes=grace)
     if not answer.ok:
         return await _page(
             request,
@@ -118,13 +119,7 @@ async def revoke(
 ) -> Response:
     """Revoke: every secret, and the tokens obtained with them, stop working in seconds."""
     del form  # checked for its CSRF token only
-    answer = await call(
-        runtime=runtime,
-        session=session,
-        service=Service.INTAKE,
-        method="POST",
-        path=f"{_path(institution_id)}/revoke",
-    )
+    answer = await _post(runtime, session, institution_id, "revoke")
     done = ("ok", "Credencial revocada: deja de valer en segundos.")
     session.flash(*(done if answer.ok else ("error", answer.detail)))
     return redirect(f"/admin/instituciones/{institution_id}/credenciales")

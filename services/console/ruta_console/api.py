@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from ruta_console.admin.credentials import router as credentials
 from ruta_console.admin.users import router as users
 from ruta_console.admin.views import router as admin
 from ruta_console.audit.views import router as audit
@@ -27,5 +28,6 @@ ROUTERS: list[APIRouter] = [
     training,
     admin,
     users,
+    credentials,
     partner,
 ]

@@ -30,7 +30,8 @@ from ruta_shared.security.keys import (
     load_master_keyring,
     load_signing_keys,
 )
-from ruta_shared.security.partners import PartnerCredentialStore
+from ruta_shared.security.partner_routes import router as partners_router
+from ruta_shared.security.partners import PARTNER_CREDENTIALS_COLLECTION, PartnerCredentialStore
 from ruta_shared.security.permissions import (
     dependant_is_public,
     dependant_permissions,
@@ -111,8 +112,11 @@ class SecurityContext:
     issues_tokens: bool = False
 
     def outbox_collections(self) -> list[AsyncCollection[Document]]:
-        """Auth-database collections whose events this app's relay publishes (accounts)."""
-        return [self.auth_database()[USERS_COLLECTION]] if self.issues_tokens else []
+        """Auth-database collections whose events this app's relay publishes."""
+        if not self.issues_tokens:
+            return []
+        database = self.auth_database()
+        return [database[USERS_COLLECTION], database[PARTNER_CREDENTIALS_COLLECTION]]
 
     @cached_property
     def keyring(self) -> MasterKeyring:
@@ -158,6 +162,7 @@ def install_security(
         app.include_router(token_router(issuer=issuer, database=auth_database, settings=settings))
     if issues_tokens:
         app.include_router(accounts_router)
+        app.include_router(partners_router)
         app.include_router(password_router)
     app.add_middleware(
         SecurityHeadersMiddleware,

@@ -80,7 +80,7 @@ def secret_matches(stored: list[Document], secret: str, now: datetime) -> bool:
     found = False
     for entry in stored:
         expires_at = entry.get("expires_at")
-        if expires_at is not None and _aware(expires_at) <= now:
+        if expires_at is not None and as_aware(expires_at) <= now:
             continue
         if hmac.compare_digest(str(entry["hash"]), candidate):
             found = True
@@ -96,9 +96,9 @@ def rotated_secrets(
         deadline = now + grace
         for entry in stored:
             expires_at = entry.get("expires_at")
-            if expires_at is not None and _aware(expires_at) <= now:
+            if expires_at is not None and as_aware(expires_at) <= now:
                 continue
-            end = deadline if expires_at is None else min(_aware(expires_at), deadline)
+            end = deadline if expires_at is None else min(as_aware(expires_at), deadline)
             kept.append({**entry, "expires_at": end})
     return [*kept, new_entry]
 
@@ -118,7 +118,7 @@ class PartnerCredentialStore:
         if not re.fullmatch(INSTITUTION_ID_PATTERN, institution_id):
             msg = "institution ids are letters, digits, '_' and '-'"
             raise ValueError(msg)
-        issued, entry = _new_secret(institution_id)
+        issued, entry = new_secret(institution_id)
         now = datetime.now(UTC)
         existing = await self._credentials.find_one({"_id": institution_id})
         document = {
@@ -155,12 +155,7 @@ class PartnerCredentialStore:
             raise CredentialNotFoundError(institution_id)
         now = datetime.now(UTC)
         secret = secrets.token_urlsafe(32)
-        entry = {
-            "id": str(uuid7()),
-            "hash": hash_secret(secret),
-            "created_at": now,
-            "expires_at": None,
-        }
+        entry = secret_entry(secret, now)
         version = int(existing.get("version", 0))
         result = await self._credentials.update_one(
             {"_id": institution_id, "version": version},
@@ -228,21 +223,22 @@ class PartnerCredentialStore:
         return principal.model_copy(update={"auth": "api_key"})
 
 
-def _new_secret(institution_id: str) -> tuple[IssuedCredential, Document]:
+def new_secret(institution_id: str) -> tuple[IssuedCredential, Document]:
+    """A credential with a fresh client id and secret, and the stored entry of the secret."""
     secret = secrets.token_urlsafe(32)
     issued = IssuedCredential(
         institution_id=institution_id,
         client_id=CLIENT_ID_PREFIX + secrets.token_hex(8),
         client_secret=secret,
     )
-    entry = {
-        "id": str(uuid7()),
-        "hash": hash_secret(secret),
-        "created_at": datetime.now(UTC),
-        "expires_at": None,
-    }
-    return issued, entry
+    return issued, secret_entry(secret, datetime.now(UTC))
 
 
-def _aware(value: datetime) -> datetime:
+def secret_entry(secret: str, now: datetime) -> Document:
+    """What is stored of a secret: an id, its hash and dates (no expiry until a rotation)."""
+    return {"id": str(uuid7()), "hash": hash_secret(secret), "created_at": now, "expires_at": None}
+
+
+def as_aware(value: datetime) -> datetime:
+    """`value` with UTC when it came back from the database without a zone."""
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

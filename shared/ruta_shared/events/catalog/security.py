@@ -161,3 +161,43 @@ class AccountPasswordSet(AccountEvent):
     event_type: ClassVar[str] = "account.password_set"
 
     set_at: datetime
+
+
+# Partner institutions' machine credentials (published by intake, where administrators
+# manage them). The subject is the institution's id; secrets and their hashes never appear.
+class PartnerCredentialEvent(EventData):
+    """What every partner credential event carries: the institution (the event's subject)."""
+
+    event_version: ClassVar[int] = 1
+    source: ClassVar[str] = "intake"
+
+    institution_id: str = Field(pattern=ID_PATTERN)
+
+
+@EVENTS.register
+class PartnerCredentialIssued(PartnerCredentialEvent):
+    """An administrator issued a credential for the institution (a new client id)."""
+
+    event_type: ClassVar[str] = "partner_credential.issued"
+
+    client_id: str = Field(max_length=64)
+    issued_at: datetime
+
+
+@EVENTS.register
+class PartnerCredentialRotated(PartnerCredentialEvent):
+    """An administrator rotated the secret; the old one works `grace_minutes` more."""
+
+    event_type: ClassVar[str] = "partner_credential.rotated"
+
+    grace_minutes: int = Field(ge=0)
+    rotated_at: datetime
+
+
+@EVENTS.register
+class PartnerCredentialRevoked(PartnerCredentialEvent):
+    """An administrator revoked the credential: every secret stops working at once."""
+
+    event_type: ClassVar[str] = "partner_credential.revoked"
+
+    revoked_at: datetime

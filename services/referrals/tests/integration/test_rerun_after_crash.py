@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from ruta_shared.testing.claims import crash_before_done
 from ruta_shared.testing.kafka import read_topic, wait_for
 from ruta_shared.topics import REFERRALS_EVENTS
 
 pytestmark = pytest.mark.integration
-
-
-async def crash_before_done(harness: Any, key: str) -> None:
-    """Leave the key's claim as a crashed first attempt would: `running`, its lease past."""
-    claims = [c for c in await harness.db.idempotency.find({}).to_list() if c["_id"].endswith(key)]
-    assert len(claims) == 1 and claims[0]["state"] == "done"
-    past = datetime.now(UTC) - timedelta(minutes=5)
-    await harness.db.idempotency.update_one(
-        {"_id": claims[0]["_id"]},
-        {"$set": {"state": "running", "lease_until": past}, "$unset": {"status": "", "body": ""}},
-    )
 
 
 async def test_a_referral_rerun_after_a_crash_finds_the_one_it_wrote(harness: Any) -> None:
@@ -30,7 +19,7 @@ async def test_a_referral_rerun_after_a_crash_finds_the_one_it_wrote(harness: An
     headers = {**harness.staff(), "Idempotency-Key": "derivacion-tras-caida-0001"}
     first = await harness.refer(case_id, victim_id, fistrap, headers)
     assert first.status_code == 201, first.text
-    await crash_before_done(harness, headers["Idempotency-Key"])
+    await crash_before_done(harness.db.idempotency, headers["Idempotency-Key"])
 
     retry = await harness.refer(case_id, victim_id, fistrap, headers)
     assert retry.status_code == 201, retry.text

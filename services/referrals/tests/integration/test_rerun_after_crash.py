@@ -13,31 +13,8 @@ from ruta_shared.topics import REFERRALS_EVENTS
 pytestmark = pytest.mark.integration
 
 
-async def test_a_referral_rerun_after_a_crash_finds_the_one_it_wrote(harness: Any) -> None:
-    case_id, victim_id = await harness.open_case()
-    fistrap = await harness.institution()
-    headers = {**harness.staff(), "Idempotency-Key": "derivacion-tras-caida-0001"}
-    first = await harness.refer(case_id, victim_id, fistrap, headers)
-    assert first.status_code == 201, first.text
-    await crash_before_done(harness.db.idempotency, headers["Idempotency-Key"])
-
-    retry = await harness.refer(case_id, victim_id, fistrap, headers)
-    assert retry.status_code == 201, retry.text
-    assert retry.headers.get("Idempotent-Replayed") is None  # it ran again, not replayed
-    assert retry.json()["referral_id"] == first.json()["referral_id"]
-    route = await harness.client.get(f"/cases/{case_id}/route", headers=harness.staff())
-    assert len(route.json()["referrals"]) == 1
-
-    requested: list[dict[str, Any]] = []
-
-    async def announced() -> bool:
-        records = await read_topic(harness.kafka_bootstrap, REFERRALS_EVENTS, idle=1.0)
-        requested[:] = [
-            event
-            for event in (json.loads(r.value) for r in records)
-            if event["subject"] == case_id and event["type"] == "referral.requested"
-        ]
-        return bool(requested)
+async def announced(harness: Any, case_id: str, event_type: str) -> list[dict[str, Any]]:
+    """The case's events of `event_type` on Kafka, once its outbox is empty."""
 
     async def drained() -> bool:
         route = await harness.db.case_routes.find_one({"_id": case_id})
@@ -45,5 +22,79 @@ async def test_a_referral_rerun_after_a_crash_finds_the_one_it_wrote(harness: An
 
     # Once the case's outbox is empty, a second announcement (the bug) would be on Kafka.
     await wait_for(drained, timeout=30, interval=0.3)
-    await wait_for(announced, timeout=30, interval=0.3)
-    assert len(requested) == 1
+    found: list[dict[str, Any]] = []
+
+    async def arrived() -> bool:
+        records = await read_topic(harness.kafka_bootstrap, REFERRALS_EVENTS, idle=1.0)
+        found[:] = [
+            event
+            for event in (json.loads(r.value) for r in records)
+            if event["subject"] == case_id and event["type"] == event_type
+        ]
+        return bool(found)
+
+    await wait_for(arrived, timeout=30, interval=0.3)
+    return found
+
+
+async def post_twice(harness: Any, path: str, body: dict[str, Any], key: str) -> list[Any]:
+    """POST, leave the claim as a crash would, POST again after the lease: both answers."""
+    headers = {**harness.staff(), "Idempotency-Key": key}
+    first = await harness.client.post(path, json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    await crash_before_done(harness.db.idempotency, key)
+    retry = await harness.client.post(path, json=body, headers=headers)
+    assert retry.status_code == 201, retry.text
+    assert retry.headers.get("Idempotent-Replayed") is None  # it ran again, not replayed
+    return [first.json(), retry.json()]
+
+
+async def test_a_referral_rerun_after_a_crash_finds_the_one_it_wrote(harness: Any) -> None:
+    case_id, victim_id = await harness.open_case()
+    fistrap = await harness.institution()
+    body = {
+        "victim_id": victim_id,
+        "institution_id": fistrap,
+        "reason": "Requiere protección y acompañamiento en la investigación.",
+        "services_requested": ["legal"],
+        "urgency": "high",
+    }
+    first, retry = await post_twice(
+        harness, f"/cases/{case_id}/referrals", body, "derivacion-tras-caida-0001"
+    )
+    assert retry["referral_id"] == first["referral_id"]
+    route = await harness.client.get(f"/cases/{case_id}/route", headers=harness.staff())
+    assert len(route.json()["referrals"]) == 1
+    assert len(await announced(harness, case_id, "referral.requested")) == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "field", "id_field", "event_type", "body"),
+    [
+        (
+            "return-home",
+            "returns",
+            "return_id",
+            "victim.returned_home",
+            {"region_of_origin": "16", "returned_on": "2026-11-20", "funded": True},
+        ),
+        (
+            "reintegration-milestones",
+            "milestones",
+            "milestone_id",
+            "reintegration.milestone_reached",
+            {"milestone": "entrepreneurship_plan_funded", "reached_on": "2026-11-25"},
+        ),
+    ],
+)
+async def test_a_return_or_milestone_rerun_after_a_crash_is_recorded_once(
+    harness: Any, path: str, field: str, id_field: str, event_type: str, body: dict[str, Any]
+) -> None:
+    case_id, victim_id = await harness.open_case()
+    first, retry = await post_twice(
+        harness, f"/cases/{case_id}/victims/{victim_id}/{path}", body, f"{path}-caida-0001"
+    )
+    assert retry[id_field] == first[id_field]
+    route = await harness.client.get(f"/cases/{case_id}/route", headers=harness.staff())
+    assert len(route.json()[field]) == 1
+    assert len(await announced(harness, case_id, event_type)) == 1

@@ -6,14 +6,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 
-async def crash_before_done(collection: Any, key: str) -> None:
-    """Turn the key's finished claim back to `running` with its lease past (a crash after
-    the write, before the outcome was recorded): a retry now takes it over and re-runs."""
-    claims = [c for c in await collection.find({}).to_list() if str(c["_id"]).endswith(key)]
-    assert len(claims) == 1
-    assert claims[0]["state"] == "done"
+def crashed(claims: list[dict[str, Any]], key: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The filter and update that turn the key's finished claim back to `running` with its
+    lease past (a crash after the write, before the outcome was recorded)."""
+    mine = [c for c in claims if str(c["_id"]).endswith(key)]
+    assert len(mine) == 1
+    assert mine[0]["state"] == "done"
     past = datetime.now(UTC) - timedelta(minutes=5)
-    await collection.update_one(
-        {"_id": claims[0]["_id"]},
-        {"$set": {"state": "running", "lease_until": past}, "$unset": {"status": "", "body": ""}},
-    )
+    return {"_id": mine[0]["_id"]}, {
+        "$set": {"state": "running", "lease_until": past},
+        "$unset": {"status": "", "body": ""},
+    }
+
+
+async def crash_before_done(collection: Any, key: str) -> None:
+    """Leave the key's claim (async collection) as a crash would: a retry now re-runs."""
+    await collection.update_one(*crashed(await collection.find({}).to_list(), key))

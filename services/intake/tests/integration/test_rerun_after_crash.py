@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from ruta_shared.lima import today_lima
-from ruta_shared.testing.claims import crash_before_done
+from ruta_shared.testing.claims import post_after_crash
 from ruta_shared.testing.kafka import read_topic, wait_for
 from ruta_shared.topics import INTAKE_EVENTS
 
@@ -101,15 +101,11 @@ async def test_a_rerun_after_a_crash_records_once(
         body = {**body, "provided_on": today_lima().isoformat()}
     before = len((await served.db.cases.find_one({"_id": case_id})).get(field) or [])
     url = f"/cases/{case_id}/{path.format(victim=victim_id)}"
-    key = f"caida-{uuid.uuid4().hex}"
-    headers = {**worker, "Idempotency-Key": key}
-    first = await served.client.post(url, json=body, headers=headers)
-    assert first.status_code == 201, first.text
-    await crash_before_done(served.db.idempotency_keys, key)
-    retry = await served.client.post(url, json=body, headers=headers)
-    assert retry.status_code == 201, retry.text
-    assert retry.headers.get("Idempotent-Replayed") is None  # it ran again, not replayed
-    assert retry.json()[id_field] == first.json()[id_field]
+    headers = {**worker, "Idempotency-Key": f"caida-{uuid.uuid4().hex}"}
+    first, retry = await post_after_crash(
+        served.client, served.db.idempotency_keys, url, body, headers
+    )
+    assert retry[id_field] == first[id_field]
     stored = (await served.db.cases.find_one({"_id": case_id})).get(field) or []
     assert len(stored) == before + 1
     expected = 2 if field == "victims" else 1  # the case's own victim, then the new one

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from ruta_shared.testing.claims import crash_before_done
+from ruta_shared.testing.claims import post_after_crash
 from ruta_shared.testing.kafka import read_topic, wait_for
 from ruta_shared.topics import REFERRALS_EVENTS
 
@@ -40,13 +40,7 @@ async def announced(harness: Any, case_id: str, event_type: str) -> list[dict[st
 async def post_twice(harness: Any, path: str, body: dict[str, Any], key: str) -> list[Any]:
     """POST, leave the claim as a crash would, POST again after the lease: both answers."""
     headers = {**harness.staff(), "Idempotency-Key": key}
-    first = await harness.client.post(path, json=body, headers=headers)
-    assert first.status_code == 201, first.text
-    await crash_before_done(harness.db.idempotency, key)
-    retry = await harness.client.post(path, json=body, headers=headers)
-    assert retry.status_code == 201, retry.text
-    assert retry.headers.get("Idempotent-Replayed") is None  # it ran again, not replayed
-    return [first.json(), retry.json()]
+    return list(await post_after_crash(harness.client, harness.db.idempotency, path, body, headers))
 
 
 async def test_a_referral_rerun_after_a_crash_finds_the_one_it_wrote(harness: Any) -> None:

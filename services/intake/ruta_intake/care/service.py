@@ -12,6 +12,7 @@ from ruta_shared.events.catalog.intake import CareProvided
 from ruta_shared.lima import lima_date
 from ruta_shared.projects import check_project_fits
 from ruta_shared.reference import CareType
+from ruta_shared.rerun import earlier_attempt, operation_marker
 from ruta_shared.security.principal import Principal
 from uuid6 import uuid7
 
@@ -47,8 +48,12 @@ async def provide_care(
     """Record care given to a victim of an open case (in a project of its office, if named)."""
     now = utc_now()
     project = None if body.project_code is None else await runtime.projects.get(body.project_code)
+    # Under an Idempotency-Key a re-run (after a crash) finds the care it already recorded.
+    marker = operation_marker("care")
 
     def apply(case: Document) -> Change[CareRead]:
+        if (written := earlier_attempt(case.get("care") or [], marker)) is not None:
+            return Change(result=care_read(case_id, written))
         check_not_closed(case["status"])
         if body.project_code is not None:
             check_project_fits(project, office=case["office"], field="body.project_code")
@@ -70,6 +75,7 @@ async def provide_care(
             "project_code": body.project_code,
             "recorded_at": now,
             "recorded_by": principal.id,
+            **marker,
         }
         return Change(
             update={"$push": {"care": care}, "$set": {"updated_at": now}},

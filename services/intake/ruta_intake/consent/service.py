@@ -6,6 +6,7 @@ from typing import Any
 
 from ruta_shared.aggregate import Change, RuleViolationError
 from ruta_shared.events.catalog.intake import ConsentRecorded, ConsentWithdrawn
+from ruta_shared.rerun import earlier_attempt, operation_marker
 from ruta_shared.security.principal import Principal
 
 from ruta_intake.cases.aggregate import change_case, find_item
@@ -31,8 +32,12 @@ async def record_consent(
     check_purpose(body)
     now = utc_now()
     recorded_at = check_instant("body.recorded_at", body.recorded_at or now, now)
+    # Under an Idempotency-Key a re-run (after a crash) finds the version it already recorded.
+    marker = operation_marker("consent")
 
     def apply(case: Document) -> Change[ConsentRead]:
+        if (written := earlier_attempt(case.get("consents") or [], marker)) is not None:
+            return Change(result=consent_read(written, current=is_latest(case, written)))
         check_not_closed(case["status"])
         victim = find_item(case.get("victims", []), "victim_id", victim_id)
         check_not_erased(victim)
@@ -54,6 +59,7 @@ async def record_consent(
             "recorded_at": recorded_at,
             "withdrawn_at": None,
             "recorded_by": principal.id,
+            **marker,
         }
         return Change(
             update={"$push": {"consents": consent}, "$set": {"updated_at": now}},
@@ -74,6 +80,12 @@ async def record_consent(
         )
 
     return await change_case(runtime=runtime, principal=principal, case_id=case_id, apply=apply)
+
+
+def is_latest(case: Document, consent: Document) -> bool:
+    """Whether no later version of the consent was recorded."""
+    versions = [c["version"] for c in case["consents"] if c["consent_id"] == consent["consent_id"]]
+    return bool(consent["version"] == max(versions))
 
 
 async def withdraw_consent(

@@ -13,6 +13,7 @@ from ruta_shared.events.catalog.intake import (
 )
 from ruta_shared.events.catalog.security import AccessPurpose
 from ruta_shared.lima import lima_date
+from ruta_shared.rerun import earlier_attempt, operation_marker
 from ruta_shared.security.crypto import DataErasedError
 from ruta_shared.security.principal import Principal
 from uuid6 import uuid7
@@ -71,11 +72,16 @@ async def register_victim(
         now=now,
     )
     (victim,), (notice,) = new.victims, new.notices
+    # Under an Idempotency-Key a re-run (after a crash) finds the victim it already added
+    # (the personal data this attempt stored is then an orphan, swept like any other).
+    marker = operation_marker("victim")
 
     def apply(case: Document) -> Change[VictimRead]:
+        if (written := earlier_attempt(case.get("victims") or [], marker)) is not None:
+            return Change(result=victim_read(case_id, written, notice=notice))
         check_not_closed(case["status"])
         return Change(
-            update={"$push": {"victims": victim}, "$set": {"updated_at": now}},
+            update={"$push": {"victims": {**victim, **marker}}, "$set": {"updated_at": now}},
             events=[victim_registered(case_id, case["office"], victim), *new.detected],
             result=victim_read(case_id, victim, notice=notice),
         )
@@ -286,6 +292,8 @@ async def register_relative(
         check_birth_date_not_future(body.personal_data, lima_date(utc_now()))
     now = utc_now()
     relative_id = str(uuid7())
+    # Under an Idempotency-Key a re-run (after a crash) finds the relative it already added.
+    marker = operation_marker("relative")
     relative: Document = {
         "relative_id": relative_id,
         "victim_id": victim_id,
@@ -304,10 +312,12 @@ async def register_relative(
     )
 
     def apply(case: Document) -> Change[RelativeRead]:
+        if (written := earlier_attempt(case.get("relatives") or [], marker)) is not None:
+            return Change(result=RelativeRead(**written))
         check_not_closed(case["status"])
         check_not_erased(find_item(case.get("victims", []), "victim_id", victim_id))
         return Change(
-            update={"$push": {"relatives": relative}, "$set": {"updated_at": now}},
+            update={"$push": {"relatives": {**relative, **marker}}, "$set": {"updated_at": now}},
             events=[
                 RelativeRegistered(
                     case_id=case_id,

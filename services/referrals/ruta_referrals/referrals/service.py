@@ -17,6 +17,7 @@ from ruta_shared.aggregate import Change
 from ruta_shared.api import Page, PageParams, problem, version_conflict
 from ruta_shared.events import Actor, EventData
 from ruta_shared.events.catalog.referrals import ConsentOverrideGranted, ReferralRequested
+from ruta_shared.rerun import earlier_attempt, operation_marker
 from ruta_shared.security.permissions import in_office_scope
 from ruta_shared.security.principal import Principal
 from uuid6 import uuid7
@@ -167,8 +168,12 @@ async def create_referral(
         key=key,
         override=override,
     )
+    # Under an Idempotency-Key a re-run (after a crash) finds the referral it already wrote.
+    marker = operation_marker("referral")
 
     def apply(case: Document) -> Change[ReferralRead]:
+        if (written := earlier_attempt(case.get("referrals") or [], marker)) is not None:
+            return Change(result=to_staff_read(case, written))
         common = event_fields(referral, case_id=case_id, office=case["office"])
         payloads: list[EventData] = [
             ReferralRequested(
@@ -183,10 +188,11 @@ async def create_referral(
         ]
         if override:
             payloads.append(ConsentOverrideGranted(**common, granted_at=now))
-        return Change({"$push": {"referrals": referral}}, payloads, to_staff_read(case, referral))
+        stored = {**referral, **marker}
+        return Change({"$push": {"referrals": stored}}, payloads, to_staff_read(case, referral))
 
     changed = await runtime.cases.change(case_id, apply=apply, actor=principal.actor)
-    if override:
+    if override and changed.written:
         # The justification itself stays encrypted in the referral; the log names who and what.
         log.warning(
             "consent override granted",

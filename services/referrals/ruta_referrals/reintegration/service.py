@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from ruta_shared.aggregate import Change
 from ruta_shared.api import problem
 from ruta_shared.events import EventData
+from ruta_shared.rerun import earlier_attempt, operation_marker
 from ruta_shared.security.principal import Principal
 from uuid6 import uuid7
 
@@ -54,11 +55,18 @@ async def _push(
     principal: Principal,
     case_id: str,
     field: str,
+    *,
     build: Callable[[Document], tuple[Document, EventData, R]],
+    read: Callable[[Document], R],
 ) -> R:
+    # Under an Idempotency-Key a re-run (after a crash) finds the entry it already pushed.
+    marker = operation_marker(field)
+
     def apply(case: Document) -> Change[R]:
-        entry, payload, read = build(case)
-        return Change({"$push": {field: entry}}, [payload], read)
+        if (written := earlier_attempt(case.get(field) or [], marker)) is not None:
+            return Change(result=read(written))
+        entry, payload, result = build(case)
+        return Change({"$push": {field: {**entry, **marker}}}, [payload], result)
 
     changed = await runtime.cases.change(case_id, apply=apply, actor=principal.actor)
     return changed.result
@@ -84,7 +92,7 @@ async def record_return_home(
         )
         return entry, returned_home(body, case=case, victim_id=victim_id), return_read(entry)
 
-    return await _push(runtime, principal, case_id, "returns", build)
+    return await _push(runtime, principal, case_id, "returns", build=build, read=return_read)
 
 
 async def record_milestone(
@@ -107,7 +115,7 @@ async def record_milestone(
         )
         return entry, milestone_reached(body, case=case, victim_id=victim_id), milestone_read(entry)
 
-    return await _push(runtime, principal, case_id, "milestones", build)
+    return await _push(runtime, principal, case_id, "milestones", build=build, read=milestone_read)
 
 
 async def case_route(*, runtime: Runtime, principal: Principal, case_id: str) -> CaseRouteRead:

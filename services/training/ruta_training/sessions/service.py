@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from ruta_shared.aggregate import HIDDEN_FIELDS, ApplyFn, T
-from ruta_shared.api import PageParams
+from ruta_shared.api import PageParams, operation_derived_id
 from ruta_shared.events.catalog.training import TrainingSessionScheduled
 from ruta_shared.outbox import SEQUENCE_FIELD
 from ruta_shared.security.permissions import ensure_office_scope
@@ -86,7 +86,12 @@ async def schedule(*, runtime: Runtime, principal: Principal, body: SessionCreat
     """Schedule a session (training.session_scheduled); returns the stored document."""
     ensure_office_scope(principal, body.office)
     check_schedule(body)
-    session_id = str(uuid7())
+    # Under an Idempotency-Key the session id comes from the key: a re-run after a crash
+    # finds the session the first attempt wrote instead of scheduling a second one.
+    derived = operation_derived_id("session")
+    session_id = derived or str(uuid7())
+    if derived is not None and (written := await runtime.sessions.get(session_id)) is not None:
+        return written
     min_hours = body.certificate_min_hours
     if min_hours is None:
         min_hours = default_certificate_min_hours(

@@ -1,0 +1,94 @@
+"""A keyed POST re-run after its claim's lease (a crash) writes and announces nothing twice."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from ruta_shared.testing.claims import post_after_crash
+from ruta_shared.testing.kafka import read_topic, wait_for
+from ruta_shared.topics import REFERRALS_EVENTS
+
+pytestmark = pytest.mark.integration
+
+
+async def announced(harness: Any, case_id: str, event_type: str) -> list[dict[str, Any]]:
+    """The case's events of `event_type` on Kafka, once its outbox is empty."""
+
+    async def drained() -> bool:
+        route = await harness.db.case_routes.find_one({"_id": case_id})
+        return route is not None and not route.get("_outbox_pending")
+
+    # Once the case's outbox is empty, a second announcement (the bug) would be on Kafka.
+    await wait_for(drained, timeout=30, interval=0.3)
+    found: list[dict[str, Any]] = []
+
+    async def arrived() -> bool:
+        records = await read_topic(harness.kafka_bootstrap, REFERRALS_EVENTS, idle=1.0)
+        found[:] = [
+            event
+            for event in (json.loads(r.value) for r in records)
+            if event["subject"] == case_id and event["type"] == event_type
+        ]
+        return bool(found)
+
+    await wait_for(arrived, timeout=30, interval=0.3)
+    return found
+
+
+async def post_twice(harness: Any, path: str, body: dict[str, Any], key: str) -> list[Any]:
+    """POST, leave the claim as a crash would, POST again after the lease: both answers."""
+    headers = {**harness.staff(), "Idempotency-Key": key}
+    return list(await post_after_crash(harness.client, harness.db.idempotency, path, body, headers))
+
+
+async def test_a_referral_rerun_after_a_crash_finds_the_one_it_wrote(harness: Any) -> None:
+    case_id, victim_id = await harness.open_case()
+    fistrap = await harness.institution()
+    body = {
+        "victim_id": victim_id,
+        "institution_id": fistrap,
+        "reason": "Requiere protección y acompañamiento en la investigación.",
+        "services_requested": ["legal"],
+        "urgency": "high",
+    }
+    first, retry = await post_twice(
+        harness, f"/cases/{case_id}/referrals", body, "derivacion-tras-caida-0001"
+    )
+    assert retry["referral_id"] == first["referral_id"]
+    route = await harness.client.get(f"/cases/{case_id}/route", headers=harness.staff())
+    assert len(route.json()["referrals"]) == 1
+    assert len(await announced(harness, case_id, "referral.requested")) == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "field", "id_field", "event_type", "body"),
+    [
+        (
+            "return-home",
+            "returns",
+            "return_id",
+            "victim.returned_home",
+            {"region_of_origin": "16", "returned_on": "2026-11-20", "funded": True},
+        ),
+        (
+            "reintegration-milestones",
+            "milestones",
+            "milestone_id",
+            "reintegration.milestone_reached",
+            {"milestone": "entrepreneurship_plan_funded", "reached_on": "2026-11-25"},
+        ),
+    ],
+)
+async def test_a_return_or_milestone_rerun_after_a_crash_is_recorded_once(
+    harness: Any, path: str, field: str, id_field: str, event_type: str, body: dict[str, Any]
+) -> None:
+    case_id, victim_id = await harness.open_case()
+    first, retry = await post_twice(
+        harness, f"/cases/{case_id}/victims/{victim_id}/{path}", body, f"{path}-caida-0001"
+    )
+    assert retry[id_field] == first[id_field]
+    route = await harness.client.get(f"/cases/{case_id}/route", headers=harness.staff())
+    assert len(route.json()[field]) == 1
+    assert len(await announced(harness, case_id, event_type)) == 1

@@ -1,0 +1,38 @@
+"""Test helper: leave an Idempotency-Key claim as a crashed first attempt would."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+
+def crashed(claims: list[dict[str, Any]], key: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The filter and update that turn the key's finished claim back to `running` with its
+    lease past (a crash after the write, before the outcome was recorded)."""
+    mine = [c for c in claims if str(c["_id"]).endswith(key)]
+    assert len(mine) == 1
+    assert mine[0]["state"] == "done"
+    past = datetime.now(UTC) - timedelta(minutes=5)
+    return {"_id": mine[0]["_id"]}, {
+        "$set": {"state": "running", "lease_until": past},
+        "$unset": {"status": "", "body": ""},
+    }
+
+
+async def crash_before_done(collection: Any, key: str) -> None:
+    """Leave the key's claim (async collection) as a crash would: a retry now re-runs."""
+    await collection.update_one(*crashed(await collection.find({}).to_list(), key))
+
+
+async def post_after_crash(
+    client: Any, claims: Any, url: str, body: Any, headers: dict[str, str]
+) -> tuple[Any, Any]:
+    """POST with an Idempotency-Key, leave its claim as a crash would, POST again after
+    the lease: both answers (the second one ran the operation again, it was not replayed)."""
+    first = await client.post(url, json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    await crash_before_done(claims, headers["Idempotency-Key"])
+    retry = await client.post(url, json=body, headers=headers)
+    assert retry.status_code == 201, retry.text
+    assert retry.headers.get("Idempotent-Replayed") is None
+    return first.json(), retry.json()

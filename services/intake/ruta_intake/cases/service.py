@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
+from fastapi import HTTPException
 from pymongo.errors import DuplicateKeyError
 from ruta_shared.aggregate import Change, RuleViolationError
 from ruta_shared.api import Page, PageParams, operation_derived_id, problem
@@ -18,6 +19,7 @@ from ruta_shared.events.catalog.intake import (
 from ruta_shared.lima import lima_date, lima_day_start
 from ruta_shared.outbox import SEQUENCE_FIELD
 from ruta_shared.reference import CaseStatus, CrimeType
+from ruta_shared.rerun import Transition, stale_rerun
 from ruta_shared.security.permissions import OFFICE_SCOPE, in_office_scope
 from ruta_shared.security.principal import Principal
 from uuid6 import uuid7
@@ -244,9 +246,18 @@ async def _change(
     apply: Callable[[Document], Change[CaseRead]],
 ) -> tuple[CaseRead, int]:
     """A change of the case itself at the version the caller read; the read shows the new one."""
-    read, version = await change_case(
-        runtime=runtime, principal=principal, case_id=case_id, apply=apply, if_match=if_match
-    )
+    try:
+        read, version = await change_case(
+            runtime=runtime, principal=principal, case_id=case_id, apply=apply, if_match=if_match
+        )
+    except HTTPException as exc:
+        if (transition := stale_rerun(exc, apply)) is None:
+            raise
+        # A keyed re-run after a crash: its first attempt moved the case past the If-Match.
+        loaded = await load_case(runtime=runtime, principal=principal, case_id=case_id)
+        if not transition.done_in(loaded.doc):
+            raise
+        return case_read(loaded.doc), loaded.version
     return read.model_copy(update={"version": version}), version
 
 
@@ -296,6 +307,7 @@ async def change_status(
     """Move a case between open and in care."""
     now = utc_now()
 
+    @Transition("status").stamped
     def apply(case: Document) -> Change[CaseRead]:
         check_status_move(case["status"], body.status)
         return Change(
@@ -323,6 +335,7 @@ async def close_case(
     now = utc_now()
     closed_at = check_instant("body.closed_at", body.closed_at or now, now)
 
+    @Transition("close").stamped
     def apply(case: Document) -> Change[CaseRead]:
         changes, events = closing(case, reason=body.closure_reason, closed_at=closed_at, now=now)
         return Change(
@@ -341,6 +354,7 @@ async def reopen_case(
     now = utc_now()
     reopened_at = check_instant("body.reopened_at", body.reopened_at or now, now)
 
+    @Transition("reopen").stamped
     def apply(case: Document) -> Change[CaseRead]:
         if case["status"] != "closed":
             raise RuleViolationError("case_id", "solo se reabre un caso cerrado", status_code=409)

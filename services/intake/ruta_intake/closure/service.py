@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ruta_shared.aggregate import Change
+from ruta_shared.rerun import Transition, earlier_attempt, operation_marker
 from ruta_shared.security.permissions import OFFICE_SCOPE
 from ruta_shared.security.principal import Principal
 from uuid6 import uuid7
@@ -40,8 +41,12 @@ async def request_closure(
         key = await runtime.data_keys.create("case", case_id)
         note = key.encrypt(note_field(request_id, "note"), body.note)
     now = utc_now()
+    # Under an Idempotency-Key a re-run (after a crash) finds the request it already made.
+    marker = operation_marker("closure_request")
 
     def apply(case: Document) -> Change[ClosureRequestRead]:
+        if (written := earlier_attempt(case.get("closure_requests") or [], marker)) is not None:
+            return Change(result=request_read(case, written))
         request, event = new_request(
             case,
             request_id=request_id,
@@ -50,9 +55,8 @@ async def request_closure(
             author=principal.id,
             now=now,
         )
-        return Change(
-            {"$push": {"closure_requests": request}}, [event], request_read(case, request)
-        )
+        stored = {**request, **marker}
+        return Change({"$push": {"closure_requests": stored}}, [event], request_read(case, request))
 
     return await change_case(runtime=runtime, principal=principal, case_id=case_id, apply=apply)
 
@@ -62,12 +66,17 @@ async def approve_closure(
 ) -> tuple[ClosureRequestRead, int]:
     """Approve a pending request: the case closes with its reason, in the same write."""
     now = utc_now()
+    # Under an Idempotency-Key a re-run (after a crash) finds the request it already decided.
+    transition = Transition("closure_decision")
 
     def apply(case: Document) -> Change[ClosureRequestRead]:
         index, request = find_request(case, request_id)
+        if transition.done_in(request):
+            return Change(result=request_read(case, request))
         decided, approved = decide(
             case, request, approve=True, comment=None, author=principal.id, now=now
         )
+        decided.update(transition.stamp(request))
         changes, events = closing(case, reason=request["closure_reason"], closed_at=now, now=now)
         update = {"$set": {**changes, f"closure_requests.{index}": decided}}
         return Change(update, [approved, *events], request_read(case, decided))
@@ -83,12 +92,16 @@ async def return_closure(
     key = await runtime.data_keys.create("case", case_id)
     sealed = key.encrypt(note_field(request_id, "comment"), comment)
     now = utc_now()
+    transition = Transition("closure_decision")  # as in `approve_closure`
 
     def apply(case: Document) -> Change[ClosureRequestRead]:
         index, request = find_request(case, request_id)
+        if transition.done_in(request):
+            return Change(result=request_read(case, request))
         decided, returned = decide(
             case, request, approve=False, comment=sealed, author=principal.id, now=now
         )
+        decided.update(transition.stamp(request))
         update = {"$set": {f"closure_requests.{index}": decided}}
         return Change(update, [returned], request_read(case, decided))
 

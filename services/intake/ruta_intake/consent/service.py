@@ -6,7 +6,7 @@ from typing import Any
 
 from ruta_shared.aggregate import Change, RuleViolationError
 from ruta_shared.events.catalog.intake import ConsentRecorded, ConsentWithdrawn
-from ruta_shared.rerun import earlier_attempt, operation_marker
+from ruta_shared.rerun import Transition, earlier_attempt, operation_marker
 from ruta_shared.security.principal import Principal
 
 from ruta_intake.cases.aggregate import change_case, find_item
@@ -94,6 +94,8 @@ async def withdraw_consent(
     """Withdraw the current version of a granted consent."""
     now = utc_now()
     withdrawn_at = check_instant("body.withdrawn_at", body.withdrawn_at or now, now)
+    # Under an Idempotency-Key a re-run (after a crash) finds the version it withdrew.
+    transition = Transition("withdrawal")
 
     def apply(case: Document) -> Change[ConsentRead]:
         consents = [dict(c) for c in case.get("consents", [])]
@@ -101,6 +103,8 @@ async def withdraw_consent(
         if not versions:
             raise not_found()
         current = max(versions, key=lambda c: c["version"])
+        if transition.done_in(current):
+            return Change(result=consent_read(current, current=True))
         if not current["granted"] or current["withdrawn_at"] is not None:
             raise RuleViolationError(
                 "consent_id",
@@ -111,7 +115,7 @@ async def withdraw_consent(
             raise RuleViolationError(
                 "body.withdrawn_at", "es anterior al registro del consentimiento"
             )
-        current["withdrawn_at"] = withdrawn_at
+        current.update(withdrawn_at=withdrawn_at, **transition.stamp(current))
         return Change(
             update={"$set": {"consents": consents, "updated_at": now}},
             events=[

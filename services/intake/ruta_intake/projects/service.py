@@ -8,6 +8,7 @@ from pymongo.errors import DuplicateKeyError
 from ruta_shared.aggregate import Change, RuleViolationError
 from ruta_shared.events.catalog.intake import CaseProjectAssigned
 from ruta_shared.projects import check_project_fits
+from ruta_shared.rerun import Transition, earlier_attempt, operation_marker
 from ruta_shared.security.principal import Principal
 
 from ruta_intake.cases.aggregate import change_case
@@ -37,12 +38,18 @@ async def register_project(
 ) -> tuple[ProjectRead, int]:
     """Add a project to the registry (409 when the code is taken)."""
     check_period(body)
-    doc = {"_id": body.code, **project_fields(body), "created_at": utc_now()}
+    # Under an Idempotency-Key a re-run (after a crash) finds the project it registered.
+    marker = operation_marker("project")
+    doc = {"_id": body.code, **project_fields(body), "created_at": utc_now(), **marker}
     try:
         version = await runtime.projects.insert(
             doc, events=[project_event(body.code, doc, new=True)], actor=principal.actor
         )
     except DuplicateKeyError:
+        taken = await runtime.projects.get(body.code)
+        if (written := earlier_attempt([] if taken is None else [taken], marker)) is not None:
+            read = project_read(written)
+            return read, read.version
         raise RuleViolationError(
             "body.code", "ya existe un proyecto con ese código", status_code=409
         ) from None
@@ -93,14 +100,19 @@ async def assign_case_project(
     """Put the case in a project of its office (or take it out of one)."""
     project = None if body.project_code is None else await runtime.projects.get(body.project_code)
     now = utc_now()
+    # Under an Idempotency-Key a re-run (after a crash) finds the assignment it made.
+    transition = Transition("project")
 
+    @transition.stamped
     def apply(case: Document) -> Change[CaseProjectRead]:
+        read = CaseProjectRead(case_id=case_id, project_code=body.project_code)
+        if transition.done_in(case):
+            return Change(result=read)
         if body.project_code is not None:
             check_project_fits(project, office=case["office"], field="body.project_code")
         event = CaseProjectAssigned(
             case_id=case_id, office=case["office"], project_code=body.project_code, assigned_at=now
         )
-        read = CaseProjectRead(case_id=case_id, project_code=body.project_code)
         return Change(
             {"$set": {"project_code": body.project_code, "updated_at": now}}, [event], read
         )

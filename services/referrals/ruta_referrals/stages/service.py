@@ -8,6 +8,7 @@ from typing import Any
 from ruta_shared.aggregate import Change, RuleViolationError
 from ruta_shared.events import Actor
 from ruta_shared.events.catalog.security import SubjectType
+from ruta_shared.rerun import earlier_attempt, operation_marker
 from ruta_shared.security.principal import Principal
 from uuid6 import uuid7
 
@@ -73,8 +74,16 @@ async def enter_stage(
         note=note,
     )
 
+    # Under an Idempotency-Key a re-run (after a crash) finds the occurrence it already added.
+    marker = operation_marker("stage")
+
     def apply(case: Document) -> Change[StageRead]:
-        return Change({"$push": {"stages": entry}}, [entered(case, entry)], stage_read(case, entry))
+        if (written := earlier_attempt(case.get("stages") or [], marker)) is not None:
+            return Change(result=stage_read(case, written))
+        stored = {**entry, **marker}
+        return Change(
+            {"$push": {"stages": stored}}, [entered(case, entry)], stage_read(case, entry)
+        )
 
     return (await runtime.cases.change(case_id, apply=apply, actor=principal.actor)).result
 

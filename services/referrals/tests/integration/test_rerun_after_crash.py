@@ -92,3 +92,21 @@ async def test_a_return_or_milestone_rerun_after_a_crash_is_recorded_once(
     route = await harness.client.get(f"/cases/{case_id}/route", headers=harness.staff())
     assert len(route.json()[field]) == 1
     assert len(await announced(harness, case_id, event_type)) == 1
+
+
+async def test_a_stage_entry_rerun_after_a_crash_is_recorded_once(harness: Any) -> None:
+    case_id, victim_id = await harness.open_case()
+    body = {
+        "victim_id": victim_id,
+        "stage": "shelter",
+        "institution_kind": "shelter_car",
+        "entered_on": "2026-11-20",
+        "note": "Trasladada al CAR tras la intervención.",
+    }
+    first, retry = await post_twice(
+        harness, f"/cases/{case_id}/stages", body, "etapa-tras-caida-0001"
+    )
+    assert retry["stage_occurrence_id"] == first["stage_occurrence_id"]
+    stages = await harness.client.get(f"/cases/{case_id}/stages", headers=harness.staff())
+    assert len(stages.json()) == 1
+    assert len(await announced(harness, case_id, "route_stage.entered")) == 1

@@ -11,7 +11,7 @@ import hashlib
 import logging
 from datetime import UTC, datetime
 
-from ruta_shared.api import FieldError
+from ruta_shared.api import FieldError, operation_derived_id
 from ruta_shared.security.principal import Principal
 from uuid6 import uuid7
 
@@ -36,6 +36,12 @@ async def import_attendance(
     """Import an attendance sheet into a session; returns the report (no personal data)."""
     settings = runtime.settings
     session = await load_session(runtime=runtime, principal=principal, session_id=session_id)
+    # Under an Idempotency-Key the import id comes from the key: a re-run after a crash
+    # answers the report its first attempt stored (the rows themselves record once anyway).
+    derived = operation_derived_id("import")
+    if derived is not None and (stored := await runtime.imports.find_one({"_id": derived})):
+        fields = {k: v for k, v in stored.items() if k in ImportReport.model_fields}
+        return ImportReport(import_id=derived, **fields)
     ensure_accepts_records(session)
     if len(content) > settings.import_max_bytes:
         raise FieldError("file", f"el archivo supera {settings.import_max_bytes // 1000} kB")
@@ -80,7 +86,7 @@ async def import_attendance(
         if row.row not in duplicate_rows:
             counts[read.recorded or "unchanged"] += 1
     report = ImportReport(
-        import_id=str(uuid7()),
+        import_id=derived or str(uuid7()),
         session_id=session_id,
         file_sha256=digest,
         previous_import_id=previous["_id"] if previous else None,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -22,6 +22,7 @@ from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 from ruta_shared.events.catalog.training import MatchedOn, TrainingDuplicateSuspected
 from ruta_shared.outbox import OUTBOX_FIELD, PENDING_FIELD, SEQUENCE_FIELD
+from ruta_shared.rerun import OPERATION_FIELD, earlier_attempt, operation_marker
 from ruta_shared.security.crypto import (
     DATA_KEYS_COLLECTION,
     new_key_record,
@@ -337,6 +338,8 @@ async def _create_records(
                 "sessions": [],
                 "registered_at": now,
                 "registered_by": principal.id,
+                # Under an Idempotency-Key: which keyed POST made the record (see `register`).
+                **operation_marker("participant"),
                 "erased_at": None,
                 "merged_into": None,
                 SEQUENCE_FIELD: 0,
@@ -361,4 +364,12 @@ async def register(
             "document_number", "indique el número de documento o el correo para no duplicar"
         )
     [result] = await register_many(runtime=runtime, principal=principal, people=[person])
+    marker = operation_marker("participant")
+    if marker and not result.created:
+        # A re-run after a crash found the person its first attempt registered: still "created".
+        made = await runtime.participants.find_one(
+            {"_id": result.participant_id}, {OPERATION_FIELD: 1}
+        )
+        if earlier_attempt([made or {}], marker) is not None:
+            return replace(result, created=True)
     return result

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from ruta_shared.testing.kafka import read_topic, wait_for
 
 
 def crashed(claims: list[dict[str, Any]], key: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -45,3 +48,27 @@ async def post_after_crash_raw(
     retry = await client.post(url, json=body, headers=headers)
     assert retry.headers.get("Idempotent-Replayed") is None  # it ran again, not replayed
     return first, retry
+
+
+async def announced(kafka: str, topic: str, collection: Any, subject: str, event_type: str) -> int:
+    """How many events of `event_type` `subject` has on `topic`, once its outbox is empty
+    (a second announcement, the bug a re-run must not cause, would be on Kafka by then)."""
+
+    async def drained() -> bool:
+        doc = await collection.find_one({"_id": subject})
+        return doc is not None and not doc.get("_outbox_pending")
+
+    await wait_for(drained, timeout=30, interval=0.3)
+    found: list[Any] = []
+
+    async def arrived() -> bool:
+        records = await read_topic(kafka, topic, idle=1.0)
+        found[:] = [
+            e
+            for e in (json.loads(r.value) for r in records if r.value is not None)
+            if e["subject"] == subject and e["type"] == event_type
+        ]
+        return bool(found)
+
+    await wait_for(arrived, timeout=30, interval=0.3)
+    return len(found)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
 import pytest
 from ruta_shared.lima import today_lima
-from ruta_shared.testing.claims import post_after_crash
-from ruta_shared.testing.kafka import read_topic, wait_for
+from ruta_shared.testing.claims import announced, post_after_crash
 from ruta_shared.topics import INTAKE_EVENTS
 
 pytestmark = pytest.mark.integration
@@ -29,30 +27,6 @@ CASE: dict[str, Any] = {
     "referring_institution_kind": "prosecutor",
     "victims": [VICTIM],
 }
-
-
-async def announced(served: Any, kafka: str, case_id: str, event_type: str) -> int:
-    """How many events of `event_type` the case has on Kafka, once its outbox is empty."""
-
-    async def drained() -> bool:
-        case = await served.db.cases.find_one({"_id": case_id})
-        return case is not None and not case.get("_outbox_pending")
-
-    # Once the case's outbox is empty, a second announcement (the bug) would be on Kafka.
-    await wait_for(drained, timeout=30, interval=0.3)
-    found: list[Any] = []
-
-    async def arrived() -> bool:
-        records = await read_topic(kafka, INTAKE_EVENTS, idle=1.0)
-        found[:] = [
-            e
-            for e in (json.loads(r.value) for r in records if r.value is not None)
-            if e["subject"] == case_id and e["type"] == event_type
-        ]
-        return bool(found)
-
-    await wait_for(arrived, timeout=30, interval=0.3)
-    return len(found)
 
 
 @pytest.mark.parametrize(
@@ -109,4 +83,5 @@ async def test_a_rerun_after_a_crash_records_once(
     stored = (await served.db.cases.find_one({"_id": case_id})).get(field) or []
     assert len(stored) == before + 1
     expected = 2 if field == "victims" else 1  # the case's own victim, then the new one
-    assert await announced(served, kafka_bootstrap, case_id, event_type) == expected
+    events = await announced(kafka_bootstrap, INTAKE_EVENTS, served.db.cases, case_id, event_type)
+    assert events == expected

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -10,8 +9,7 @@ from typing import Any
 
 import pytest
 from ruta_shared.security.principal import Role
-from ruta_shared.testing.claims import post_after_crash_raw
-from ruta_shared.testing.kafka import read_topic, wait_for
+from ruta_shared.testing.claims import announced, post_after_crash_raw
 from ruta_shared.topics import INTAKE_EVENTS
 
 pytestmark = pytest.mark.integration
@@ -38,30 +36,6 @@ class Step:
     collection: str = "cases"
     headers: dict[str, str] = field(default_factory=dict)
     coordinator: bool = False
-
-
-async def announced(served: Any, kafka: str, step: Step) -> int:
-    """How many events of the step's type its document has on Kafka, once its outbox is empty."""
-
-    async def drained() -> bool:
-        doc = await served.db[step.collection].find_one({"_id": step.subject})
-        return doc is not None and not doc.get("_outbox_pending")
-
-    # Once the outbox is empty, a second announcement (the bug) would be on Kafka.
-    await wait_for(drained, timeout=30, interval=0.3)
-    found: list[Any] = []
-
-    async def arrived() -> bool:
-        records = await read_topic(kafka, INTAKE_EVENTS, idle=1.0)
-        found[:] = [
-            e
-            for e in (json.loads(r.value) for r in records if r.value is not None)
-            if e["subject"] == step.subject and e["type"] == step.event_type
-        ]
-        return bool(found)
-
-    await wait_for(arrived, timeout=30, interval=0.3)
-    return len(found)
 
 
 async def ok(answer: Awaitable[Any]) -> Any:
@@ -250,4 +224,8 @@ async def test_a_keyed_post_rerun_after_a_crash_ends_once(
         assert retry.json().get(name) == first.json().get(name), name
     doc = await served.db[step.collection].find_one({"_id": step.subject})
     assert step.count(doc) == 1
-    assert await announced(served, kafka_bootstrap, step) == 1
+    collection = served.db[step.collection]
+    events = await announced(
+        kafka_bootstrap, INTAKE_EVENTS, collection, step.subject, step.event_type
+    )
+    assert events == 1

@@ -14,6 +14,8 @@ from ruta_console.duplicates.views import router as duplicates
 from ruta_console.figures.views import router as figures
 from ruta_console.partner.views import router as partner
 from ruta_console.people.views import router as people
+from ruta_console.protocol.projects import router as projects
+from ruta_console.protocol.views import router as protocol
 from ruta_console.referrals.views import router as referrals
 from ruta_console.training.views import router as training
 
@@ -23,6 +25,8 @@ ROUTERS: list[APIRouter] = [
     duplicates,
     people,
     referrals,
+    protocol,
+    projects,
     figures,
     audit,
     training,

@@ -22,6 +22,8 @@ NAV: Final[dict[Role, list[tuple[str, str]]]] = {
         ("/casos", "Casos"),
         ("/casos/nuevo", "Nuevo caso"),
         ("/duplicados", "Duplicados"),
+        ("/cierres", "Cierres por aprobar"),
+        ("/proyectos", "Proyectos"),
         ("/cifras", "Cifras"),
         ("/informes", "Informe anual"),
         ("/capacitacion", "Capacitación"),
@@ -33,6 +35,7 @@ NAV: Final[dict[Role, list[tuple[str, str]]]] = {
         ("/admin/usuarios", "Usuarios"),
         ("/admin/instituciones", "Instituciones"),
         ("/admin/entregas", "Webhooks"),
+        ("/proyectos", "Proyectos"),
     ],
     Role.PARTNER: [("/socio", "Derivaciones recibidas")],
 }

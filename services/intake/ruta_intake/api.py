@@ -10,6 +10,7 @@ from ruta_intake.catalogue.views import router as catalogue
 from ruta_intake.closure.views import router as closure
 from ruta_intake.consent.views import router as consent
 from ruta_intake.duplicates.views import router as duplicates
+from ruta_intake.exports.views import router as exports
 from ruta_intake.projects.views import router as projects
 from ruta_intake.rights.views import router as rights
 from ruta_intake.victims.views import router as victims
@@ -24,5 +25,6 @@ ROUTERS: list[APIRouter] = [
     care,
     duplicates,
     projects,
+    exports,
     rights,
 ]

@@ -39,6 +39,8 @@ PERMISSIONS: Final[Mapping[str, frozenset[Role]]] = MappingProxyType(
         # data subjects' rights and duplicates across offices (coordinators see every office)
         "victim:export": frozenset({_R.COORDINATOR}),
         "victim:merge": frozenset({_R.COORDINATOR}),
+        # de-identified exports of every case (HTCDS CSV): no personal data, all offices
+        "case:export_deidentified": frozenset({_R.COORDINATOR, _R.AUDITOR}),
         # referrals, institutions and partner access
         "referral:read": frozenset({_R.CASE_WORKER, _R.COORDINATOR}),
         "referral:write": frozenset({_R.CASE_WORKER, _R.COORDINATOR}),

@@ -17,7 +17,7 @@ from ruta_analytics.audit.kafka import backed_entries, latest_published
 from ruta_analytics.audit.ledger import bucket_problem, load_trail, verify_ledger
 from ruta_analytics.audit.merkle import bucket_of, inclusion_proof
 from ruta_analytics.audit.rules import canonical_json, verify_trail
-from ruta_analytics.audit.timeline import ACCESS_EVENTS, entry_view, ordered, stages
+from ruta_analytics.audit.timeline import ACCESS_EVENTS, entry_view, ordered, route, stages
 from ruta_analytics.audit.verify import (
     chain_findings,
     checkpoint_findings,
@@ -53,11 +53,12 @@ async def trail_documents(*, runtime: Runtime, trail: str) -> tuple[list[Documen
 
 
 async def read_trail(*, runtime: Runtime, trail: str) -> Document:
-    """A trail's stages with the time spent in each, and every entry in time order."""
+    """A trail's stages with the time spent in each, its route step by step, every entry."""
     entries, _head = await trail_documents(runtime=runtime, trail=trail)
     return {
         "trail": trail,
         "stages": stages(entries),
+        "route": route(entries),
         "entries": [entry_view(entry) for entry in ordered(entries)],
     }
 

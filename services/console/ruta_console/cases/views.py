@@ -14,6 +14,8 @@ from ruta_console.cases.rules import case_body, duplicate_notices, is_duplicate
 from ruta_console.deps import CaseId, CaseStaff, CheckedForm, Coordinator, RuntimeDep
 from ruta_console.errors import RefusedError
 from ruta_console.pages import form_values, redirect, refusal, render, write_headers
+from ruta_console.protocol.rules import PROTOCOL_LABELS
+from ruta_console.protocol.service import read_protocol
 from ruta_console.rules import text
 from ruta_console.upstream import Service
 
@@ -113,7 +115,16 @@ async def case_page(
             case_id=case_id,
             can_break_glass=session.account.role is Role.CASE_WORKER,
         )
-    return render(request, "cases/case.html", title="Caso", view=view, cat=catalogue)
+    protocol = await read_protocol(runtime=runtime, session=session, case=view.case)
+    return render(
+        request,
+        "cases/case.html",
+        title="Caso",
+        view=view,
+        cat=catalogue,
+        protocol=protocol,
+        plabels=PROTOCOL_LABELS,
+    )
 
 
 async def _act(

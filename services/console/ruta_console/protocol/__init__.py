@@ -1,0 +1,1 @@
+"""Console pages of the protocol's route: stages, case plans, closure approval, projects."""

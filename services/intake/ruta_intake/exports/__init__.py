@@ -1,0 +1,1 @@
+"""HTCDS export of cases and victims (non-identifying fields, optionally k-anonymous)."""

@@ -65,7 +65,7 @@ def _fields(session: Session) -> Doc:
         "seen_at": session.seen_at,
         "expires_at": session.expires_at,
         "account": None if session.account is None else asdict(session.account),
-        "flashes": [list(flash) for flash in session.flashes],
+        "flashes": [{"kind": kind, "message": message} for kind, message in session.flashes],
     }
 
 
@@ -122,7 +122,7 @@ class SessionStore:
                 offices=tuple(account["offices"]),
                 institution_id=account["institution_id"],
             ),
-            flashes=[(kind, message) for kind, message in doc["flashes"]],
+            flashes=[(flash["kind"], flash["message"]) for flash in doc["flashes"]],
         )
         session.stored = _fields(session)
         if now - session.seen_at >= TOUCH_EVERY:
@@ -132,14 +132,18 @@ class SessionStore:
     async def save(self, session: Session) -> None:
         """Write what changed since the session was read or last written (nothing: no write)."""
         fields = _fields(session)
-        stored = session.stored or {}
-        changed = {name: value for name, value in fields.items() if stored.get(name) != value}
-        if session.stored is not None and not changed:
+        stored = session.stored
+        changed = (
+            fields
+            if stored is None
+            else {name: value for name, value in fields.items() if stored.get(name) != value}
+        )
+        if not changed:
             return
         update: Doc = {
             name: value for name, value in changed.items() if name not in {"csrf", "token"}
         }
-        if session.stored is None or {"csrf", "token"} & changed.keys():
+        if {"csrf", "token"} & changed.keys():
             update["sealed"] = seal(session.id, {"csrf": session.csrf, "token": session.token})
         update["purge_at"] = max(
             fields["seen_at"] + self._idle, fields["expires_at"] or fields["seen_at"]

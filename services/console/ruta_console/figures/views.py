@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
@@ -91,20 +91,20 @@ async def reports_page(*, request: Request, session: FiguresReader) -> Response:
     )
 
 
-def report_files(year: int) -> list[tuple[str, str, FileRef]]:
-    """The annual report's files: (analytics path, Spanish label, the file in the job)."""
+def report_files(year: int) -> list[tuple[str, FileRef]]:
+    """The annual report's files: (analytics path, the file in the job with its label)."""
     files = [
         (
             f"/reports/{year}/tables.{fmt}",
-            label,
-            FileRef(f"tablas.{fmt}", f"ruta-informe-{year}.{fmt}", DOWNLOADS[fmt]),
+            FileRef(f"tablas.{fmt}", f"ruta-informe-{year}.{fmt}", DOWNLOADS[fmt], label),
         )
         for fmt, label in (("csv", "Tablas (CSV)"), ("xlsx", "Tablas (Excel, XLSX)"))
     ]
     for name, text in CHARTS.items():
         for fmt in ("png", "svg"):
-            ref = FileRef(f"{name}.{fmt}", f"ruta-{name}-{year}.{fmt}", DOWNLOADS[fmt])
-            files.append((f"/reports/{year}/charts/{name}.{fmt}", f"{text} ({fmt.upper()})", ref))
+            label = f"{text} ({fmt.upper()})"
+            ref = FileRef(f"{name}.{fmt}", f"ruta-{name}-{year}.{fmt}", DOWNLOADS[fmt], label)
+            files.append((f"/reports/{year}/charts/{name}.{fmt}", ref))
     return files
 
 
@@ -116,9 +116,9 @@ async def prepare_report(
     del form  # checked for its CSRF token only
     files = report_files(year)
 
-    async def work(progress: Progress) -> dict[str, Any]:
-        for done, (path, label, ref) in enumerate(files):
-            await progress.step(f"Preparando: {label}", done)
+    async def work(progress: Progress) -> None:
+        for done, (path, ref) in enumerate(files):
+            await progress.step(f"Preparando: {ref.label}", done)
             answer = await call(
                 runtime=runtime,
                 session=session,
@@ -130,7 +130,6 @@ async def prepare_report(
             if not answer.ok:
                 raise JobFailedError(answer.detail)
             await progress.keep(ref, answer.content)
-        return {"labels": {ref.name: label for _, label, ref in files}}
 
     assert session.account is not None
     job_id = await runtime.jobs.start(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -25,11 +25,12 @@ PURGE_EVERY: Final = timedelta(minutes=10)
 
 @dataclass(frozen=True)
 class FileRef:
-    """A file a job produced: its name in the job, the download's file name and type."""
+    """A file a job produced: its name in the job, the download's file name, type and label."""
 
     name: str
     filename: str
     media_type: str
+    label: str
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,7 @@ class JobStore:
             {"content": Binary(content), "expires_at": datetime.now(UTC) + self._keep},
             upsert=True,
         )
-        entry = {"name": ref.name, "filename": ref.filename, "media_type": ref.media_type}
+        entry = asdict(ref)
         await self._jobs.update_one({"_id": job_id, "state": RUNNING}, {"$push": {"files": entry}})
 
     async def file(self, job: Job, name: str) -> tuple[FileRef, bytes] | None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
 
 from ruta_console.deps import RuntimeDep, UserSession
-from ruta_console.errors import RefusedError
 from ruta_console.jobs.store import Job
 from ruta_console.pages import render
 
@@ -25,7 +25,7 @@ async def _job(runtime: RuntimeDep, session: UserSession, job_id: str) -> Job:
     assert session.account is not None
     job = await runtime.jobs.store.get(job_id, owner=session.account.user_id)
     if job is None:
-        raise RefusedError(None)
+        raise HTTPException(404)
     return job
 
 
@@ -35,7 +35,33 @@ async def job_page(
 ) -> Response:
     """ "En curso: N de M" and the stage while it runs; then the result or the error."""
     job = await _job(runtime, session, job_id)
-    return render(request, "jobs/job.html", title="Tarea", job=job, refresh=REFRESH_SECONDS)
+    return render(
+        request,
+        "jobs/job.html",
+        title="Tarea",
+        job=job,
+        running_text=running_text(job),
+        refresh=REFRESH_SECONDS,
+    )
+
+
+@router.get("/tareas/{job_id}/estado")
+async def job_state(*, runtime: RuntimeDep, session: UserSession, job_id: JobId) -> JSONResponse:
+    """The job's state for the page's script (it updates the page without reloading it)."""
+    job = await _job(runtime, session, job_id)
+    return JSONResponse(
+        {
+            "running": job.running,
+            "done": job.done,
+            "total": job.total,
+            "text": running_text(job),
+        }
+    )
+
+
+def running_text(job: Job) -> str:
+    """What the page says while the job runs (the template says the same)."""
+    return f"En curso: {job.done} de {job.total} · {job.stage}"
 
 
 @router.get("/tareas/{job_id}/archivos/{name}")
@@ -46,7 +72,7 @@ async def job_file(
     job = await _job(runtime, session, job_id)
     found = await runtime.jobs.store.file(job, name)
     if found is None:
-        raise RefusedError(None)
+        raise HTTPException(404)
     ref, content = found
     return Response(
         content,

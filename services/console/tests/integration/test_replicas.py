@@ -69,10 +69,11 @@ async def test_a_session_is_valid_on_every_replica(stack: Any) -> None:
 
         logout = await two.post("/salir", data={"csrf": csrf(page)})
         assert (logout.status_code, logout.headers["location"]) == (303, "/entrar")
+        after_logout = httpx.Cookies(two.cookies)
         assert not await logged_in(one, browser)
         assert not await logged_in(two, browser)
         # The message queued by the replica that logged out is shown by the other one.
-        one.cookies = two.cookies
+        one.cookies = after_logout
         assert "Cerró su sesión." in (await one.get("/entrar")).text
 
         # Revocation: the account disabled, its session ends on both replicas.

@@ -98,12 +98,14 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
         runtime = request.app.state.runtime
         sent = request.cookies.get(cookie_name(settings))
         request.state.session = None
+        # Whether the store answered for the cookie (a database hiccup does not log anyone out).
+        request.state.session_read = False
         with correlation_scope(uuid.uuid4().hex) as correlation_id:
             response = await _with_session(request, call_next, runtime, sent)
         current = request.state.session
         if current is not None and current.id != sent:
             set_cookie(response, settings, current)
-        elif current is None and sent and not _sessionless(request):
+        elif current is None and sent and request.state.session_read:
             clear_cookie(response, settings)
         response.headers.update(SECURITY_HEADERS)
         response.headers[CORRELATION_HEADER] = correlation_id
@@ -136,6 +138,7 @@ async def _with_session(
         return await call_next(request)
     try:
         request.state.session = await runtime.sessions.get(sent)
+        request.state.session_read = True
     except PyMongoError as exc:
         log.warning("session store unavailable", extra={"error": type(exc).__name__})
         return unavailable_page(request, "Ruta")

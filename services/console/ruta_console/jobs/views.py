@@ -42,6 +42,7 @@ async def job_page(
         job=job,
         running_text=running_text(job),
         refresh=REFRESH_SECONDS,
+        keep_minutes=runtime.settings.job_keep_minutes,
     )
 
 

@@ -12,11 +12,13 @@ from ruta_console.auth.views import router as auth
 from ruta_console.cases.views import router as cases
 from ruta_console.duplicates.views import router as duplicates
 from ruta_console.figures.views import router as figures
+from ruta_console.jobs.views import router as jobs
 from ruta_console.partner.views import router as partner
 from ruta_console.people.views import router as people
 from ruta_console.protocol.projects import router as projects
 from ruta_console.protocol.views import router as protocol
 from ruta_console.referrals.views import router as referrals
+from ruta_console.training.imports import router as imports
 from ruta_console.training.views import router as training
 
 ROUTERS: list[APIRouter] = [
@@ -30,6 +32,8 @@ ROUTERS: list[APIRouter] = [
     figures,
     audit,
     training,
+    imports,
+    jobs,
     admin,
     users,
     credentials,

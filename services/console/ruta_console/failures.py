@@ -8,6 +8,7 @@ import traceback
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ruta_console.errors import (
@@ -38,21 +39,30 @@ async def _login_required(request: Request, _: Exception) -> Response:
 async def _session_ended(request: Request, _: Exception) -> Response:
     runtime = request.app.state.runtime
     if request.state.session is not None:
-        runtime.sessions.drop(request.state.session.id)
-    fresh = runtime.sessions.new()
+        await runtime.sessions.drop(request.state.session.id)
+    fresh = await runtime.sessions.new()
     fresh.flash("warning", "Su sesión terminó. Vuelva a entrar para continuar.")
     request.state.session = fresh
     return redirect("/entrar")
 
 
 async def _unavailable(request: Request, exc: Exception) -> Response:
-    part = exc.part if isinstance(exc, UnavailableError) else "Ruta"
+    return unavailable_page(request, exc.part if isinstance(exc, UnavailableError) else "Ruta")
+
+
+def unavailable_page(request: Request, part: str) -> Response:
+    """The 503 page: which part of Ruta does not answer now."""
     return _page(
         request,
         503,
         "Servicio no disponible",
         f"El servicio de {part} no responde en este momento. Inténtelo de nuevo en unos minutos.",
     )
+
+
+async def _database(request: Request, exc: Exception) -> Response:
+    log.warning("database unavailable", extra={"error": type(exc).__name__})
+    return unavailable_page(request, "Ruta")
 
 
 async def _forbidden(request: Request, _: Exception) -> Response:
@@ -99,6 +109,7 @@ def install_error_pages(app: FastAPI) -> None:
     app.add_exception_handler(LoginRequiredError, _login_required)
     app.add_exception_handler(SessionEndedError, _session_ended)
     app.add_exception_handler(UnavailableError, _unavailable)
+    app.add_exception_handler(PyMongoError, _database)
     app.add_exception_handler(ForbiddenError, _forbidden)
     app.add_exception_handler(CsrfRejectedError, _csrf)
     app.add_exception_handler(RefusedError, _refused)

@@ -1,4 +1,4 @@
-"""The one per-app object: the HTTP client to the services, the sessions, the templates."""
+"""The one per-app object: the HTTP client, the database (sessions, jobs), the templates."""
 
 from __future__ import annotations
 
@@ -8,8 +8,12 @@ from typing import Any
 
 import httpx
 import jinja2
+from pymongo import AsyncMongoClient
+from ruta_shared.mongo import Document, create_mongo_client, service_database
 
 from ruta_console.auth.store import SessionStore
+from ruta_console.jobs.runner import Jobs
+from ruta_console.jobs.store import JobStore
 from ruta_console.settings import ConsoleSettings
 from ruta_console.upstream import Service, Upstream
 
@@ -25,14 +29,18 @@ class Runtime:
     settings: ConsoleSettings
     client: httpx.AsyncClient
     upstream: Upstream
+    mongo: AsyncMongoClient[Document]
     sessions: SessionStore
+    jobs: Jobs
     templates: jinja2.Environment
     # intake's catalogue (codes and Spanish labels), read once with the first user's token.
     catalogue: dict[str, dict[str, str]] = field(default_factory=dict)
 
     async def close(self) -> None:
-        """Close the HTTP client."""
+        """Stop the running jobs, close the HTTP client and the database client."""
+        await self.jobs.close()
         await self.client.aclose()
+        await self.mongo.close()
 
 
 def build_runtime(settings: ConsoleSettings, templates: jinja2.Environment) -> Runtime:
@@ -48,12 +56,25 @@ def build_runtime(settings: ConsoleSettings, templates: jinja2.Environment) -> R
         Service.TRAINING: settings.training_url,
         Service.ANALYTICS: settings.analytics_url,
     }
+    mongo = create_mongo_client(settings)
+    database = service_database(mongo, settings)
     return Runtime(
         settings=settings,
         client=client,
         upstream=Upstream(client, urls),
+        mongo=mongo,
         sessions=SessionStore(
-            idle_seconds=settings.session_idle_minutes * 60.0, max_sessions=settings.max_sessions
+            database["sessions"],
+            idle_seconds=settings.session_idle_minutes * 60.0,
+            max_sessions=settings.max_sessions,
+        ),
+        jobs=Jobs(
+            JobStore(
+                database["jobs"],
+                database["job_files"],
+                lease_seconds=settings.job_lease_seconds,
+                keep_minutes=settings.job_keep_minutes,
+            )
         ),
         templates=templates,
     )

@@ -11,8 +11,10 @@ class ConsoleSettings(ServiceSettings):
 
     service_name: str = "console"
     port: int = 8005
+    # The console's own database: sessions and long actions' progress (no service's data).
+    mongo_database: str = "ruta_console"
 
-    # The services' public HTTP APIs; the console reads no database.
+    # The services' public HTTP APIs; the console reads no other database.
     intake_url: str = "http://127.0.0.1:8001"
     referrals_url: str = "http://127.0.0.1:8002"
     training_url: str = "http://127.0.0.1:8003"
@@ -25,8 +27,12 @@ class ConsoleSettings(ServiceSettings):
     session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     # Largest attendance sheet passed on to training (it applies its own limit too).
     import_max_bytes: int = Field(default=2_000_000, ge=1_000)
-    # Sessions live in the process (no database): a bound against memory exhaustion.
-    max_sessions: int = Field(default=20_000, ge=10)
+    # Sessions live in the console's database: past this many, unsent login forms go first.
+    max_sessions: int = Field(default=200_000, ge=10)
+    # A long action's process renews its lease; past it, the job reads as failed (it died).
+    job_lease_seconds: float = Field(default=30.0, gt=0)
+    # How long a finished job (its result, the report's files) can still be read.
+    job_keep_minutes: int = Field(default=60, ge=1)
     # Secure cookies everywhere but on a developer's machine (plain http on 127.0.0.1).
     cookie_secure: bool | None = None
 

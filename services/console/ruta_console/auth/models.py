@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from ruta_shared.security.principal import Role
 
@@ -23,14 +24,16 @@ class Account:
 class Session:
     """One browser's session: its CSRF secret and, once logged in, the user's bearer token."""
 
-    id: str
+    id: str  # the cookie's value: only its hash is stored (see auth.store)
     csrf: str
-    last_seen: float
+    seen_at: datetime
     token: str | None = None
     expires_at: datetime | None = None
     account: Account | None = None
     # Messages shown once on the next page (after a POST/redirect/GET).
     flashes: list[tuple[str, str]] = field(default_factory=list)
+    # What the store last read or wrote: it writes only what changed (None: never written).
+    stored: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     def flash(self, kind: str, message: str) -> None:
         """Queue a message ("ok", "warning" or "error") for the next page."""

@@ -81,7 +81,7 @@ async def log_in(
     me = await runtime.upstream.call(Service.INTAKE, "GET", "/me", token=token)
     if not me.ok or not isinstance(me.body, dict):
         return WRONG_LOGIN
-    fresh = runtime.sessions.rotate(session)
+    fresh = await runtime.sessions.rotate(session)
     fresh.token = token
     lifetime = int(answer.body.get("expires_in", 0)) or 60
     fresh.expires_at = datetime.now(UTC) + timedelta(seconds=lifetime)

@@ -28,7 +28,7 @@ async def login_page(request: Request, runtime: RuntimeDep, session: MaybeSessio
     if session is not None and session.account is not None:
         return redirect("/")
     if session is None:
-        request.state.session = runtime.sessions.new()
+        request.state.session = await runtime.sessions.new()
     return render(request, "login.html", title="Entrar")
 
 
@@ -73,7 +73,7 @@ async def partner_login_page(
     if session is not None and session.account is not None:
         return redirect("/")
     if session is None:
-        request.state.session = runtime.sessions.new()
+        request.state.session = await runtime.sessions.new()
     return render(request, "login.html", title="Entrar", institution=True)
 
 
@@ -104,7 +104,7 @@ async def partner_login(request: Request, runtime: RuntimeDep, form: CheckedForm
 async def password_page(request: Request, runtime: RuntimeDep, session: MaybeSession) -> Response:
     """The form where a new account's owner sets a password with the administrator's code."""
     if session is None:
-        request.state.session = runtime.sessions.new()
+        request.state.session = await runtime.sessions.new()
     return render(request, "password.html", title="Crear mi contraseña")
 
 
@@ -137,8 +137,8 @@ async def logout(request: Request, runtime: RuntimeDep, form: CheckedForm) -> Re
     del form  # checked for its CSRF token only
     session = request.state.session
     if session is not None:
-        runtime.sessions.drop(session.id)
-    fresh = runtime.sessions.new()
+        await runtime.sessions.drop(session.id)
+    fresh = await runtime.sessions.new()
     fresh.flash("ok", "Cerró su sesión.")
     request.state.session = fresh
     return redirect("/entrar")

@@ -10,18 +10,17 @@ from ruta_shared.lima import today_lima
 from ruta_shared.security.principal import Role
 
 from ruta_console.calls import call
-from ruta_console.deps import FiguresReader, RuntimeDep
+from ruta_console.deps import CheckedForm, FiguresReader, RuntimeDep
 from ruta_console.errors import RefusedError
 from ruta_console.figures.rules import CHARTS, charts, figure_filters
-from ruta_console.pages import render
+from ruta_console.jobs.runner import JobFailedError, Progress
+from ruta_console.jobs.store import FileRef
+from ruta_console.pages import redirect, render
 from ruta_console.upstream import Service
 
 router = APIRouter()
 
 Year = Annotated[int, Path(ge=1990, le=2999)]
-Fmt = Annotated[str, Path(pattern=r"^(csv|xlsx)$")]
-ChartName = Annotated[str, Path(pattern="^(" + "|".join(CHARTS) + ")$")]
-ChartFmt = Annotated[str, Path(pattern=r"^(png|svg)$")]
 DOWNLOADS = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -89,64 +88,56 @@ async def reports_page(*, request: Request, session: FiguresReader) -> Response:
         "figures/reports.html",
         title="Informe anual",
         years=list(range(this_year, this_year - 6, -1)),
-        charts=CHARTS,
     )
 
 
-async def _download(
-    *,
-    runtime: RuntimeDep,
-    session: FiguresReader,
-    path: str,
-    filename: str,
-    fmt: str,
+def report_files(year: int) -> list[tuple[str, FileRef]]:
+    """The annual report's files: (analytics path, the file in the job with its label)."""
+    files = [
+        (
+            f"/reports/{year}/tables.{fmt}",
+            FileRef(f"tablas.{fmt}", f"ruta-informe-{year}.{fmt}", DOWNLOADS[fmt], label),
+        )
+        for fmt, label in (("csv", "Tablas (CSV)"), ("xlsx", "Tablas (Excel, XLSX)"))
+    ]
+    for name, text in CHARTS.items():
+        for fmt in ("png", "svg"):
+            label = f"{text} ({fmt.upper()})"
+            ref = FileRef(f"{name}.{fmt}", f"ruta-{name}-{year}.{fmt}", DOWNLOADS[fmt], label)
+            files.append((f"/reports/{year}/charts/{name}.{fmt}", ref))
+    return files
+
+
+@router.post("/informes/{year}/preparar")
+async def prepare_report(
+    *, runtime: RuntimeDep, session: FiguresReader, year: Year, form: CheckedForm
 ) -> Response:
-    answer = await call(
-        runtime=runtime,
-        session=session,
-        service=Service.ANALYTICS,
-        method="GET",
-        path=path,
-        timeout=runtime.settings.upstream_long_timeout_seconds,
-    )
-    if not answer.ok:
-        raise RefusedError(answer)
-    return Response(
-        answer.content,
-        media_type=DOWNLOADS[fmt],
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    """Start preparing a year's tables and charts; the job's page shows "N de M", then links."""
+    del form  # checked for its CSRF token only
+    files = report_files(year)
 
+    async def work(progress: Progress) -> None:
+        for done, (path, ref) in enumerate(files):
+            await progress.step(f"Preparando: {ref.label}", done)
+            answer = await call(
+                runtime=runtime,
+                session=session,
+                service=Service.ANALYTICS,
+                method="GET",
+                path=path,
+                timeout=runtime.settings.upstream_long_timeout_seconds,
+            )
+            if not answer.ok:
+                raise JobFailedError(answer.detail)
+            await progress.keep(ref, answer.content)
 
-@router.get("/informes/{year}/tablas.{fmt}")
-async def report_tables(
-    *, request: Request, runtime: RuntimeDep, session: FiguresReader, year: Year, fmt: Fmt
-) -> Response:
-    """Download the report's tables for a year."""
-    return await _download(
-        runtime=runtime,
-        session=session,
-        path=f"/reports/{year}/tables.{fmt}",
-        filename=f"ruta-informe-{year}.{fmt}",
-        fmt=fmt,
+    assert session.account is not None
+    job_id = await runtime.jobs.start(
+        kind="report",
+        owner=session.account.user_id,
+        title=f"Informe anual {year}",
+        total=len(files),
+        back="/informes",
+        work=work,
     )
-
-
-@router.get("/informes/{year}/graficos/{name}.{fmt}")
-async def report_chart(
-    *,
-    request: Request,
-    runtime: RuntimeDep,
-    session: FiguresReader,
-    year: Year,
-    name: ChartName,
-    fmt: ChartFmt,
-) -> Response:
-    """Download one of the report's charts for a year."""
-    return await _download(
-        runtime=runtime,
-        session=session,
-        path=f"/reports/{year}/charts/{name}.{fmt}",
-        filename=f"ruta-{name}-{year}.{fmt}",
-        fmt=fmt,
-    )
+    return redirect(f"/tareas/{job_id}")

@@ -28,7 +28,6 @@ from ruta_console.upstream import Answer, Service
 router = APIRouter()
 
 Audience = Annotated[str, Path(pattern=r"^[a-z_]{3,40}$")]
-IMPORT_FIELD = "file"
 
 
 @router.get("/capacitacion")
@@ -112,7 +111,7 @@ async def _post(
     )
 
 
-async def _session_page(
+async def session_page_with(
     request: Request, runtime: RuntimeDep, session: Trainer, session_id: str, **extra: Any
 ) -> Response:
     view = await read_session(runtime=runtime, session=session, session_id=session_id)
@@ -127,7 +126,7 @@ async def session_page(
     *, request: Request, runtime: RuntimeDep, session: Trainer, session_id: SessionId
 ) -> Response:
     """A session: its status, attendance, head counts, tests, import and certificates."""
-    return await _session_page(request, runtime, session, session_id)
+    return await session_page_with(request, runtime, session, session_id)
 
 
 FIELDS = {
@@ -194,7 +193,7 @@ async def change(
     if answer.ok:
         session.flash("ok", done)
         return redirect(f"/capacitacion/{session_id}")
-    return await _session_page(
+    return await session_page_with(
         request,
         runtime,
         session,
@@ -219,7 +218,7 @@ async def headcount(
     """Set the head count of one audience (people counted, not registered)."""
     chosen = text(form, "audience") or audience
     if chosen not in AUDIENCES:
-        return await _session_page(
+        return await session_page_with(
             request,
             runtime,
             session,
@@ -240,7 +239,7 @@ async def headcount(
     if answer.ok:
         session.flash("ok", "Conteo guardado.")
         return redirect(f"/capacitacion/{session_id}")
-    return await _session_page(
+    return await session_page_with(
         request,
         runtime,
         session,
@@ -250,57 +249,6 @@ async def headcount(
         errors=refusal(answer),
         values=form_values(form),
     )
-
-
-@router.post("/capacitacion/{session_id}/importacion")
-async def import_sheet(
-    *,
-    request: Request,
-    runtime: RuntimeDep,
-    session: Trainer,
-    session_id: SessionId,
-    form: CheckedForm,
-) -> Response:
-    """Import an attendance sheet; show what was recorded and each bad row."""
-    upload = form.get(IMPORT_FIELD)
-    if upload is None or isinstance(upload, str) or not upload.filename:
-        return await _session_page(
-            request,
-            runtime,
-            session,
-            session_id,
-            status=422,
-            failed="importacion",
-            errors={IMPORT_FIELD: "Elija el archivo de la hoja de asistencia (.xlsx o .csv)."},
-        )
-    content = await upload.read(runtime.settings.import_max_bytes + 1)
-    answer = await call(
-        runtime=runtime,
-        session=session,
-        service=Service.TRAINING,
-        method="POST",
-        path=f"/sessions/{session_id}/attendance/import",
-        files={
-            IMPORT_FIELD: (
-                upload.filename,
-                content,
-                upload.content_type or "application/octet-stream",
-            )
-        },
-        headers=write_headers(form),
-        timeout=runtime.settings.upstream_long_timeout_seconds,
-    )
-    if not answer.ok:
-        return await _session_page(
-            request,
-            runtime,
-            session,
-            session_id,
-            status=answer.status,
-            failed="importacion",
-            errors=refusal(answer) | {IMPORT_FIELD: answer.detail},
-        )
-    return await _session_page(request, runtime, session, session_id, report=answer.body)
 
 
 @router.post("/capacitacion/{session_id}/certificados/{participant_id}")

@@ -82,6 +82,7 @@ class Stack:
     urls: dict[str, str]
     auth_db: AsyncDatabase[Doc]
     security: SecuritySettings
+    console_settings: ConsoleSettings  # a second console replica is built from these
     passwords: dict[str, str] = field(default_factory=dict)
 
     async def user(
@@ -161,6 +162,10 @@ async def running_stack(
         faust_web_port=free_port(),
         run_outbox_relay=False,
     )
+    # The console's sessions and jobs: its own database, shared by its replicas.
+    console = ConsoleSettings(
+        environment="test", mongo_url=mongo_url, mongo_database=f"console_console_{token}"
+    )
     worker = start_worker(analytics, key_dir.parent / f"analytics-worker-{token}.log")
     mongo: AsyncMongoClient[Doc] = AsyncMongoClient(mongo_url, tz_aware=True)
     auth_db = mongo[security.auth_mongo_database]
@@ -184,22 +189,16 @@ async def running_stack(
                 "training": training_url,
                 "analytics": analytics_url,
             }
-            console_settings = ConsoleSettings(
-                environment="test",
-                intake_url=intake_url,
-                referrals_url=referrals_url,
-                training_url=training_url,
-                analytics_url=analytics_url,
-            )
+            console_settings = console.model_copy(update={f"{k}_url": v for k, v in urls.items()})
             async with served(create_console(console_settings), "console") as console_url:
-                yield Stack(console_url, urls, auth_db, security)
+                yield Stack(console_url, urls, auth_db, security, console_settings)
     finally:
         worker.terminate()
         try:
             worker.wait(timeout=20)
         except subprocess.TimeoutExpired:
             worker.kill()
-        databases = [intake, referrals, training, analytics]
+        databases = [intake, referrals, training, analytics, console]
         for name in (settings.mongo_database for settings in databases):
             await mongo.drop_database(name)
         await mongo.drop_database(security.auth_mongo_database)

@@ -80,24 +80,28 @@ async def test_coordinator_journey(new_visit: Any) -> None:
     await visit.go("/cifras?anio=1800")
     await expect(page.locator(".flash.error")).to_be_visible()
 
-    # The annual report's tables and charts.
+    # The annual report's tables and charts: prepared as a job, then downloaded from its page.
     await visit.go("/informes")
     await visit.check("reports")
     year = today_lima().year
-    for link, starts in (
-        (f"/informes/{year}/tablas.csv", None),
-        (f"/informes/{year}/tablas.xlsx", b"PK"),
-        (f"/informes/{year}/graficos/victims_by_sex_and_age.png", b"\x89PNG"),
+    await page.click(f"#prepare-{year}")
+    await expect(page).to_have_url(re.compile(r"/tareas/[A-Za-z0-9_-]{20,40}$"))
+    await expect(page.locator("#job-state")).to_have_text("Terminado.", timeout=60_000)
+    await visit.check("report-ready")
+    for name, starts in (
+        ("tablas.csv", None),
+        ("tablas.xlsx", b"PK"),
+        ("victims_by_sex_and_age.png", b"\x89PNG"),
     ):
         async with page.expect_download() as download_info:
-            await page.click(f"a[href='{link}']")
+            await page.click(f"#job-files a[href$='/archivos/{name}']")
         download = await download_info.value
         content = (await download.path()).read_bytes()
-        assert content, link
+        assert content, name
         if starts is None:
             assert b"ctimas" in content, content[:200]
         else:
-            assert content.startswith(starts), link
+            assert content.startswith(starts), name
 
     # The case's audit trail, verified.
     await visit.go(f"/auditoria/casos/{case_id}")

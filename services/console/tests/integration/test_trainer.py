@@ -3,6 +3,8 @@ pre/post tests, an attendance sheet with a bad row, hold, certificates (PDF), ca
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.async_api import expect
 from ruta_shared.lima import today_lima
@@ -80,11 +82,15 @@ async def test_trainer_journey(new_visit: object, tmp_path: object) -> None:
     await page.locator("summary", has_text="Importar una hoja").click()
     await page.set_input_files("#f-file", str(sheet))
     await visit.submit_in("Importar una hoja")
+    # A job: its page refreshes itself until the result is there.
+    await expect(page).to_have_url(re.compile(r"/tareas/[A-Za-z0-9_-]{20,40}$"))
+    await expect(page.locator("#job-state")).to_have_text("Terminado.", timeout=30_000)
     report = page.locator("#import-report")
     await expect(report).to_contain_text("2 filas: 1 registradas")
     await expect(page.locator("#row-errors")).to_contain_text("3")
-    await expect(page.locator("#attendance-count")).to_have_text("2")
     await visit.check("import-row-errors")
+    await page.click("a:text('← Volver')")
+    await expect(page.locator("#attendance-count")).to_have_text("2")
 
     # Held: certificates, as PDF.
     await visit.go(path)

@@ -1,41 +1,26 @@
-"""The session store: random ids, rotation at login, idle and token expiry, a size bound."""
+"""The session store's pure parts: the key hides the cookie; only the cookie opens secrets."""
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime, timedelta
+import secrets
 
-from ruta_console.auth.store import SessionStore
-
-
-def test_sessions_rotate_and_expire() -> None:
-    store = SessionStore(idle_seconds=60, max_sessions=3)
-    first = store.new()
-    assert store.get(first.id) is first
-    assert store.get(None) is None
-    assert store.get("unknown") is None
-    first.flash("ok", "hola")
-    rotated = store.rotate(first)
-    assert rotated.id != first.id
-    assert rotated.csrf != first.csrf
-    assert store.get(first.id) is None
-    assert rotated.take_flashes() == [("ok", "hola")]
-    assert rotated.take_flashes() == []
-
-    rotated.expires_at = datetime.now(UTC) - timedelta(seconds=1)
-    assert store.get(rotated.id) is None  # the token ended: so did the session
-
-    idle = store.new()
-    idle.last_seen = time.monotonic() - 61
-    assert store.get(idle.id) is None
+from ruta_console.auth.store import seal, session_key, unseal
 
 
-def test_the_store_is_bounded() -> None:
-    store = SessionStore(idle_seconds=60, max_sessions=2)
-    a, b = store.new(), store.new()
-    store.get(a.id)  # a is now the most recently used
-    c = store.new()
-    assert len(store) == 2
-    assert store.get(b.id) is None
-    assert store.get(a.id) is a
-    assert store.get(c.id) is c
+def test_the_key_is_a_hash_of_the_cookie() -> None:
+    cookie = secrets.token_urlsafe(32)
+    key = session_key(cookie)
+    assert key == session_key(cookie)
+    assert cookie not in key
+    assert key != session_key(secrets.token_urlsafe(32))
+    assert len(key) == 64
+
+
+def test_only_the_cookie_opens_the_secrets() -> None:
+    cookie, other = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    sealed = seal(cookie, {"csrf": "c-secret", "token": "bearer-token"})
+    assert "bearer-token" not in sealed
+    assert "c-secret" not in sealed
+    assert unseal(cookie, sealed) == {"csrf": "c-secret", "token": "bearer-token"}
+    assert unseal(other, sealed) is None
+    assert seal(cookie, {"csrf": "c", "token": None}) != seal(cookie, {"csrf": "c", "token": None})

@@ -1,0 +1,1 @@
+"""Long actions (imports, the annual report): jobs whose progress every replica can show."""

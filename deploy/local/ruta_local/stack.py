@@ -37,7 +37,7 @@ SERVICES = {
 }
 CONSUMER_WEB_PORT = 6066 + PORT_OFFSET
 REPLICA_PORT_STEP = 10  # replica n of a service listens on its port + 10 * (n - 1)
-SCALED = ("intake", "referrals", "training", "analytics")  # the console runs once
+SCALED = ("intake", "referrals", "training", "analytics")  # one console is enough locally
 LAYOUT_FILE = STATE_DIR / "stack.json"
 
 

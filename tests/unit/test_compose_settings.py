@@ -60,6 +60,7 @@ DEFAULTS_KEPT: dict[str, str] = {
         "batch_seconds",
         "dashboard_poll_seconds",
         "faust_session_timeout_seconds",
+        "journal_lease_seconds",
     ),
     **reasons(
         "switches for tests and one-off tools; production runs everything (their default)",

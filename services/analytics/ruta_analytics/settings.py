@@ -29,6 +29,9 @@ class AnalyticsSettings(ServiceSettings):
     faust_session_timeout_seconds: float = Field(default=10.0, ge=6.0, le=300.0)
     # The topics consumed (JSON list in RUTA_EVENT_TOPICS); tests give each worker its own.
     event_topics: list[str] = Field(default_factory=lambda: list(EVENT_TOPICS))
+    # A batch's redo journal and locks are taken over by another worker once their lease
+    # ran out without a heartbeat (the writer died): how long a restart may wait for them.
+    journal_lease_seconds: float = Field(default=6.0, ge=1.0, le=300.0)
     batch_size: int = Field(default=500, ge=1, le=10_000)
     batch_seconds: float = Field(default=0.05, gt=0, le=5)
     # Disclosure control: cells below k (and above 0) are suppressed for non-coordinators.

@@ -33,6 +33,7 @@ class Filters:
     office: str | None = None
     region: str | None = None  # region of exploitation (cases); region of a training session
     crime_type: str | None = None
+    project: str | None = None  # a funded project's code (cases, care, returns, sessions)
     # The offices in the caller's scope (None: all), for the suppressed view.
     offices: tuple[str, ...] | None = None
 

@@ -18,7 +18,7 @@ from ruta_analytics.audit.service import annual_anchor
 from ruta_analytics.figures import reports
 from ruta_analytics.figures.models import Document, Filters
 from ruta_analytics.figures.publication import ALL, build, per_year_rows, release
-from ruta_analytics.figures.service import count_by, exact_figures
+from ruta_analytics.figures.service import exact_figures, known_years
 from ruta_analytics.figures.suppression import solve
 from ruta_analytics.projection.models import (
     CARE,
@@ -89,11 +89,7 @@ async def _solve(
     generation: Generation, offices: tuple[str, ...] | None, k: int
 ) -> tuple[dict[Any, Document], set[Any], list[int]]:
     scope = Filters(offices=offices)
-    known: set[int] = set()
-    for collection in PERIOD_FACTS:
-        counts = await count_by(generation, collection, scope.office_match(), "year")
-        known |= {y for (y,) in counts if isinstance(y, int)}
-    years = sorted(known)
+    years = await known_years(generation, scope)
     by_period: dict[Any, Document] = {ALL: await exact_figures(generation, scope, whole=True)}
     for y in years:
         by_period[y] = await exact_figures(generation, Filters(year=y, offices=offices), whole=True)

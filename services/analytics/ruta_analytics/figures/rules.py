@@ -63,3 +63,24 @@ def growth(current: int, previous: int | None) -> float | None:
     if not previous:
         return None
     return round((current - previous) * 100 / previous, 1)
+
+
+def median_of_histogram(counts: dict[int, int]) -> float | None:
+    """The exact median of values given as a histogram (value -> how many), None if empty."""
+    total = sum(n for n in counts.values() if n > 0)
+    if not total:
+        return None
+    ordered = sorted((value, n) for value, n in counts.items() if n > 0)
+
+    def at(index: int) -> int:  # the value at 0-based position `index` in sorted order
+        seen = 0
+        for value, n in ordered:
+            seen += n
+            if index < seen:
+                return value
+        return ordered[-1][0]
+
+    middle = total // 2
+    if total % 2:
+        return float(at(middle))
+    return (at(middle - 1) + at(middle)) / 2

@@ -18,6 +18,7 @@ from ruta_shared.events.catalog.intake import (
     CaseClosed,
     CaseDetailsUpdated,
     CaseOpened,
+    CaseProjectAssigned,
     CaseReopened,
     CaseStatusChanged,
     VictimAttributesCorrected,
@@ -39,6 +40,7 @@ from ruta_shared.events.catalog.referrals import (
 )
 from ruta_shared.events.catalog.training import (
     TrainingAssessmentRecorded,
+    TrainingAttendanceMoved,
     TrainingAttendanceRecorded,
     TrainingHeadcountRecorded,
     TrainingSessionCancelled,
@@ -47,7 +49,7 @@ from ruta_shared.events.catalog.training import (
 )
 
 from ruta_analytics.audit.rules import GENESIS, build_entry, chain_id
-from ruta_analytics.projection import corrections, rules
+from ruta_analytics.projection import corrections, rules, training
 from ruta_analytics.projection.models import (
     ASSESSMENTS,
     ATTENDANCE,
@@ -163,7 +165,7 @@ _CASE: Final = Handler(rules.case_keys, rules.case_event)
 _REFERRAL: Final = Handler(
     rules.case_dependent(REFERRALS, lambda e, _: e.referral_id), rules.referral_event
 )
-_SESSION: Final = Handler(rules.session_keys, rules.session_event)
+_SESSION: Final = Handler(training.session_keys, training.session_event)
 
 
 def _by_event_id(_: EventData, envelope: EventEnvelope) -> str:
@@ -176,6 +178,7 @@ EVENT_HANDLERS: Final = registry(
     on(CaseClosed, _CASE),
     on(CaseReopened, _CASE),
     on(CaseDetailsUpdated, _CASE),
+    on(CaseProjectAssigned, _CASE),
     on(
         VictimAttributesCorrected,
         Handler(lambda e, _: [(VICTIMS, e.victim_id)], corrections.attributes_corrected),
@@ -213,11 +216,12 @@ EVENT_HANDLERS: Final = registry(
     on(TrainingSessionCancelled, _SESSION),
     on(
         TrainingAttendanceRecorded,
-        Handler(rules.participant_keys(ATTENDANCE), rules.attendance),
+        Handler(training.participant_keys(ATTENDANCE), training.attendance),
     ),
-    on(TrainingHeadcountRecorded, Handler(rules.headcount_keys, rules.headcount)),
+    on(TrainingAttendanceMoved, Handler(training.moved_keys, training.attendance_moved)),
+    on(TrainingHeadcountRecorded, Handler(training.headcount_keys, training.headcount)),
     on(
         TrainingAssessmentRecorded,
-        Handler(rules.participant_keys(ASSESSMENTS), rules.assessment),
+        Handler(training.participant_keys(ASSESSMENTS), training.assessment),
     ),
 )

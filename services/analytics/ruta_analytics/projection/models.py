@@ -10,6 +10,7 @@ the events in order (`handlers.apply_event`), and writes what changed (`store.wr
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -68,11 +69,15 @@ class FactBatch:
     inserts: list[Document] = field(default_factory=list)
     propagate: dict[Key, Document] = field(default_factory=dict)
     handled: dict[str, int] = field(default_factory=dict)
+    # Each loaded document as it was read: what the aggregates move counts away from.
+    originals: dict[Key, Document] = field(default_factory=dict)
 
     def load(self, collection: str, documents: Iterable[Document]) -> None:
         """Add documents read from `collection`."""
         for document in documents:
-            self.docs[(collection, str(document["_id"]))] = document
+            key = (collection, str(document["_id"]))
+            self.docs[key] = document
+            self.originals[key] = copy.deepcopy(document)
 
     def get(self, collection: str, doc_id: str) -> Document | None:
         """A loaded (or created in this batch) document."""
@@ -117,7 +122,12 @@ class FactBatch:
         listed = pending.get("facts", [])
         if entry not in listed:
             self.put(PENDING, {**pending, "facts": [*listed, entry]})
-        return {"crime_types": [], "region_of_exploitation": None, "case_known": False}
+        return {
+            "crime_types": [],
+            "region_of_exploitation": None,
+            "case_project": None,
+            "case_known": False,
+        }
 
     def settle_pending(self, case_id: str) -> None:
         """Give the facts listed as pending for an opened case its attributes, list them as
@@ -164,5 +174,6 @@ def _case_attributes(case: Document) -> Document:
     return {
         "crime_types": list(case.get("crime_types", [])),
         "region_of_exploitation": case.get("region_of_exploitation"),
+        "case_project": case.get("project_code"),
         "case_known": True,
     }

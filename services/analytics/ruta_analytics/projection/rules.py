@@ -19,6 +19,7 @@ from ruta_shared.events.catalog.intake import (
     CaseClosed,
     CaseDetailsUpdated,
     CaseOpened,
+    CaseProjectAssigned,
     CaseReopened,
     CaseStatusChanged,
     VictimRegistered,
@@ -37,9 +38,6 @@ from ruta_shared.events.catalog.referrals import (
     VictimReturnedHome,
 )
 from ruta_shared.events.catalog.training import (
-    TrainingAssessmentRecorded,
-    TrainingAttendanceRecorded,
-    TrainingHeadcountRecorded,
     TrainingSessionCancelled,
     TrainingSessionHeld,
     TrainingSessionScheduled,
@@ -49,22 +47,25 @@ from ruta_shared.lima import lima_date
 from ruta_analytics.figures.periods import parse_stamp, period_fields, stamp
 from ruta_analytics.projection.corrections import victim_attributes
 from ruta_analytics.projection.models import (
-    ASSESSMENTS,
-    ATTENDANCE,
     CARE,
     CASES,
-    HEADCOUNTS,
     MILESTONES,
     PENDING,
     REFERRALS,
     RETURNS,
-    SESSIONS,
     VICTIMS,
     FactBatch,
     Key,
 )
 
-CaseEvent = CaseOpened | CaseStatusChanged | CaseClosed | CaseReopened | CaseDetailsUpdated
+CaseEvent = (
+    CaseOpened
+    | CaseStatusChanged
+    | CaseClosed
+    | CaseReopened
+    | CaseDetailsUpdated
+    | CaseProjectAssigned
+)
 ReferralEvent = (
     ReferralRequested
     | ReferralSent
@@ -114,7 +115,7 @@ def case_event(batch: FactBatch, event: CaseEvent, envelope: EventEnvelope) -> N
     case = batch.guarded(CASES, event.case_id, envelope)
     if case is None:
         batch.settle_pending(event.case_id)
-        if isinstance(event, CaseDetailsUpdated):
+        if isinstance(event, CaseDetailsUpdated | CaseProjectAssigned):
             batch.refresh_dependents(event.case_id)  # a crash may have stopped it halfway
         return
     if isinstance(event, CaseOpened):
@@ -128,6 +129,8 @@ def case_event(batch: FactBatch, event: CaseEvent, envelope: EventEnvelope) -> N
         )
     elif isinstance(event, CaseDetailsUpdated):
         case.update(**_details(event), details_updated_at=stamp(event.updated_at))
+    elif isinstance(event, CaseProjectAssigned):
+        case["project_code"] = event.project_code
     elif isinstance(event, CaseStatusChanged):
         case["status"] = event.to_status
     elif isinstance(event, CaseClosed):
@@ -138,7 +141,7 @@ def case_event(batch: FactBatch, event: CaseEvent, envelope: EventEnvelope) -> N
         case.update(status="open", reopened_at=stamp(event.reopened_at))
     batch.put(CASES, case)
     batch.settle_pending(event.case_id)
-    if isinstance(event, CaseDetailsUpdated):
+    if isinstance(event, CaseDetailsUpdated | CaseProjectAssigned):
         batch.refresh_dependents(event.case_id)
 
 
@@ -195,6 +198,7 @@ def care_provided(batch: FactBatch, event: CareProvided, envelope: EventEnvelope
         victim_id=event.victim_id,
         office=event.office,
         care_type=event.care_type,
+        project_code=event.project_code,
         **period_fields(event.provided_on),
         **attributes,
     )
@@ -242,6 +246,7 @@ def referral_event(batch: FactBatch, event: ReferralEvent, envelope: EventEnvelo
         if since is not None:
             seconds = (moment - parse_stamp(since)).total_seconds()
             referral["days_to_acceptance"] = round(max(seconds, 0.0) / 86400, 6)
+            referral["whole_days_to_acceptance"] = int(max(seconds, 0.0) // 86400)
     batch.put(REFERRALS, referral)
 
 
@@ -255,6 +260,7 @@ def returned_home(batch: FactBatch, event: VictimReturnedHome, envelope: EventEn
             "office": event.office,
             "region_of_origin": event.region_of_origin,
             "funded": event.funded,
+            "project_code": event.project_code,
             **period_fields(event.returned_on),
             **batch.case_attributes(event.case_id, (RETURNS, str(envelope.id))),
         },
@@ -277,105 +283,3 @@ def milestone(
             **batch.case_attributes(event.case_id, (MILESTONES, str(envelope.id))),
         },
     )
-
-
-# --- training ----------------------------------------------------------------------------
-
-
-def session_keys(event: SessionEvent, _: EventEnvelope) -> list[Key]:
-    return [(SESSIONS, event.session_id)]
-
-
-def session_event(batch: FactBatch, event: SessionEvent, envelope: EventEnvelope) -> None:
-    session = batch.guarded(SESSIONS, event.session_id, envelope)
-    if session is None:
-        return
-    if isinstance(event, TrainingSessionScheduled):
-        session.update(
-            office=event.office,
-            format=event.format,
-            topics=sorted(event.topics),
-            audiences=sorted(event.audiences),
-            region=event.region,
-            modality=event.modality,
-            pedagogic_hours=event.pedagogic_hours,
-            starts_on=event.starts_on.isoformat(),
-            status="scheduled",
-            **period_fields(event.starts_on),
-        )
-    elif isinstance(event, TrainingSessionHeld):
-        session.update(
-            office=event.office,
-            format=event.format,
-            region=event.region,
-            audiences=sorted(event.audiences),
-            held_on=event.held_on.isoformat(),
-            status="held",
-            **period_fields(event.held_on),
-        )
-    else:
-        session["status"] = "cancelled"
-    batch.put(SESSIONS, session)
-
-
-Participant = TrainingAttendanceRecorded | TrainingAssessmentRecorded
-
-
-def participant_keys(collection: str) -> Callable[[Participant, EventEnvelope], list[Key]]:
-    def keys(event: Participant, _: EventEnvelope) -> list[Key]:
-        return [(collection, _pair(event.session_id, event.participant_id))]
-
-    return keys
-
-
-def attendance(
-    batch: FactBatch, event: TrainingAttendanceRecorded, envelope: EventEnvelope
-) -> None:
-    doc_id = _pair(event.session_id, event.participant_id)
-    attendance = batch.guarded(ATTENDANCE, doc_id, envelope)
-    if attendance is None:
-        return
-    attendance.update(
-        session_id=event.session_id,
-        participant_id=event.participant_id,
-        sex=event.sex,
-        audience=event.audience,
-        region=event.region,
-        hours_attended=event.hours_attended,
-    )
-    batch.put(ATTENDANCE, attendance)
-
-
-def headcount_keys(event: TrainingHeadcountRecorded, _: EventEnvelope) -> list[Key]:
-    return [(HEADCOUNTS, _pair(event.session_id, event.audience))]
-
-
-def headcount(batch: FactBatch, event: TrainingHeadcountRecorded, envelope: EventEnvelope) -> None:
-    headcount = batch.guarded(HEADCOUNTS, _pair(event.session_id, event.audience), envelope)
-    if headcount is None:
-        return
-    headcount.update(
-        session_id=event.session_id,
-        audience=event.audience,
-        female=event.female,
-        male=event.male,
-        unknown=event.unknown,
-    )
-    batch.put(HEADCOUNTS, headcount)
-
-
-def assessment(
-    batch: FactBatch, event: TrainingAssessmentRecorded, envelope: EventEnvelope
-) -> None:
-    doc_id = _pair(event.session_id, event.participant_id)
-    assessment = batch.guarded(ASSESSMENTS, doc_id, envelope)
-    if assessment is None:
-        return
-    assessment.update(
-        session_id=event.session_id,
-        participant_id=event.participant_id,
-        pre_score=event.pre_score,
-        post_score=event.post_score,
-        gain=round(event.post_score - event.pre_score, 6),
-    )
-    batch.put(ASSESSMENTS, assessment)

@@ -14,19 +14,23 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from pymongo import ASCENDING, DeleteOne, ReplaceOne, UpdateOne
+from pymongo import ASCENDING, ReplaceOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 from ruta_shared.events import EventEnvelope
 
+from ruta_analytics.projection import journal
+from ruta_analytics.projection.cube import CUBE, PRESENCE
+from ruta_analytics.projection.effects import presence_ids, settle
 from ruta_analytics.projection.handlers import apply_event, needed
-from ruta_analytics.projection.models import AUDIT, AUDIT_HEADS, FACT_COLLECTIONS, FactBatch, Key
+from ruta_analytics.projection.journal import JOURNAL, LOCKS, Worker
+from ruta_analytics.projection.models import AUDIT, AUDIT_HEADS, FACT_COLLECTIONS, FactBatch
 
 Document = dict[str, Any]
 Database = AsyncDatabase[Document]
@@ -35,6 +39,8 @@ GENERATIONS: Final = "generations"
 ACTIVE: Final = "active"
 PROGRESS: Final = "progress"  # per generation: a counter bumped after every batch
 DUPLICATE_KEY: Final = 11000
+SHARED_PRESENCE: Final = "dp:"
+DEFAULT_WORKER: Final = Worker()
 
 INDEXES: Final[dict[str, list[list[tuple[str, int]]]]] = {
     "cases": [[("year", ASCENDING), ("month", ASCENDING)]],
@@ -90,7 +96,7 @@ class Generation:
 
     async def drop(self) -> None:
         """Drop every projection collection of this generation (never the ledger)."""
-        for name in (*FACT_COLLECTIONS, PROGRESS):
+        for name in (*FACT_COLLECTIONS, PRESENCE, CUBE, JOURNAL, LOCKS, PROGRESS):
             await self.collection(name).drop()
 
     async def progress(self) -> int:
@@ -158,52 +164,75 @@ async def load_batch(
     return batch
 
 
-async def write_batch(generation: Generation, batch: FactBatch) -> None:
-    """Write a batch's effects: facts, then audit entries, then chain heads, then progress.
+async def write_batch(
+    generation: Generation, batch: FactBatch, worker: Worker | None = None
+) -> None:
+    """Write an applied batch: the facts its corrections reach are loaded, the presences
+    its facts change are loaded and updated, and the whole effect goes through the journal;
+    then the trail's entries and heads (`write_rest`)."""
+    worker = worker or DEFAULT_WORKER
+    await load_propagated(generation, batch)
+    touched = presence_ids(batch)
+    # A participant's presence spans sessions, which other workers' partitions may hold.
+    shared = sorted(i for i in touched if i.startswith(SHARED_PRESENCE))
+    await journal.lock(generation.collection, worker, shared)
+    try:
+        await _load_ids(generation, batch, PRESENCE, touched)
+        replaces, deletes, delta = settle(batch)
+        effect = journal.Effect.of(replaces, deletes, delta)
+        await journal.commit(
+            generation.collection, worker, effect, lambda: write_rest(generation, batch)
+        )
+    finally:
+        await journal.unlock(generation.collection, worker, shared)
 
-    Every write is idempotent (replace by id, insert by event id), so a crash anywhere in
-    here is repaired by processing the same events again.
+
+async def write_rest(generation: Generation, batch: FactBatch) -> None:
+    """After a batch's journaled effect: audit entries, then chain heads, then progress.
+
+    Idempotent (entries inserted by event id, heads replaced by id), so a crash in here is
+    repaired by processing the same events again.
     """
-    changed = sorted(batch.dirty)
-    await _bulk(generation, ((c, _put(batch, c, i)) for c, i in changed if c != AUDIT_HEADS))
-    await propagate_cases(generation, batch.propagate)
-    # Deletions last: a pending-case list goes only once its facts were updated.
-    await _bulk(generation, ((c, DeleteOne({"_id": i})) for c, i in sorted(batch.deleted)))
     await insert_entries(generation, batch.inserts)
-    await _bulk(generation, ((c, _put(batch, c, i)) for c, i in changed if c == AUDIT_HEADS))
+    heads = [(c, i) for c, i in sorted(batch.dirty) if c == AUDIT_HEADS]
+    if heads:
+        await generation.collection(AUDIT_HEADS).bulk_write(
+            [ReplaceOne({"_id": i}, batch.docs[(c, i)], upsert=True) for c, i in heads],
+            ordered=False,
+        )
     await generation.collection(PROGRESS).update_one(
         {"_id": "batches"}, {"$inc": {"count": 1}}, upsert=True
     )
 
 
-async def _bulk(generation: Generation, operations: Iterable[tuple[str, Any]]) -> None:
-    """One unordered bulk write per collection of (collection, operation) pairs."""
-    by_collection: dict[str, list[Any]] = defaultdict(list)
-    for collection, operation in operations:
-        by_collection[collection].append(operation)
-    for collection, grouped in by_collection.items():
-        await generation.collection(collection).bulk_write(grouped, ordered=False)
+async def load_propagated(generation: Generation, batch: FactBatch) -> None:
+    """Load the facts a case's new attributes reach that the batch had not loaded, and give
+    them the attributes in the batch (their counts move with them), by `_id`.
 
-
-def _put(batch: FactBatch, collection: str, doc_id: Any) -> ReplaceOne[Document]:
-    """A replace by id (upsert) of a document the batch changed."""
-    return ReplaceOne({"_id": doc_id}, batch.docs[(collection, doc_id)], upsert=True)
-
-
-async def propagate_cases(generation: Generation, attributes: Mapping[Key, Document]) -> None:
-    """Give facts written before their case was known the case's attributes, by `_id`.
-
-    The case's pending document lists those facts, so no query by `case_id` is needed
-    (FerretDB uses an index for `_id` only; any other filter is a full scan that made every
-    batch slower as the collections grew).
+    The case's dependents list names those facts, so no query by `case_id` is needed
+    (FerretDB uses an index for `_id` only).
     """
-    await _bulk(
-        generation,
-        (
-            (c, UpdateOne({"_id": i}, {"$set": values}))
-            for (c, i), values in sorted(attributes.items())
-        ),
+    wanted = sorted(batch.propagate.items())
+    batch.propagate.clear()
+    found = await asyncio.gather(
+        *(generation.collection(c).find_one({"_id": i}) for (c, i), _ in wanted)
     )
+    for ((collection, _), values), document in zip(wanted, found, strict=True):
+        if document is None:
+            continue
+        batch.load(collection, [document])
+        if any(document.get(name) != value for name, value in values.items()):
+            batch.put(collection, {**document, **values})
+
+
+async def _load_ids(
+    generation: Generation, batch: FactBatch, collection: str, ids: set[str]
+) -> None:
+    wanted = sorted(i for i in ids if (collection, i) not in batch.docs)
+    found = await asyncio.gather(
+        *(generation.collection(collection).find_one({"_id": i}) for i in wanted)
+    )
+    batch.load(collection, [document for document in found if document is not None])
 
 
 async def insert_entries(generation: Generation, entries: Sequence[Document]) -> None:
@@ -237,19 +266,23 @@ async def project(
     *,
     audit: bool = True,
     origins: Mapping[str, Document] | None = None,
+    worker: Worker | None = None,
 ) -> FactBatch:
     """Load, apply and write one batch of events (`audit=False`: facts only, for a rebuild).
 
     `origins` (event id -> topic, partition, offset) is recorded in each new audit entry, so
-    an entry not sealed yet can be checked against its message on Kafka.
+    an entry not sealed yet can be checked against its message on Kafka. The batch's facts,
+    presences and counts are written through the redo journal (`journal.commit`).
     """
+    worker = worker or DEFAULT_WORKER
+    await journal.recover(generation.collection, worker)
     batch = await load_batch(generation, envelopes, audit=audit)
     for envelope in envelopes:
         apply_event(batch, envelope)
     for entry in batch.inserts:
         if origins and entry["_id"] in origins:
             entry["origin"] = dict(origins[entry["_id"]])
-    await write_batch(generation, batch)
+    await write_batch(generation, batch, worker)
     return batch
 
 

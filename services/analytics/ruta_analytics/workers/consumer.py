@@ -30,6 +30,7 @@ from ruta_shared.metrics import LATENCY_BUCKETS, Metrics
 from ruta_shared.mongo import create_mongo_client
 from ruta_shared.topics import dead_letter_topic
 
+from ruta_analytics.projection.journal import Worker
 from ruta_analytics.projection.store import active_generation, project
 from ruta_analytics.settings import AnalyticsSettings
 from ruta_analytics.workers.health import install_health
@@ -84,6 +85,7 @@ class Projector:
 
     settings: AnalyticsSettings
     client: AsyncMongoClient[dict[str, Any]] | None = None
+    worker: Worker | None = None
 
     async def project(
         self, envelopes: list[EventEnvelope], origins: dict[str, dict[str, Any]] | None = None
@@ -91,11 +93,13 @@ class Projector:
         """Project a batch, retrying while MongoDB is unavailable (never skipping events)."""
         if self.client is None:
             self.client = create_mongo_client(self.settings)
+        if self.worker is None:
+            self.worker = Worker(lease_seconds=self.settings.journal_lease_seconds)
         delay = 0.1
         while True:
             try:
                 generation = await active_generation(self.client[self.settings.mongo_database])
-                await project(generation, envelopes, origins=origins)
+                await project(generation, envelopes, origins=origins, worker=self.worker)
                 return
             except Exception as exc:
                 log.warning(

@@ -28,6 +28,8 @@ from ruta_shared.events import EVENTS, EventEnvelope, EventError
 from ruta_shared.logging import configure_logging
 from ruta_shared.mongo import create_mongo_client
 
+from ruta_analytics.projection.cube import CUBE, PRESENCE
+from ruta_analytics.projection.effects import everything
 from ruta_analytics.projection.handlers import apply_event
 from ruta_analytics.projection.models import FactBatch
 from ruta_analytics.projection.store import (
@@ -208,15 +210,19 @@ async def _write_all(target: Generation, cache: FactBatch, *, show_progress: boo
     by_collection: dict[str, list[Any]] = {}
     for collection, doc_id in final:
         by_collection.setdefault(collection, []).append(cache.docs[(collection, doc_id)])
+    presence, aggregates = everything(cache)
+    by_collection[PRESENCE] = list(presence.values())
+    by_collection[CUBE] = list(aggregates.values())
+    total = sum(len(documents) for documents in by_collection.values())
     for collection, documents in by_collection.items():
         for start in range(0, len(documents), WRITE_CHUNK):
             chunk = documents[start : start + WRITE_CHUNK]
             await target.collection(collection).insert_many(chunk, ordered=False)
             done += len(chunk)
             if bar is not None:
-                bar(done, len(final))
+                bar(done, total)
     if bar is not None:
-        bar(done, len(final), final=True)
+        bar(done, total, final=True)
 
 
 async def _drop_old(db: AsyncDatabase[dict[str, Any]], *, keep: set[str]) -> None:

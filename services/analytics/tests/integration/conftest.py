@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 import statistics
 import uuid
@@ -123,7 +124,7 @@ def recount_figures(
     accepted = [r for r in refs if "accepted_at" in r]
     declined = [r for r in refs if r["outcome"] == "declined"]
     days = [
-        (r["accepted_at"] - r.get("sent_at", r["requested_at"])).total_seconds() / 86400
+        math.floor((r["accepted_at"] - r.get("sent_at", r["requested_at"])).total_seconds() / 86400)
         for r in accepted
     ]
     return {

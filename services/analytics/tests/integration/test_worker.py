@@ -16,6 +16,7 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 from ruta_analytics.figures.models import Filters
 from ruta_analytics.figures.service import exact_figures
+from ruta_analytics.projection.cube import CUBE, PRESENCE
 from ruta_analytics.projection.models import AUDIT, AUDIT_HEADS, FACT_COLLECTIONS
 from ruta_analytics.projection.store import Generation, active_generation
 from ruta_shared.events import EventEnvelope
@@ -31,8 +32,30 @@ Doc = dict[str, Any]
 async def snapshot(generation: Generation) -> dict[str, list[Doc]]:
     """Every projection document, sorted by id."""
     out = {}
-    for name in (*FACT_COLLECTIONS, AUDIT, AUDIT_HEADS):
+    for name in (*FACT_COLLECTIONS, PRESENCE, AUDIT, AUDIT_HEADS):
         out[name] = [d async for d in generation.collection(name).find().sort("_id", 1)]
+    # The aggregates, without what only the live path writes: journal marks, and counters
+    # that went back to zero (a rebuild never writes a zero).
+    out[CUBE] = [
+        {"_id": d["_id"], "c": counters(d)}
+        async for d in generation.collection(CUBE).find().sort("_id", 1)
+        if counters(d)
+    ]
+    return out
+
+
+def counters(document: Doc) -> dict[str, float]:
+    """An aggregate document's counters that are not zero, by path."""
+    out: dict[str, float] = {}
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, f"{path}.{key}" if path else key)
+        elif node:
+            out[path] = round(float(node), 6)
+
+    walk(document.get("c", {}), "")
     return out
 
 

@@ -67,6 +67,7 @@ def test_each_handled_event_type_is_registered_once_by_its_payload_class() -> No
             "case.closed",
             "case.reopened",
             "case.details_updated",
+            "case.project_assigned",
             "victim.registered",
             "victim.attributes_corrected",
             "victim.duplicate_resolved",
@@ -86,6 +87,7 @@ def test_each_handled_event_type_is_registered_once_by_its_payload_class() -> No
             "training.session_held",
             "training.session_cancelled",
             "training.attendance_recorded",
+            "training.attendance_moved",
             "training.headcount_recorded",
             "training.assessment_recorded",
         ]
@@ -173,6 +175,7 @@ def test_a_pending_fact_not_in_the_batch_is_propagated_by_id() -> None:
         (VICTIMS, "vic-x"): {
             "crime_types": ["csec"],
             "region_of_exploitation": "15",
+            "case_project": None,
             "case_known": True,
         }
     }

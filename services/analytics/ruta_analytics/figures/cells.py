@@ -1,0 +1,119 @@
+"""Reading the aggregate documents: the counters of the cells a query's filters pick, summed.
+
+A query reads one cell of one document per period and office it covers (`projection.cube`),
+each by `_id`: one document for all time or a year or a month and all offices, one per year
+for a range of years, times the offices of a scope. Nothing here scans facts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from ruta_analytics.figures.models import Document, Filters
+from ruta_analytics.projection.cube import ALL, CUBE, cell_key, doc_id, period_of, safe
+from ruta_analytics.projection.store import Generation
+
+Counts = Counter[str]  # counter path -> amount (test gains are not whole)
+
+
+def _flatten(node: Any, prefix: str, out: Counts) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            _flatten(value, f"{prefix}.{key}" if prefix else str(key), out)
+    elif isinstance(node, int | float) and not isinstance(node, bool):
+        out[prefix] += node  # type: ignore[assignment]
+
+
+def _offices(filters: Filters) -> list[str]:
+    if filters.office is not None:
+        return [safe(filters.office)]
+    if filters.offices is not None:
+        return [safe(office) for office in filters.offices]
+    return [ALL]
+
+
+async def _documents(generation: Generation, ids: Iterable[str]) -> list[Document]:
+    collection = generation.collection(CUBE)
+    found = await asyncio.gather(*(collection.find_one({"_id": i}) for i in ids))
+    return [document for document in found if document is not None]
+
+
+def _cell_counts(documents: list[Document], cell: str, since: int | None = None) -> Counts:
+    """The sum of one cell over documents; with `since` (a year range's first year), each
+    year's `q` pairs from years inside the range are taken off (each thing counts once)."""
+    out: Counts = Counter()
+    for document in documents:
+        node = (document.get("c") or {}).get(cell) or {}
+        pairs = node.get("q") or {}
+        _flatten({k: v for k, v in node.items() if k != "q"}, "", out)
+        if since is not None:
+            for previous, counts in pairs.items():
+                if int(previous) >= since:
+                    inside: Counts = Counter()
+                    _flatten(counts, "", inside)
+                    out.subtract(inside)
+    return out
+
+
+async def years_known(generation: Generation, filters: Filters) -> list[int]:
+    """The years any fact of the filters' offices, region and cell counts in."""
+    counts = await read_counts(generation, filters, period=False)
+    return sorted(
+        int(path.split(".", 1)[1]) for path, n in counts.items() if path.startswith("yr.") and n
+    )
+
+
+async def read_counts(
+    generation: Generation,
+    filters: Filters,
+    *,
+    period: bool = True,
+    training: bool = False,
+) -> Counts:
+    """The counters of the cell the filters pick, summed over their period and offices
+    (`period=False`: all time; `training`: the cell without crime type, as training has none)."""
+    offices = _offices(filters)
+    region = safe(filters.region) if filters.region is not None else ALL
+    crime = ALL if training or filters.crime_type is None else filters.crime_type
+    cell = cell_key(crime, filters.project if filters.project is not None else ALL)
+    if not period or (
+        filters.year is None and filters.year_from is None and filters.year_to is None
+    ):
+        ids = [doc_id("a", ALL, office, region) for office in offices]
+        return _cell_counts(await _documents(generation, ids), cell)
+    if filters.year is not None:
+        level = "m" if filters.month is not None else "y"
+        key = period_of(level, filters.year, filters.month or 1)
+        ids = [doc_id(level, key, office, region) for office in offices]
+        return _cell_counts(await _documents(generation, ids), cell)
+    low, high = filters.year_from, filters.year_to
+    if low is None or high is None:
+        known = await years_known(generation, filters)
+        low = low if low is not None else (known[0] if known else 0)
+        high = high if high is not None else (known[-1] if known else -1)
+    ids = [doc_id("y", str(y), office, region) for y in range(low, high + 1) for office in offices]
+    return _cell_counts(await _documents(generation, ids), cell, since=low)
+
+
+def under(counts: Counts, prefix: str) -> dict[str, int]:
+    """The counters below `prefix.` by the rest of their path (`r.ngo.ok` -> `ngo.ok`)."""
+    start = f"{prefix}."
+    return {
+        path[len(start) :]: _number(n) for path, n in counts.items() if path.startswith(start) and n
+    }
+
+
+def _number(n: float) -> Any:
+    return int(n) if float(n).is_integer() else n
+
+
+def pairs(counts: Counts, prefix: str) -> dict[tuple[str, str], int]:
+    """Two-level counters below `prefix.` by (first key, second key)."""
+    out: dict[tuple[str, str], int] = {}
+    for path, n in under(counts, prefix).items():
+        first, _, second = path.partition(".")
+        out[(first, second)] = n
+    return out

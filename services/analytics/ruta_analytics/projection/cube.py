@@ -1,0 +1,353 @@
+"""What each fact adds to the figures' aggregate documents (pure): counters per cell.
+
+An aggregate document is one (period, office, region): `m:YYYY-MM`, `y:YYYY` or `a:*` (all
+time), an office or `*` (all offices), a region (of exploitation for case facts, of the
+session for training) or `*`. Inside it, `c.<crime type>|<project>` (either may be `*`) holds
+the counters of every figure. A fact adds 1 to each counter it belongs to in every document
+and cell that covers it (its own and the `*` roll-ups), so a read takes one cell of one
+document per period and office it asks for, whatever the filters: its cost grows with the
+number of years and offices asked for, not with the data.
+
+Distinct counts (victims cared for, referred, returned, reintegrated; participants reached)
+come from presence documents, one per counted thing (`presence_id`), that list its
+occurrences; a presence adds 1 per period in which it occurs, with the attributes of its
+first occurrence there. For year ranges, `q.<previous year>.<counter>` in a year's document
+counts the things that also occurred in the previous year they occurred in: the things seen
+in years a..b are then the sum of the years' counts minus the `q` pairs inside the range.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Final
+
+from ruta_analytics.projection.models import (
+    CARE,
+    CASES,
+    MILESTONES,
+    REFERRALS,
+    RETURNS,
+    SESSIONS,
+    VICTIMS,
+    Document,
+)
+
+ALL: Final = "*"
+NONE: Final = "sin_dato"
+CUBE: Final = "cube"
+PRESENCE: Final = "presence"
+Delta = Counter[tuple[str, str]]  # (aggregate document id, counter path) -> amount
+LEVELS: Final = ("m", "y", "a")
+
+
+def safe(value: Any) -> str:
+    """A value usable inside a field name (no dots, no leading `$`); None is `sin_dato`."""
+    if value is None or value == "":
+        return NONE
+    return str(value).replace(".", "_").replace("$", "_")
+
+
+def cell_key(crime: str, project: str) -> str:
+    """The cell of a crime type (or `*`) and a project (or `*`)."""
+    return f"{safe(crime) if crime != ALL else ALL}|{safe(project) if project != ALL else ALL}"
+
+
+def doc_id(level: str, period: str, office: str, region: str) -> str:
+    """The aggregate document of a period at `level`, an office and a region (or `*`)."""
+    return f"{level}:{period}:{office}:{region}"
+
+
+def period_of(level: str, year: int, month: int) -> str:
+    """The period key at `level` of a year and month."""
+    if level == "m":
+        return f"{year:04d}-{month:02d}"
+    return str(year) if level == "y" else ALL
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where a fact counts: its period, office, region, crime types and project."""
+
+    year: int
+    month: int
+    office: str
+    region: str
+    crimes: tuple[str, ...]
+    project: str | None
+
+    def places(self) -> Iterator[tuple[str, str, str, str]]:
+        """(office, region, crime, project) of every roll-up that covers the fact."""
+        for office in (self.office, ALL):
+            for region in (self.region, ALL):
+                for crime in (*self.crimes, ALL):
+                    for project in (self.project, ALL) if self.project else (ALL,):
+                        yield office, region, crime, project
+
+
+def where(doc: Document, *, training: bool = False) -> Where | None:
+    """A fact's place, or None when it does not count yet (no period or office)."""
+    year, month, office = doc.get("year"), doc.get("month"), doc.get("office")
+    if not isinstance(year, int) or not isinstance(month, int) or not office:
+        return None
+    region = doc.get("region") if training else doc.get("region_of_exploitation")
+    crimes = () if training else tuple(sorted({safe(c) for c in doc.get("crime_types") or []}))
+    project = doc.get("project_code") or doc.get("case_project")
+    return Where(
+        year, month, safe(office), safe(region), crimes, safe(project) if project else None
+    )
+
+
+def _spread(delta: Delta, place: Where, counters: Iterable[tuple[str, float]], sign: int) -> None:
+    """Add `counters` at every level, document and cell that covers `place`."""
+    items = [(path, n) for path, n in counters if n]
+    if not items:
+        return
+    for office, region, crime, project in place.places():
+        cell = cell_key(crime, project)
+        for level in LEVELS:
+            target = doc_id(level, period_of(level, place.year, place.month), office, region)
+            if level == "a":  # which years hold anything, for ranges and the suppressed view
+                delta[(target, f"c.{cell}.yr.{place.year}")] += sign
+            for path, amount in items:
+                if path.startswith("@"):  # all-time documents only
+                    if level == "a":
+                        delta[(target, f"c.{cell}.{path[1:]}")] += sign * amount  # type: ignore[assignment]
+                else:
+                    delta[(target, f"c.{cell}.{path}")] += sign * amount  # type: ignore[assignment]
+
+
+def _case_counters(doc: Document) -> list[tuple[str, float]]:
+    return [("cases", 1), (f"@cy.{doc['year']}", 1)] if doc.get("opened") else []
+
+
+def _victim_counters(doc: Document) -> list[tuple[str, float]]:
+    if doc.get("duplicate_of") is not None:
+        return []
+    return [
+        (f"v.{safe(doc.get('sex'))}.{safe(doc.get('age_group'))}", 1),
+        (f"vo.{safe(doc.get('region_of_origin'))}", 1),
+        (f"vx.{safe(doc.get('region_of_exploitation'))}", 1),
+        (f"@vy.{doc['year']}", 1),
+    ]
+
+
+def _return_counters(doc: Document) -> list[tuple[str, float]]:
+    funded = int(bool(doc.get("funded")))
+    return [(f"ret.{safe(doc.get('region_of_origin'))}", 1), ("retf", funded)]
+
+
+def _referral_counters(doc: Document) -> list[tuple[str, float]]:
+    kind, outcome = safe(doc.get("institution_kind")), safe(doc.get("outcome"))
+    counters: list[tuple[str, float]] = [(f"r.{kind}.{outcome}", 1)]
+    if doc.get("accepted_ever"):
+        counters.append(("racc", 1))
+        if doc.get("whole_days_to_acceptance") is not None:
+            counters.append((f"rd.{doc['whole_days_to_acceptance']}", 1))
+    if doc.get("outcome") == "pending":  # overdue now: a flag, or a due date before today
+        if doc.get("overdue"):
+            counters.append(("@rov", 1))
+        elif doc.get("due_on"):
+            counters.append((f"@rdue.{doc['due_on']}", 1))
+    return counters
+
+
+def _session_counters(doc: Document) -> list[tuple[str, float]]:
+    if doc.get("status") in (None, "cancelled"):
+        return []
+    region = safe(doc.get("region"))
+    counters: list[tuple[str, float]] = [("ts", int(doc.get("status") == "held"))]
+    for audience, people in sorted((doc.get("hc") or {}).items()):
+        total = sum(int(people.get(s, 0)) for s in ("female", "male", "unknown"))
+        counters += [(f"ths.{s}", int(people.get(s, 0))) for s in ("female", "male", "unknown")]
+        counters += [(f"tha.{safe(audience)}", total), (f"thr.{region}", total), ("thc", total)]
+    gains = [float(g) for g in (doc.get("gains") or {}).values()]
+    counters += [("tac", len(gains)), ("tag", round(sum(gains), 6))]
+    return counters
+
+
+COUNTERS: Final[dict[str, Callable[[Document], list[tuple[str, float]]]]] = {
+    CASES: _case_counters,
+    VICTIMS: _victim_counters,
+    CARE: lambda doc: [(f"care.{safe(doc.get('care_type'))}", 1)],
+    REFERRALS: _referral_counters,
+    RETURNS: _return_counters,
+    MILESTONES: lambda doc: [(f"mil.{safe(doc.get('milestone'))}", 1)],
+    SESSIONS: _session_counters,
+}
+
+
+def fact_counters(collection: str, doc: Document) -> list[tuple[str, float]]:
+    """The counters one fact adds 1 (or its amount) to. `@` marks all-time-only counters."""
+    counters = COUNTERS.get(collection)
+    return counters(doc) if counters is not None else []
+
+
+def fact_delta(collection: str, old: Document | None, new: Document | None) -> Delta:
+    """What changing a fact from `old` to `new` (None: absent) does to the aggregates."""
+    delta: Delta = Counter()
+    training = collection == SESSIONS
+    for doc, sign in ((old, -1), (new, 1)):
+        place = where(doc, training=training) if doc is not None else None
+        if doc is not None and place is not None:
+            _spread(delta, place, fact_counters(collection, doc), sign)
+    return delta
+
+
+# --- presence: distinct counts ----------------------------------------------------------
+
+# (presence name, fact collection): what is counted once per period.
+PRESENCE_OF: Final = {
+    CARE: ("dc",),
+    REFERRALS: ("dr", "drk"),
+    RETURNS: ("dt",),
+    MILESTONES: ("dm",),
+}
+
+
+def occurrences(collection: str, doc: Document | None) -> list[tuple[str, str, Document]]:
+    """(presence id, occurrence id, occurrence) of everything a fact makes present."""
+    if doc is None:
+        return []
+    if collection == SESSIONS:
+        return _attendance_occurrences(doc)
+    names = PRESENCE_OF.get(collection, ())
+    place = where(doc)
+    victim = doc.get("victim_id")
+    if not names or place is None or not victim:
+        return []
+    occurrence = _occurrence(place, str(doc.get("day") or ""), {})
+    found = []
+    for name in names:
+        if name == "drk":
+            kind = safe(doc.get("institution_kind"))
+            found.append(
+                (f"drk:{kind}:{victim}", str(doc["_id"]), {**occurrence, "a": {"kind": kind}})
+            )
+        else:
+            found.append((f"{name}:{victim}", str(doc["_id"]), occurrence))
+    return found
+
+
+def _attendance_occurrences(session: Document) -> list[tuple[str, str, Document]]:
+    place = where(session, training=True)
+    if place is None or session.get("status") in (None, "cancelled"):
+        return []
+    order = str(session.get("starts_on") or session.get("held_on") or "")
+    found = []
+    for participant, person in sorted((session.get("att") or {}).items()):
+        attributes = {
+            "aud": safe(person.get("audience")),
+            "sex": safe(person.get("sex")),
+            "reg": place.region,
+            "home": safe(person.get("region")),
+        }
+        found.append(
+            (f"dp:{participant}", str(session["_id"]), _occurrence(place, order, attributes))
+        )
+    return found
+
+
+def _occurrence(place: Where, order: str, attributes: Document) -> Document:
+    return {
+        "y": place.year,
+        "m": place.month,
+        "o": place.office,
+        "r": place.region,
+        "c": list(place.crimes),
+        "p": place.project,
+        "k": order,
+        "a": attributes,
+    }
+
+
+def _presence_paths(name: str, attributes: Document) -> list[str]:
+    if name == "dp":
+        return [
+            "dp",
+            f"dpa.{attributes['aud']}",
+            f"dps.{attributes['sex']}",
+            f"dpr.{attributes['reg']}",
+            f"dph.{attributes['home']}",
+        ]
+    if name == "drk":
+        return [f"drk.{attributes['kind']}"]
+    return [name]
+
+
+def presence_delta(old: Document | None, new: Document | None) -> Delta:
+    """What changing a presence document does to the aggregates."""
+    delta: Delta = Counter()
+    for doc, sign in ((old, -1), (new, 1)):
+        if doc is not None:
+            for key, amount in presence_counters(doc).items():
+                delta[key] += sign * amount
+    return delta
+
+
+def presence_counters(doc: Document) -> Delta:
+    """A presence document's counts: once per period it occurs in, at its first occurrence."""
+    name = str(doc["_id"]).split(":", 1)[0]
+    items = sorted((doc.get("occ") or {}).items(), key=lambda kv: (kv[1]["k"], kv[0]))
+    groups: dict[tuple[str, str, str, str], list[Document]] = defaultdict(list)
+    for _, occ in items:
+        place = Where(occ["y"], occ["m"], occ["o"], occ["r"], tuple(occ["c"]), occ["p"])
+        for spot in place.places():
+            groups[spot].append(occ)
+    counts: Delta = Counter()
+    for (office, region, crime, project), found in groups.items():
+        cell = cell_key(crime, project)
+        spots: list[tuple[str, Document, str]] = [(doc_id("a", ALL, office, region), found[0], "")]
+        months: dict[tuple[int, int], Document] = {}
+        years: dict[int, Document] = {}
+        for occ in found:
+            months.setdefault((occ["y"], occ["m"]), occ)
+            years.setdefault(occ["y"], occ)
+        for (year, month), occ in months.items():
+            spots.append((doc_id("m", period_of("m", year, month), office, region), occ, ""))
+        ordered = sorted(years)
+        for index, year in enumerate(ordered):
+            target = doc_id("y", str(year), office, region)
+            spots.append((target, years[year], ""))
+            if index:
+                spots.append((target, years[year], f"q.{ordered[index - 1]}."))
+        for target, occ, prefix in spots:
+            for path in _presence_paths(name, occ["a"]):
+                counts[(target, f"c.{cell}.{prefix}{path}")] += 1
+    return counts
+
+
+def apply_occurrences(
+    presence: dict[str, Document | None],
+    removed: Iterable[tuple[str, str]],
+    added: Iterable[tuple[str, str, Document]],
+) -> set[str]:
+    """Take `removed` (presence id, occurrence id) out and put `added` in; the ids changed."""
+    changed: set[str] = set()
+    for presence_id, occ_id in removed:
+        doc = presence.get(presence_id)
+        if doc is not None and occ_id in doc.get("occ", {}):
+            doc = {**doc, "occ": {k: v for k, v in doc["occ"].items() if k != occ_id}}
+            presence[presence_id] = doc
+            changed.add(presence_id)
+    for presence_id, occ_id, occ in added:
+        doc = presence.get(presence_id) or {"_id": presence_id, "occ": {}}
+        if doc.get("occ", {}).get(occ_id) != occ:
+            presence[presence_id] = {**doc, "occ": {**doc.get("occ", {}), occ_id: occ}}
+            changed.add(presence_id)
+    return changed
+
+
+def nest(delta: Delta) -> dict[str, Document]:
+    """Aggregate documents from flat (document, path) counts (for a rebuild's inserts)."""
+    documents: dict[str, Document] = {}
+    for (target, path), amount in sorted(delta.items()):
+        if not amount:
+            continue
+        node = documents.setdefault(target, {"_id": target})
+        *parents, leaf = path.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = amount
+    return documents

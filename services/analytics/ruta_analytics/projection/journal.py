@@ -1,0 +1,252 @@
+"""The redo journal: a batch's writes recorded first, so a crash never half-counts a batch.
+
+Facts are replaced by `_id` (idempotent), but the aggregates are counters: a batch whose facts
+were written while its increments were not (or the other way round) would count its events
+never or twice after a redelivery. So a batch writes its whole effect as journal parts, then
+the header that commits them, then applies it, then deletes it. Whoever finds a committed
+journal (its own after a failed write; another worker's once its lease ran out, i.e. that
+worker died) applies it again before anything else: replaces are idempotent, and each
+aggregate document records the last journal number of every worker that changed it
+(`w.<worker>`), so an increment applied once is skipped the second time. Parts without a
+header are an uncommitted batch: deleted, its events come again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from itertools import count
+from typing import Any, Final
+
+from pymongo import DeleteOne, ReplaceOne, UpdateOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from ruta_analytics.projection.cube import CUBE, Delta
+
+log = logging.getLogger(__name__)
+
+Document = dict[str, Any]
+JOURNAL: Final = "journal"
+LOCKS: Final = "locks"
+PART_OPERATIONS: Final = 2_000  # operations per journal part (a document stays well < 16 MB)
+DUPLICATE_KEY: Final = 11000
+
+
+@dataclass
+class Worker:
+    """This process as a journal writer: an id, its journal numbers, and its lease."""
+
+    lease_seconds: float = 6.0
+    id: str = field(default_factory=lambda: secrets.token_hex(6))
+    numbers: Any = field(default_factory=lambda: count(1))
+    held: set[str] = field(default_factory=set)  # the locks this worker holds now
+
+    def next_journal(self) -> tuple[str, int]:
+        number = next(self.numbers)
+        return f"{self.id}-{number:012d}", number
+
+
+@dataclass
+class Effect:
+    """What one batch writes: documents replaced or deleted, and counter increments."""
+
+    replaces: list[tuple[str, Document]] = field(default_factory=list)
+    deletes: list[tuple[str, str]] = field(default_factory=list)
+    increments: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls,
+        replaces: list[tuple[str, Document]],
+        deletes: list[tuple[str, str]],
+        delta: Delta,
+    ) -> Effect:
+        increments: dict[str, dict[str, float]] = {}
+        for (target, path), amount in sorted(delta.items()):
+            if amount:
+                increments.setdefault(target, {})[path] = amount
+        return cls(replaces, deletes, increments)
+
+    def operations(self) -> list[Document]:
+        ops: list[Document] = [{"r": c, "d": d} for c, d in self.replaces]
+        ops += [{"x": c, "i": i} for c, i in self.deletes]
+        # Paths have dots, which a stored field name may not have (and FerretDB stores no
+        # nested arrays): kept as two lists.
+        ops += [{"g": t, "p": list(n), "n": list(n.values())} for t, n in self.increments.items()]
+        return ops
+
+    @classmethod
+    def from_operations(cls, operations: list[Document]) -> Effect:
+        effect = cls()
+        for op in operations:
+            if "r" in op:
+                effect.replaces.append((op["r"], op["d"]))
+            elif "x" in op:
+                effect.deletes.append((op["x"], op["i"]))
+            else:
+                effect.increments[op["g"]] = dict(zip(op["p"], op["n"], strict=True))
+        return effect
+
+
+Collection = Any  # a generation's collection lookup: name -> AsyncCollection
+
+
+async def commit(
+    collection: Collection, worker: Worker, effect: Effect, write_rest: Any = None
+) -> None:
+    """Journal `effect`, apply it (and `write_rest`, the batch's other idempotent writes),
+    then drop the journal."""
+    journal_id, number = worker.next_journal()
+    operations = effect.operations()
+    parts = [
+        operations[i : i + PART_OPERATIONS] for i in range(0, len(operations), PART_OPERATIONS)
+    ]
+    journal = collection(JOURNAL)
+    for index, part in enumerate(parts):
+        await journal.replace_one(
+            {"_id": f"{journal_id}:{index}"}, {"part": journal_id, "ops": part}, upsert=True
+        )
+    header = {
+        "_id": journal_id,
+        "head": True,
+        "worker": worker.id,
+        "number": number,
+        "parts": len(parts),
+        "until": _now() + timedelta(seconds=worker.lease_seconds),
+    }
+    await journal.replace_one({"_id": journal_id}, header, upsert=True)
+    beat = asyncio.create_task(_heartbeat(collection, worker, journal_id))
+    try:
+        await _apply(collection, effect, worker.id, number)
+        if write_rest is not None:
+            await write_rest()
+        await _drop(journal, journal_id, len(parts))
+    finally:
+        beat.cancel()
+
+
+async def _heartbeat(collection: Collection, worker: Worker, journal_id: str) -> None:
+    """While a batch is being written, keep its journal's and locks' leases from running out
+    (so only a dead worker's journal is ever finished by another)."""
+    while True:
+        await asyncio.sleep(worker.lease_seconds / 3)
+        until = _now() + timedelta(seconds=worker.lease_seconds)
+        await collection(JOURNAL).update_one({"_id": journal_id}, {"$set": {"until": until}})
+        for doc_id in sorted(worker.held):
+            await collection(LOCKS).update_one(
+                {"_id": doc_id, "worker": worker.id}, {"$set": {"until": until}}
+            )
+
+
+async def recover(collection: Collection, worker: Worker) -> None:
+    """Apply every committed journal that is this worker's or whose writer's lease ran out;
+    wait for the others (a live worker finishes its own). Uncommitted parts are dropped."""
+    journal = collection(JOURNAL)
+    while True:
+        heads = [doc async for doc in journal.find({"head": True})]
+        waiting = False
+        for head in sorted(heads, key=lambda h: (h["worker"], h["number"])):
+            until = head["until"]
+            if until.tzinfo is None:
+                until = until.replace(tzinfo=UTC)
+            if head["worker"] != worker.id and until > _now():
+                waiting = True
+                continue
+            operations: list[Document] = []
+            for index in range(head["parts"]):
+                part = await journal.find_one({"_id": f"{head['_id']}:{index}"})
+                operations += part["ops"] if part else []
+            log.warning("replaying a journaled batch", extra={"journal": head["_id"]})
+            await _apply(
+                collection, Effect.from_operations(operations), head["worker"], head["number"]
+            )
+            await _drop(journal, head["_id"], head["parts"])
+        if not waiting:
+            return
+        await asyncio.sleep(0.2)
+
+
+async def _apply(collection: Collection, effect: Effect, worker: str, number: int) -> None:
+    by_collection: dict[str, list[Any]] = {}
+    for name, document in effect.replaces:
+        by_collection.setdefault(name, []).append(
+            ReplaceOne({"_id": document["_id"]}, document, upsert=True)
+        )
+    for name, doc_id in effect.deletes:
+        by_collection.setdefault(name, []).append(DeleteOne({"_id": doc_id}))
+    for name, operations in by_collection.items():
+        await collection(name).bulk_write(operations, ordered=False)
+    await apply_increments(collection(CUBE), effect.increments, worker, number)
+
+
+async def apply_increments(
+    cube: Any, increments: Mapping[str, Mapping[str, float]], worker: str, number: int
+) -> None:
+    """`$inc` each aggregate document once for journal `number` of `worker`."""
+    mark = f"w.{worker}"
+    updates = [
+        (
+            {"_id": target, "$or": [{mark: {"$exists": False}}, {mark: {"$lt": number}}]},
+            {"$inc": dict(paths), "$set": {mark: number}},
+        )
+        for target, paths in increments.items()
+    ]
+    if not updates:
+        return
+    try:
+        await cube.bulk_write([UpdateOne(f, u, upsert=True) for f, u in updates], ordered=False)
+    except (BulkWriteError, KeyError):
+        # A document that already has this journal's mark makes its upsert a duplicate `_id`
+        # (FerretDB's answer to such a bulk even lacks `nModified`, hence KeyError): apply
+        # them one by one, skipping those; every update is guarded, so repeating is safe.
+        for guard, update in updates:
+            try:
+                await cube.update_one(guard, update, upsert=True)
+            except DuplicateKeyError:
+                continue
+
+
+async def _drop(journal: Any, journal_id: str, parts: int) -> None:
+    await journal.delete_one({"_id": journal_id})
+    for index in range(parts):
+        await journal.delete_one({"_id": f"{journal_id}:{index}"})
+
+
+async def lock(collection: Collection, worker: Worker, ids: list[str]) -> None:
+    """Hold `ids` against other workers (documents two partitions may change, such as a
+    participant's presence across sessions); a dead holder's lock lapses after its lease."""
+    locks = collection(LOCKS)
+    for doc_id in sorted(ids):
+        while True:
+            until = _now() + timedelta(seconds=worker.lease_seconds)
+            try:
+                await locks.insert_one({"_id": doc_id, "worker": worker.id, "until": until})
+                worker.held.add(doc_id)
+                break
+            except Exception as exc:
+                if getattr(exc, "code", None) != DUPLICATE_KEY:
+                    raise
+            taken = await locks.find_one_and_update(
+                {"_id": doc_id, "$or": [{"until": {"$lt": _now()}}, {"worker": worker.id}]},
+                {"$set": {"worker": worker.id, "until": until}},
+            )
+            if taken is not None:
+                worker.held.add(doc_id)
+                break
+            await asyncio.sleep(0.02)
+
+
+async def unlock(collection: Collection, worker: Worker, ids: list[str]) -> None:
+    """Release locks taken by `lock`."""
+    locks = collection(LOCKS)
+    for doc_id in ids:
+        await locks.delete_one({"_id": doc_id, "worker": worker.id})
+        worker.held.discard(doc_id)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

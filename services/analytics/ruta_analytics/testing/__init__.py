@@ -1,0 +1,1 @@
+"""Helpers for the analytics tests (not used by the service)."""

@@ -1,0 +1,194 @@
+"""The aggregates on the real FerretDB: equal to the facts' figures for every filter, equal to
+a rebuild, and exactly once across crashes in the middle of a batch's write."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import pytest
+from ruta_analytics.figures.models import Filters
+from ruta_analytics.figures.service import exact_figures
+from ruta_analytics.projection import journal
+from ruta_analytics.projection.cube import CUBE, PRESENCE
+from ruta_analytics.projection.effects import everything
+from ruta_analytics.projection.handlers import apply_event
+from ruta_analytics.projection.journal import Worker
+from ruta_analytics.projection.models import FactBatch
+from ruta_analytics.projection.store import Generation, project
+from ruta_analytics.testing.fact_oracle import oracle_figures
+from ruta_shared.events import EventEnvelope
+from ruta_shared.testing.synthetic import StreamBuilder, chunked, random_stream
+
+pytestmark = pytest.mark.integration
+
+Doc = dict[str, Any]
+TODAY = date(2017, 6, 30)
+FILTERS: list[Doc] = [
+    {},
+    {"year": 2016},
+    {"year": 2017, "month": 3},
+    {"year_from": 2016, "year_to": 2017},
+    {"year_from": 2017},
+    {"year_to": 2016},
+    {"office": "lima"},
+    {"region": "01"},
+    {"crime_type": "trafficking"},
+    {"year": 2016, "office": "cusco", "region": "08", "crime_type": "csec"},
+    {"year_from": 2015, "year_to": 2016, "crime_type": "forced_labour"},
+]
+
+
+async def live_state(generation: Generation) -> tuple[dict[str, Doc], dict[str, Doc]]:
+    """Presence documents and the aggregates' non-zero counters, by id."""
+    presence = {d["_id"]: d async for d in generation.collection(PRESENCE).find()}
+    cube = {}
+    async for document in generation.collection(CUBE).find():
+        flat = flatten(document.get("c", {}))
+        if flat:
+            cube[document["_id"]] = flat
+    return presence, cube
+
+
+def flatten(node: Any, path: str = "") -> dict[str, float]:
+    if isinstance(node, dict):
+        out: dict[str, float] = {}
+        for key, value in node.items():
+            out.update(flatten(value, f"{path}.{key}" if path else key))
+        return out
+    return {path: round(float(node), 6)} if node else {}
+
+
+def rebuilt_state(events: list[EventEnvelope]) -> tuple[dict[str, Doc], dict[str, Doc]]:
+    """What a rebuild writes for the same events (the in-memory projection, as
+    `ruta-analytics-rebuild` computes it)."""
+    cache = FactBatch(audit=False)
+    for envelope in events:
+        apply_event(cache, envelope)
+    presence, cube = everything(cache)
+    return presence, {i: flatten(d.get("c", {})) for i, d in cube.items()}
+
+
+async def test_aggregates_equal_the_facts_for_every_filter_and_a_rebuild(
+    generation: Generation,
+    corrected: Callable[[random.Random, list[EventEnvelope]], list[EventEnvelope]],
+) -> None:
+    rng = random.Random(31)
+    stream = random_stream(rng, cases=120, years=(2015, 2016, 2017), sessions=12)
+    events = corrected(rng, stream)
+    for batch in chunked(events, 47):
+        await project(generation, batch)
+    for batch in chunked(events, 113):  # redelivered in other batches
+        await project(generation, batch)
+    await project(generation, rng.sample(events, 150))
+    for chosen in FILTERS:
+        got = await exact_figures(generation, Filters(**chosen), today=TODAY)
+        expected = await oracle_figures(generation, Filters(**chosen), today=TODAY)
+        assert got == expected, chosen
+    # A scope of several offices (the suppressed view's): the case figures add up per office.
+    scope = Filters(year=2016, offices=("lima", "cusco"))
+    got = await exact_figures(generation, scope, today=TODAY, whole=True)
+    expected = await oracle_figures(generation, scope, today=TODAY, whole=True)
+    assert {k: v for k, v in got.items() if k != "training"} == {
+        k: v for k, v in expected.items() if k != "training"
+    }
+    assert await live_state(generation) == rebuilt_state(events)
+
+
+async def test_a_worker_killed_between_its_facts_and_its_counts_is_finished_once(
+    generation: Generation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = random.Random(5)
+    events = random_stream(rng, cases=30, years=(2016, 2017), sessions=3)
+    head, tail = events[: len(events) // 2], events[len(events) // 2 :]
+    await project(generation, head)
+    real_increments = journal.apply_increments
+
+    async def killed(*args: Any, **kwargs: Any) -> None:
+        raise SystemExit  # the process dies after the journal and the facts, before the counts
+
+    monkeypatch.setattr(journal, "apply_increments", killed)
+    dead = Worker(lease_seconds=0.0)
+    with pytest.raises(SystemExit):
+        await project(generation, tail, worker=dead)
+    monkeypatch.setattr(journal, "apply_increments", real_increments)
+    # Another worker gets the partitions; the dead one's journal is finished first, then the
+    # redelivered events change nothing more.
+    await project(generation, tail, worker=Worker())
+    assert await live_state(generation) == rebuilt_state(events)
+    assert [d async for d in generation.collection(journal.JOURNAL).find()] == []
+
+
+async def test_a_worker_killed_after_its_counts_is_not_counted_twice(
+    generation: Generation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = random.Random(6)
+    events = random_stream(rng, cases=30, years=(2016, 2017), sessions=3)
+    real_drop = journal._drop
+
+    async def killed(*args: Any, **kwargs: Any) -> None:
+        raise SystemExit  # dies after every write, before dropping the journal
+
+    monkeypatch.setattr(journal, "_drop", killed)
+    dead = Worker(lease_seconds=0.0)
+    with pytest.raises(SystemExit):
+        await project(generation, events, worker=dead)
+    monkeypatch.setattr(journal, "_drop", real_drop)
+    await project(generation, events, worker=Worker())  # replays the journal: no count twice
+    assert await live_state(generation) == rebuilt_state(events)
+    figures = await exact_figures(generation, Filters(), today=TODAY)
+    assert figures == await oracle_figures(generation, Filters(), today=TODAY)
+
+
+async def test_a_merged_participant_counts_once_even_when_redelivered(
+    generation: Generation,
+) -> None:
+    rng = random.Random(8)
+    events = random_stream(rng, cases=2, years=(2017,), sessions=15)
+    attended = [e for e in events if e.type == "training.attendance_recorded"]
+    counts: dict[str, int] = {}
+    for e in attended:
+        counts[e.data["participant_id"]] = counts.get(e.data["participant_id"], 0) + 1
+    merged, kept = sorted(counts, key=lambda p: -counts[p])[:2]
+    builder = StreamBuilder()
+    sessions = {e.subject: e for e in events if e.type == "training.session_scheduled"}
+    moves = []
+    for e in attended:
+        if e.data["participant_id"] == merged:
+            # Training numbers the move after the session's earlier events.
+            last = max(x.sequence for x in events if x.subject == e.subject)
+            move = builder.emit(
+                "training.attendance_moved",
+                "training",
+                e.subject,
+                {
+                    "session_id": e.subject,
+                    "from_participant_id": merged,
+                    "to_participant_id": kept,
+                    "hours_attended": 4.0,
+                },
+                at=sessions[e.subject].occurred_at,
+            )
+            moves.append(move.model_copy(update={"sequence": last + 1}))
+    before = (await _reach(generation, events))["participants"]
+    await project(generation, moves)
+    await project(generation, [*moves, *rng.sample(attended, 10)])  # redelivered
+    after = await exact_figures(generation, Filters(), today=TODAY)
+    counted = {
+        e.data["participant_id"]
+        for e in attended
+        if not any(
+            x.type == "training.session_cancelled" and x.subject == e.subject for x in events
+        )
+    }
+    assert before == len(counted)
+    assert after["training"]["participants"] == len(counted - {merged} | {kept})
+    assert sum(after["training"]["by_sex"]["values"]) == after["training"]["people_reached"]
+
+
+async def _reach(generation: Generation, events: list[EventEnvelope]) -> Doc:
+    for batch in chunked(events, 60):
+        await project(generation, batch)
+    return (await exact_figures(generation, Filters(), today=TODAY))["training"]

@@ -1,0 +1,100 @@
+"""The aggregate documents' arithmetic (pure): roll-ups, distinct counts over year ranges,
+moves between cells, medians from histograms."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+from ruta_analytics.figures.rules import median_of_histogram
+from ruta_analytics.projection.cube import (
+    ALL,
+    CARE,
+    Delta,
+    apply_occurrences,
+    fact_delta,
+    occurrences,
+    presence_counters,
+)
+
+
+def care(care_id: str, victim: str, year: int, office: str = "lima") -> dict[str, object]:
+    return {
+        "_id": care_id,
+        "victim_id": victim,
+        "office": office,
+        "year": year,
+        "month": 1 + int(care_id.rsplit("-", 1)[1]) % 12,
+        "day": f"{year}-01-01",
+        "care_type": "legal",
+        "region_of_exploitation": "15",
+        "crime_types": ["trafficking", "csec"],
+    }
+
+
+def distinct_in_range(counts: Delta, office: str, low: int, high: int) -> int:
+    """What a read of years low..high computes: the years' counts minus the pairs inside."""
+    total = 0
+    for year in range(low, high + 1):
+        prefix = f"y:{year}:{office}:{ALL}"
+        total += int(counts.get((prefix, f"c.{ALL}|{ALL}.dc"), 0))
+        for previous in range(low, year):
+            total -= int(counts.get((prefix, f"c.{ALL}|{ALL}.q.{previous}.dc"), 0))
+    return total
+
+
+def test_distinct_victims_over_any_year_range_equal_a_plain_count() -> None:
+    rng = random.Random(3)
+    facts = []
+    for number in range(300):
+        victim = f"vic-{rng.randrange(40)}"
+        facts.append(care(f"care-{number}", victim, rng.choice([2015, 2016, 2018, 2019])))
+    presence: dict[str, dict[str, object] | None] = {}
+    apply_occurrences(presence, [], [o for f in facts for o in occurrences(CARE, f)])
+    counts: Delta = Counter()
+    for document in presence.values():
+        assert document is not None
+        counts.update(presence_counters(document))
+    for low in range(2014, 2021):
+        for high in range(low, 2021):
+            expected = {f["victim_id"] for f in facts if low <= f["year"] <= high}  # type: ignore[operator]
+            assert distinct_in_range(counts, ALL, low, high) == len(expected), (low, high)
+
+
+def test_a_fact_counts_in_its_cell_and_every_roll_up_and_a_move_leaves_nothing_behind() -> None:
+    before = care("care-1", "vic-1", 2016)
+    after = {**before, "region_of_exploitation": "16", "crime_types": ["forced_labour"]}
+    added = fact_delta(CARE, None, before)
+    cells = {
+        (tuple(target.split(":")[2:]), path.split(".")[1])
+        for (target, path), n in added.items()
+        if n
+    }
+    assert (("lima", "15"), "trafficking|*") in cells
+    assert (("*", "*"), "*|*") in cells
+    assert (("lima", "*"), "csec|*") in cells
+    # 3 periods x 2 offices x 2 regions x 3 crime cells, each with the care counter and,
+    # in all-time documents, the year marker.
+    assert sum(1 for (_, path), n in added.items() if n and ".care." in path) == 36
+    moved = fact_delta(CARE, before, after)
+    total = Counter(added)
+    total.update(moved)
+    assert {k: v for k, v in total.items() if v} == {
+        k: v for k, v in fact_delta(CARE, None, after).items() if v
+    }
+
+
+def test_median_of_a_histogram_is_the_median_of_its_values() -> None:
+    rng = random.Random(9)
+    for _ in range(200):
+        values = [rng.randrange(0, 30) for _ in range(rng.randrange(1, 40))]
+        histogram = Counter(values)
+        ordered = sorted(values)
+        middle = len(ordered) // 2
+        expected = (
+            float(ordered[middle])
+            if len(ordered) % 2
+            else (ordered[middle - 1] + ordered[middle]) / 2
+        )
+        assert median_of_histogram(dict(histogram)) == expected
+    assert median_of_histogram({}) is None

@@ -13,18 +13,19 @@ from collections.abc import Iterable
 from typing import Any
 
 from ruta_analytics.figures.models import Document, Filters
-from ruta_analytics.projection.cube import ALL, CUBE, cell_key, doc_id, period_of, safe
+from ruta_analytics.projection.cube import (
+    ALL,
+    CUBE,
+    cell_key,
+    decode_cells,
+    doc_id,
+    period_of,
+    safe,
+    stored_at,
+)
 from ruta_analytics.projection.store import Generation
 
 Counts = Counter[str]  # counter path -> amount (test gains are not whole)
-
-
-def _flatten(node: Any, prefix: str, out: Counts) -> None:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            _flatten(value, f"{prefix}.{key}" if prefix else str(key), out)
-    elif isinstance(node, int | float) and not isinstance(node, bool):
-        out[prefix] += node  # type: ignore[assignment]
 
 
 def _offices(filters: Filters) -> list[str]:
@@ -36,25 +37,33 @@ def _offices(filters: Filters) -> list[str]:
 
 
 async def _documents(generation: Generation, ids: Iterable[str]) -> list[Document]:
+    """The (period, office, region) documents `ids`: each its region's cells, as stored."""
     collection = generation.collection(CUBE)
-    found = await asyncio.gather(*(collection.find_one({"_id": i}) for i in ids))
-    return [document for document in found if document is not None]
+    wanted = [stored_at(i) for i in ids]
+    found = await asyncio.gather(
+        *(collection.find_one({"_id": stored}, {f"c.{region}": 1}) for stored, region in wanted)
+    )
+    return [
+        decode_cells(document, region)
+        for document, (_, region) in zip(found, wanted, strict=True)
+        if document is not None
+    ]
 
 
-def _cell_counts(documents: list[Document], cell: str, since: int | None = None) -> Counts:
+def _cell_counts(
+    documents: list[dict[str, dict[str, float]]], cell: str, since: int | None = None
+) -> Counts:
     """The sum of one cell over documents; with `since` (a year range's first year), each
     year's `q` pairs from years inside the range are taken off (each thing counts once)."""
     out: Counts = Counter()
     for document in documents:
-        node = (document.get("c") or {}).get(cell) or {}
-        pairs = node.get("q") or {}
-        _flatten({k: v for k, v in node.items() if k != "q"}, "", out)
-        if since is not None:
-            for previous, counts in pairs.items():
+        for path, amount in document.get(cell, {}).items():
+            if not path.startswith("q."):
+                out[path] += amount  # type: ignore[assignment]
+            elif since is not None:
+                _, previous, counter = path.split(".", 2)
                 if int(previous) >= since:
-                    inside: Counts = Counter()
-                    _flatten(counts, "", inside)
-                    out.subtract(inside)
+                    out[counter] -= amount  # type: ignore[assignment]
     return out
 
 

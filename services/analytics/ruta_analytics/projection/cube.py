@@ -2,11 +2,12 @@
 
 An aggregate document is one (period, office, region): `m:YYYY-MM`, `y:YYYY` or `a:*` (all
 time), an office or `*` (all offices), a region (of exploitation for case facts, of the
-session for training) or `*`. Inside it, `c.<crime type>|<project>` (either may be `*`) holds
-the counters of every figure. A fact adds 1 to each counter it belongs to in every document
-and cell that covers it (its own and the `*` roll-ups), so a read takes one cell of one
-document per period and office it asks for, whatever the filters: its cost grows with the
-number of years and offices asked for, not with the data.
+session for training) or `*`. Inside it, the cell `<crime type>|<project>` (either may be
+`*`) holds the counters of every figure (all cells stored as one JSON text, `encode_cells`).
+A fact adds 1 to each counter it belongs to in every document and cell that covers it (its
+own and the `*` roll-ups), so a read takes one cell of one document per period and office it
+asks for, whatever the filters: its cost grows with the number of years and offices asked
+for, not with the data.
 
 Distinct counts (victims cared for, referred, returned, reintegrated; participants reached)
 come from presence documents, one per counted thing (`presence_id`), that list its
@@ -18,8 +19,10 @@ in years a..b are then the sum of the years' counts minus the `q` pairs inside t
 
 from __future__ import annotations
 
+import json
+import zlib
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -339,15 +342,53 @@ def apply_occurrences(
     return changed
 
 
+def split_path(path: str) -> tuple[str, str]:
+    """(cell, counter) of a delta's path `c.<cell>.<counter>` (cell keys have no dots)."""
+    _, cell, counter = path.split(".", 2)
+    return cell, counter
+
+
+def stored_at(target: str) -> tuple[str, str]:
+    """Where a (period, office, region) document is stored: the (period, office) document
+    and, in it, the region's field (`c.<region>`). Fewer, larger documents: FerretDB v1 pays
+    mostly per document written."""
+    stored, region = target.rsplit(":", 1)
+    return stored, region
+
+
+def encode_cells(cells: Mapping[str, Mapping[str, float]]) -> bytes:
+    """One region's cells as stored: one compressed JSON text of {cell: {counter path:
+    amount}}, zeros and empty cells left out (empty bytes: nothing counts).
+
+    One blob rather than nested fields: FerretDB v1 converts every field of a document on
+    each read and write, and a region holds thousands of counters.
+    """
+    kept = {
+        cell: {k: v for k, v in sorted(counters.items()) if v}
+        for cell, counters in sorted(cells.items())
+    }
+    if not any(kept.values()):
+        return b""
+    text = json.dumps({cell: c for cell, c in kept.items() if c}, separators=(",", ":"))
+    return zlib.compress(text.encode(), 1)
+
+
+def decode_cells(document: Document, region: str) -> dict[str, dict[str, float]]:
+    """A stored document's cells of one region."""
+    stored = (document.get("c") or {}).get(region)
+    return dict(json.loads(zlib.decompress(stored))) if stored else {}
+
+
 def nest(delta: Delta) -> dict[str, Document]:
-    """Aggregate documents from flat (document, path) counts (for a rebuild's inserts)."""
-    documents: dict[str, Document] = {}
+    """Aggregate documents as stored, from flat (document, path) counts (a rebuild's inserts)."""
+    cells: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
     for (target, path), amount in sorted(delta.items()):
-        if not amount:
-            continue
-        node = documents.setdefault(target, {"_id": target})
-        *parents, leaf = path.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = amount
-    return documents
+        if amount:
+            stored, region = stored_at(target)
+            cell, counter = split_path(path)
+            by_cell = cells.setdefault(stored, {}).setdefault(region, {})
+            by_cell.setdefault(cell, {})[counter] = amount
+    return {
+        stored: {"_id": stored, "c": {r: encode_cells(c) for r, c in sorted(regions.items())}}
+        for stored, regions in cells.items()
+    }

@@ -7,7 +7,8 @@ the header that commits them, then applies it, then deletes it. Whoever finds a 
 journal (its own after a failed write; another worker's once its lease ran out, i.e. that
 worker died) applies it again before anything else: replaces are idempotent, and each
 aggregate document records the last journal number of every worker that changed it
-(`w.<worker>`), so an increment applied once is skipped the second time. Parts without a
+(`w.<worker>`, one small entry per worker process ever), so an increment applied once is
+skipped the second time. Parts without a
 header are an uncommitted batch: deleted, its events come again.
 """
 
@@ -16,15 +17,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import count
 from typing import Any, Final
 
-from pymongo import DeleteOne, ReplaceOne, UpdateOne
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+import bson
+from bson import Binary
+from pymongo import DeleteOne, ReplaceOne
 
+from ruta_analytics.projection.counts import CubeCache, apply_increments
 from ruta_analytics.projection.cube import CUBE, Delta
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,7 @@ class Worker:
     id: str = field(default_factory=lambda: secrets.token_hex(6))
     numbers: Any = field(default_factory=lambda: count(1))
     held: set[str] = field(default_factory=set)  # the locks this worker holds now
+    cube: CubeCache = field(default_factory=CubeCache)
 
     def next_journal(self) -> tuple[str, int]:
         number = next(self.numbers)
@@ -107,8 +110,11 @@ async def commit(
     ]
     journal = collection(JOURNAL)
     for index, part in enumerate(parts):
+        # One BSON blob per part: FerretDB v1 stores a blob far faster than the same
+        # documents as fields (it converts every field on each write and delete).
+        blob = Binary(bson.encode({"ops": part}))
         await journal.replace_one(
-            {"_id": f"{journal_id}:{index}"}, {"part": journal_id, "ops": part}, upsert=True
+            {"_id": f"{journal_id}:{index}"}, {"part": journal_id, "ops": blob}, upsert=True
         )
     header = {
         "_id": journal_id,
@@ -159,7 +165,7 @@ async def recover(collection: Collection, worker: Worker) -> None:
             operations: list[Document] = []
             for index in range(head["parts"]):
                 part = await journal.find_one({"_id": f"{head['_id']}:{index}"})
-                operations += part["ops"] if part else []
+                operations += bson.decode(part["ops"])["ops"] if part else []
             log.warning("replaying a journaled batch", extra={"journal": head["_id"]})
             await _apply(
                 collection, Effect.from_operations(operations), head["worker"], head["number"]
@@ -170,7 +176,13 @@ async def recover(collection: Collection, worker: Worker) -> None:
         await asyncio.sleep(0.2)
 
 
-async def _apply(collection: Collection, effect: Effect, worker: str, number: int) -> None:
+async def _apply(
+    collection: Collection,
+    effect: Effect,
+    worker: str,
+    number: int,
+    cache: CubeCache | None = None,
+) -> None:
     by_collection: dict[str, list[Any]] = {}
     for name, document in effect.replaces:
         by_collection.setdefault(name, []).append(
@@ -180,34 +192,7 @@ async def _apply(collection: Collection, effect: Effect, worker: str, number: in
         by_collection.setdefault(name, []).append(DeleteOne({"_id": doc_id}))
     for name, operations in by_collection.items():
         await collection(name).bulk_write(operations, ordered=False)
-    await apply_increments(collection(CUBE), effect.increments, worker, number)
-
-
-async def apply_increments(
-    cube: Any, increments: Mapping[str, Mapping[str, float]], worker: str, number: int
-) -> None:
-    """`$inc` each aggregate document once for journal `number` of `worker`."""
-    mark = f"w.{worker}"
-    updates = [
-        (
-            {"_id": target, "$or": [{mark: {"$exists": False}}, {mark: {"$lt": number}}]},
-            {"$inc": dict(paths), "$set": {mark: number}},
-        )
-        for target, paths in increments.items()
-    ]
-    if not updates:
-        return
-    try:
-        await cube.bulk_write([UpdateOne(f, u, upsert=True) for f, u in updates], ordered=False)
-    except (BulkWriteError, KeyError):
-        # A document that already has this journal's mark makes its upsert a duplicate `_id`
-        # (FerretDB's answer to such a bulk even lacks `nModified`, hence KeyError): apply
-        # them one by one, skipping those; every update is guarded, so repeating is safe.
-        for guard, update in updates:
-            try:
-                await cube.update_one(guard, update, upsert=True)
-            except DuplicateKeyError:
-                continue
+    await apply_increments(collection(CUBE), effect.increments, worker, number, cache)
 
 
 async def _drop(journal: Any, journal_id: str, parts: int) -> None:

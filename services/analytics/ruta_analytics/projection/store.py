@@ -11,7 +11,6 @@ it: regenerating evidence from a copy would erase what it is there to show.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -31,6 +30,7 @@ from ruta_analytics.projection.effects import presence_ids, settle
 from ruta_analytics.projection.handlers import apply_event, needed
 from ruta_analytics.projection.journal import JOURNAL, LOCKS, Worker
 from ruta_analytics.projection.models import AUDIT, AUDIT_HEADS, FACT_COLLECTIONS, FactBatch
+from ruta_analytics.projection.reads import find_ids
 
 Document = dict[str, Any]
 Database = AsyncDatabase[Document]
@@ -147,20 +147,14 @@ async def switch_generation(db: Database, generation: Generation) -> str | None:
 async def load_batch(
     generation: Generation, envelopes: Sequence[EventEnvelope], *, audit: bool = True
 ) -> FactBatch:
-    """A FactBatch holding every document the events touch, each read by `_id`.
-
-    One `find_one` per id, concurrently: FerretDB (with our patch) looks up `_id` equality in
-    its index, while an `_id: {$in: ...}` filter is a full scan that grows with the collection.
-    """
+    """A FactBatch holding every document the events touch, read by `_id` (`reads.find_ids`)."""
     wanted: dict[str, set[str]] = defaultdict(set)
     for envelope in envelopes:
         for collection, doc_id in needed(envelope, audit=audit):
             wanted[collection].add(doc_id)
     batch = FactBatch(audit=audit)
     for collection, ids in wanted.items():
-        target = generation.collection(collection)
-        found = await asyncio.gather(*(target.find_one({"_id": i}) for i in sorted(ids)))
-        batch.load(collection, [document for document in found if document is not None])
+        batch.load(collection, await find_ids(generation.collection(collection), ids))
     return batch
 
 
@@ -212,27 +206,24 @@ async def load_propagated(generation: Generation, batch: FactBatch) -> None:
     The case's dependents list names those facts, so no query by `case_id` is needed
     (FerretDB uses an index for `_id` only).
     """
-    wanted = sorted(batch.propagate.items())
+    wanted = dict(batch.propagate)
     batch.propagate.clear()
-    found = await asyncio.gather(
-        *(generation.collection(c).find_one({"_id": i}) for (c, i), _ in wanted)
-    )
-    for ((collection, _), values), document in zip(wanted, found, strict=True):
-        if document is None:
-            continue
-        batch.load(collection, [document])
-        if any(document.get(name) != value for name, value in values.items()):
-            batch.put(collection, {**document, **values})
+    by_collection: dict[str, set[str]] = defaultdict(set)
+    for collection, doc_id in wanted:
+        by_collection[collection].add(doc_id)
+    for collection, ids in sorted(by_collection.items()):
+        for document in await find_ids(generation.collection(collection), ids):
+            values = wanted[(collection, str(document["_id"]))]
+            batch.load(collection, [document])
+            if any(document.get(name) != value for name, value in values.items()):
+                batch.put(collection, {**document, **values})
 
 
 async def _load_ids(
     generation: Generation, batch: FactBatch, collection: str, ids: set[str]
 ) -> None:
-    wanted = sorted(i for i in ids if (collection, i) not in batch.docs)
-    found = await asyncio.gather(
-        *(generation.collection(collection).find_one({"_id": i}) for i in wanted)
-    )
-    batch.load(collection, [document for document in found if document is not None])
+    wanted = [i for i in ids if (collection, i) not in batch.docs]
+    batch.load(collection, await find_ids(generation.collection(collection), wanted))
 
 
 async def insert_entries(generation: Generation, entries: Sequence[Document]) -> None:

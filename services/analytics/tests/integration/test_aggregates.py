@@ -12,7 +12,7 @@ import pytest
 from ruta_analytics.figures.models import Filters
 from ruta_analytics.figures.service import exact_figures
 from ruta_analytics.projection import journal
-from ruta_analytics.projection.cube import CUBE, PRESENCE
+from ruta_analytics.projection.cube import CUBE, PRESENCE, decode_cells
 from ruta_analytics.projection.effects import everything
 from ruta_analytics.projection.handlers import apply_event
 from ruta_analytics.projection.journal import Worker
@@ -46,19 +46,19 @@ async def live_state(generation: Generation) -> tuple[dict[str, Doc], dict[str, 
     presence = {d["_id"]: d async for d in generation.collection(PRESENCE).find()}
     cube = {}
     async for document in generation.collection(CUBE).find():
-        flat = flatten(document.get("c", {}))
+        flat = stored_counters(document)
         if flat:
             cube[document["_id"]] = flat
     return presence, cube
 
 
-def flatten(node: Any, path: str = "") -> dict[str, float]:
-    if isinstance(node, dict):
-        out: dict[str, float] = {}
-        for key, value in node.items():
-            out.update(flatten(value, f"{path}.{key}" if path else key))
-        return out
-    return {path: round(float(node), 6)} if node else {}
+def stored_counters(document: Doc) -> dict[str, float]:
+    """An aggregate document's counters by region, cell and counter (marks left out)."""
+    out: dict[str, float] = {}
+    for region in document.get("c", {}):
+        for cell, counters in decode_cells(document, region).items():
+            out.update({f"{region}/{cell}/{k}": round(float(v), 6) for k, v in counters.items()})
+    return out
 
 
 def rebuilt_state(events: list[EventEnvelope]) -> tuple[dict[str, Doc], dict[str, Doc]]:
@@ -68,7 +68,7 @@ def rebuilt_state(events: list[EventEnvelope]) -> tuple[dict[str, Doc], dict[str
     for envelope in events:
         apply_event(cache, envelope)
     presence, cube = everything(cache)
-    return presence, {i: flatten(d.get("c", {})) for i, d in cube.items()}
+    return presence, {i: stored_counters(d) for i, d in cube.items()}
 
 
 async def test_aggregates_equal_the_facts_for_every_filter_and_a_rebuild(

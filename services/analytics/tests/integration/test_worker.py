@@ -16,7 +16,7 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 from ruta_analytics.figures.models import Filters
 from ruta_analytics.figures.service import exact_figures
-from ruta_analytics.projection.cube import CUBE, PRESENCE
+from ruta_analytics.projection.cube import CUBE, PRESENCE, decode_cells
 from ruta_analytics.projection.models import AUDIT, AUDIT_HEADS, FACT_COLLECTIONS
 from ruta_analytics.projection.store import Generation, active_generation
 from ruta_shared.events import EventEnvelope
@@ -45,17 +45,11 @@ async def snapshot(generation: Generation) -> dict[str, list[Doc]]:
 
 
 def counters(document: Doc) -> dict[str, float]:
-    """An aggregate document's counters that are not zero, by path."""
+    """An aggregate document's counters by region, cell and counter (marks left out)."""
     out: dict[str, float] = {}
-
-    def walk(node: Any, path: str) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                walk(value, f"{path}.{key}" if path else key)
-        elif node:
-            out[path] = round(float(node), 6)
-
-    walk(document.get("c", {}), "")
+    for region in document.get("c", {}):
+        for cell, found in decode_cells(document, region).items():
+            out.update({f"{region}/{cell}/{k}": round(float(v), 6) for k, v in found.items()})
     return out
 
 

@@ -1,0 +1,150 @@
+"""Adding a batch's counts to the aggregate documents, exactly once per journal.
+
+Read (or take from this worker's cache), add in memory and replace with a compare-and-set on
+the document's version `v`: a replace costs FerretDB a fraction of an `$inc` of many fields.
+A document already holding the journal's mark (`w.<worker>` >= number) is skipped, and one
+another writer changed in between is read and added again. Counters that reach zero are
+removed, so a document holds only what counts and equals what a rebuild writes.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any, Final
+
+from pymongo import ReplaceOne
+from pymongo.errors import BulkWriteError
+
+from ruta_analytics.projection.cube import decode_cells, encode_cells, split_path, stored_at
+from ruta_analytics.projection.reads import find_ids
+
+Document = dict[str, Any]
+Increments = Mapping[str, Mapping[str, float]]  # logical document -> counter path -> amount
+DUPLICATE_KEY: Final = 11000
+
+
+class CubeCache:
+    """The aggregate documents this worker wrote last, newest kept (bounded): a batch
+    replaces them without reading them first; the compare-and-set on `v` catches another
+    writer's change, and then they are read again."""
+
+    def __init__(self, size: int = 4_000) -> None:
+        self.size = size
+        self.collection = ""
+        self.documents: OrderedDict[str, Document] = OrderedDict()
+
+    def use(self, collection: str) -> None:
+        """Hold documents of `collection` (a rebuild's new generation starts empty)."""
+        if collection != self.collection:
+            self.collection = collection
+            self.documents.clear()
+
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self.documents
+
+    def __getitem__(self, doc_id: str) -> Document:
+        return self.documents[doc_id]
+
+    def __bool__(self) -> bool:
+        return bool(self.documents)
+
+    def put(self, doc_id: str, document: Document) -> None:
+        self.documents[doc_id] = document
+        self.documents.move_to_end(doc_id)
+        while len(self.documents) > self.size:
+            self.documents.popitem(last=False)
+
+    def drop(self, doc_id: str) -> None:
+        self.documents.pop(doc_id, None)
+
+
+async def apply_increments(
+    cube: Any,
+    increments: Increments,
+    worker: str,
+    number: int,
+    cache: CubeCache | None = None,
+) -> None:
+    """Add each aggregate document's increments once for journal `number` of `worker`."""
+    pending: dict[str, dict[str, Mapping[str, float]]] = {}
+    for target, paths in increments.items():
+        stored, region = stored_at(target)
+        pending.setdefault(stored, {})[region] = paths
+    trusted = cache is not None
+    if cache is not None:
+        cache.use(str(cube.name))  # a cache belongs to one generation's collection
+    while pending:
+        current = {i: cache[i] for i in pending if i in cache} if cache and trusted else {}
+        missing = [i for i in pending if i not in current]
+        current.update({str(d["_id"]): d for d in await find_ids(cube, missing)})
+        replaces, inserts = _changes(pending, current, worker, number, cache)
+        if await _write(cube, replaces, inserts):
+            return
+        trusted = False  # another writer changed some: read them all again (marks tell)
+        if cache is not None:
+            for target in pending:
+                cache.drop(target)
+
+
+def _changes(
+    pending: dict[str, dict[str, Mapping[str, float]]],
+    current: dict[str, Document],
+    worker: str,
+    number: int,
+    cache: CubeCache | None,
+) -> tuple[list[Any], list[Document]]:
+    replaces: list[Any] = []
+    inserts: list[Document] = []
+    for target in sorted(pending):
+        document = current.get(target)
+        marks = (document or {}).get("w") or {}
+        if marks.get(worker, 0) >= number:
+            del pending[target]  # this journal's counts are in it already
+            continue
+        new = add_counts(document or {"_id": target}, pending[target])
+        new["w"] = {**marks, worker: number}
+        new["v"] = int((document or {}).get("v") or 0) + 1
+        if document is None:
+            inserts.append(new)
+        else:
+            replaces.append(ReplaceOne({"_id": target, "v": document.get("v")}, new))
+        if cache is not None:
+            cache.put(target, new)
+    return replaces, inserts
+
+
+async def _write(cube: Any, replaces: list[Any], inserts: list[Document]) -> bool:
+    """Write; False when another writer got to some document first."""
+    clean = True
+    if replaces:
+        result = await cube.bulk_write(replaces, ordered=False)
+        clean = result.matched_count == len(replaces)
+    if inserts:
+        try:
+            await cube.insert_many(inserts, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(error.get("code") != DUPLICATE_KEY for error in errors):
+                raise
+            clean = False
+    return clean
+
+
+def add_counts(document: Document, regions: Mapping[str, Mapping[str, float]]) -> Document:
+    """`document` with each region's `paths` (`c.<cell>.<counter>`) added to its counters;
+    counters at zero, empty cells and empty regions removed."""
+    stored = dict(document.get("c") or {})
+    for region, paths in regions.items():
+        cells = decode_cells(document, region)
+        for path, amount in paths.items():
+            cell, counter = split_path(path)
+            counters = cells.setdefault(cell, {})
+            value = counters.get(counter, 0) + amount
+            counters[counter] = round(value, 6) if isinstance(value, float) else value
+        blob = encode_cells(cells)
+        if blob:
+            stored[region] = blob
+        else:
+            stored.pop(region, None)
+    return {**document, "c": stored}

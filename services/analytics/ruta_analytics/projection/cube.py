@@ -191,10 +191,15 @@ def fact_delta(collection: str, old: Document | None, new: Document | None) -> D
     """What changing a fact from `old` to `new` (None: absent) does to the aggregates."""
     delta: Delta = Counter()
     training = collection == SESSIONS
-    for doc, sign in ((old, -1), (new, 1)):
-        place = where(doc, training=training) if doc is not None else None
-        if doc is not None and place is not None:
-            _spread(delta, place, fact_counters(collection, doc), sign)
+    counted = [
+        (where(doc, training=training), fact_counters(collection, doc)) if doc else (None, [])
+        for doc in (old, new)
+    ]
+    if counted[0] == counted[1]:
+        return delta  # same place, same counters (a sequence or a stamp changed): no move
+    for (place, counters), sign in zip(counted, (-1, 1), strict=True):
+        if place is not None:
+            _spread(delta, place, counters, sign)
     return delta
 
 
@@ -282,11 +287,28 @@ def _presence_paths(name: str, attributes: Document) -> list[str]:
 def presence_delta(old: Document | None, new: Document | None) -> Delta:
     """What changing a presence document does to the aggregates."""
     delta: Delta = Counter()
+    if (old or {}).get("occ") == (new or {}).get("occ"):
+        return delta
     for doc, sign in ((old, -1), (new, 1)):
         if doc is not None:
             for key, amount in presence_counters(doc).items():
                 delta[key] += sign * amount
     return delta
+
+
+def encode_presence(document: Document) -> Document:
+    """A presence document as stored: its occurrences as one compressed JSON blob (FerretDB
+    v1 converts every field of a document on each write)."""
+    text = json.dumps(document.get("occ") or {}, sort_keys=True, separators=(",", ":"))
+    return {"_id": document["_id"], "occ": zlib.compress(text.encode(), 1)}
+
+
+def decode_presence(stored: Document) -> Document:
+    """A stored presence document as the projection works with it."""
+    occ = stored.get("occ")
+    if isinstance(occ, bytes | bytearray):
+        occ = json.loads(zlib.decompress(occ))
+    return {"_id": stored["_id"], "occ": dict(occ or {})}
 
 
 def presence_counters(doc: Document) -> Delta:

@@ -109,28 +109,35 @@ async def commit(
         operations[i : i + PART_OPERATIONS] for i in range(0, len(operations), PART_OPERATIONS)
     ]
     journal = collection(JOURNAL)
-    for index, part in enumerate(parts):
-        # One BSON blob per part: FerretDB v1 stores a blob far faster than the same
-        # documents as fields (it converts every field on each write and delete).
-        blob = Binary(bson.encode({"ops": part}))
-        await journal.replace_one(
-            {"_id": f"{journal_id}:{index}"}, {"part": journal_id, "ops": blob}, upsert=True
-        )
-    header = {
+    header: Document = {
         "_id": journal_id,
         "head": True,
         "worker": worker.id,
         "number": number,
-        "parts": len(parts),
+        "parts": 0,
         "until": _now() + timedelta(seconds=worker.lease_seconds),
     }
+    # One BSON blob per part: FerretDB v1 stores a blob far faster than the same documents
+    # as fields (it converts every field on each write and delete). A batch that fits in one
+    # part is in its header: one write commits it, one delete drops it.
+    if len(parts) == 1:
+        header["ops"] = Binary(bson.encode({"ops": parts[0]}))
+    else:
+        for index, part in enumerate(parts):
+            blob = Binary(bson.encode({"ops": part}))
+            await journal.replace_one(
+                {"_id": f"{journal_id}:{index}"},
+                {"part": journal_id, "at": _now(), "ops": blob},
+                upsert=True,
+            )
+        header["parts"] = len(parts)
     await journal.replace_one({"_id": journal_id}, header, upsert=True)
     beat = asyncio.create_task(_heartbeat(collection, worker, journal_id))
     try:
-        await _apply(collection, effect, worker.id, number)
+        await _apply(collection, effect, worker.id, number, worker.cube)
         if write_rest is not None:
             await write_rest()
-        await _drop(journal, journal_id, len(parts))
+        await _drop(journal, journal_id, header["parts"])
     finally:
         beat.cancel()
 
@@ -153,7 +160,9 @@ async def recover(collection: Collection, worker: Worker) -> None:
     wait for the others (a live worker finishes its own). Uncommitted parts are dropped."""
     journal = collection(JOURNAL)
     while True:
-        heads = [doc async for doc in journal.find({"head": True})]
+        found = [doc async for doc in journal.find({})]  # normally empty: a tiny collection
+        heads = [doc for doc in found if doc.get("head")]
+        await _drop_orphans(journal, found, {str(h["_id"]) for h in heads}, worker)
         waiting = False
         for head in sorted(heads, key=lambda h: (h["worker"], h["number"])):
             until = head["until"]
@@ -162,7 +171,9 @@ async def recover(collection: Collection, worker: Worker) -> None:
             if head["worker"] != worker.id and until > _now():
                 waiting = True
                 continue
-            operations: list[Document] = []
+            operations: list[Document] = (
+                bson.decode(head["ops"])["ops"] if head.get("ops") is not None else []
+            )
             for index in range(head["parts"]):
                 part = await journal.find_one({"_id": f"{head['_id']}:{index}"})
                 operations += bson.decode(part["ops"])["ops"] if part else []
@@ -193,6 +204,20 @@ async def _apply(
     for name, operations in by_collection.items():
         await collection(name).bulk_write(operations, ordered=False)
     await apply_increments(collection(CUBE), effect.increments, worker, number, cache)
+
+
+async def _drop_orphans(
+    journal: Any, found: list[Document], heads: set[str], worker: Worker
+) -> None:
+    """Delete parts of a batch whose header was never written (its writer died before
+    committing; its events come again), once they are older than a lease."""
+    stale = _now() - timedelta(seconds=worker.lease_seconds)
+    for doc in found:
+        at: datetime | None = doc.get("at")
+        if at is None or not doc.get("part") or doc["part"] in heads:
+            continue
+        if (at if at.tzinfo else at.replace(tzinfo=UTC)) < stale:
+            await journal.delete_one({"_id": doc["_id"]})
 
 
 async def _drop(journal: Any, journal_id: str, parts: int) -> None:

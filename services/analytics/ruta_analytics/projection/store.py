@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -25,7 +25,7 @@ from pymongo.errors import BulkWriteError
 from ruta_shared.events import EventEnvelope
 
 from ruta_analytics.projection import journal
-from ruta_analytics.projection.cube import CUBE, PRESENCE
+from ruta_analytics.projection.cube import CUBE, PRESENCE, decode_presence, encode_presence
 from ruta_analytics.projection.effects import presence_ids, settle
 from ruta_analytics.projection.handlers import apply_event, needed
 from ruta_analytics.projection.journal import JOURNAL, LOCKS, Worker
@@ -171,8 +171,9 @@ async def write_batch(
     shared = sorted(i for i in touched if i.startswith(SHARED_PRESENCE))
     await journal.lock(generation.collection, worker, shared)
     try:
-        await _load_ids(generation, batch, PRESENCE, touched)
+        await _load_ids(generation, batch, PRESENCE, touched, decode=decode_presence)
         replaces, deletes, delta = settle(batch)
+        replaces = [(c, encode_presence(d) if c == PRESENCE else d) for c, d in replaces]
         effect = journal.Effect.of(replaces, deletes, delta)
         await journal.commit(
             generation.collection, worker, effect, lambda: write_rest(generation, batch)
@@ -220,10 +221,15 @@ async def load_propagated(generation: Generation, batch: FactBatch) -> None:
 
 
 async def _load_ids(
-    generation: Generation, batch: FactBatch, collection: str, ids: set[str]
+    generation: Generation,
+    batch: FactBatch,
+    collection: str,
+    ids: set[str],
+    decode: Callable[[Document], Document] = lambda d: d,
 ) -> None:
     wanted = [i for i in ids if (collection, i) not in batch.docs]
-    batch.load(collection, await find_ids(generation.collection(collection), wanted))
+    found = await find_ids(generation.collection(collection), wanted)
+    batch.load(collection, [decode(document) for document in found])
 
 
 async def insert_entries(generation: Generation, entries: Sequence[Document]) -> None:

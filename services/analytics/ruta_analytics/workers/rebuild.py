@@ -28,7 +28,7 @@ from ruta_shared.events import EVENTS, EventEnvelope, EventError
 from ruta_shared.logging import configure_logging
 from ruta_shared.mongo import create_mongo_client
 
-from ruta_analytics.projection.cube import CUBE, PRESENCE
+from ruta_analytics.projection.cube import CUBE, PRESENCE, encode_presence
 from ruta_analytics.projection.effects import everything
 from ruta_analytics.projection.handlers import apply_event
 from ruta_analytics.projection.models import FactBatch
@@ -211,7 +211,7 @@ async def _write_all(target: Generation, cache: FactBatch, *, show_progress: boo
     for collection, doc_id in final:
         by_collection.setdefault(collection, []).append(cache.docs[(collection, doc_id)])
     presence, aggregates = everything(cache)
-    by_collection[PRESENCE] = list(presence.values())
+    by_collection[PRESENCE] = [encode_presence(d) for d in presence.values()]
     by_collection[CUBE] = list(aggregates.values())
     total = sum(len(documents) for documents in by_collection.values())
     for collection, documents in by_collection.items():

@@ -12,7 +12,7 @@ import pytest
 from ruta_analytics.figures.models import Filters
 from ruta_analytics.figures.service import exact_figures
 from ruta_analytics.projection import journal
-from ruta_analytics.projection.cube import CUBE, PRESENCE, decode_cells
+from ruta_analytics.projection.cube import CUBE, PRESENCE, decode_cells, decode_presence
 from ruta_analytics.projection.effects import everything
 from ruta_analytics.projection.handlers import apply_event
 from ruta_analytics.projection.journal import Worker
@@ -43,7 +43,7 @@ FILTERS: list[Doc] = [
 
 async def live_state(generation: Generation) -> tuple[dict[str, Doc], dict[str, Doc]]:
     """Presence documents and the aggregates' non-zero counters, by id."""
-    presence = {d["_id"]: d async for d in generation.collection(PRESENCE).find()}
+    presence = {d["_id"]: decode_presence(d) async for d in generation.collection(PRESENCE).find()}
     cube = {}
     async for document in generation.collection(CUBE).find():
         flat = stored_counters(document)

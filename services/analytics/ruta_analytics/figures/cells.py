@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from ruta_analytics.figures.models import Document, Filters
@@ -75,6 +76,51 @@ async def years_known(generation: Generation, filters: Filters) -> list[int]:
     )
 
 
+@dataclass(frozen=True)
+class Read:
+    """The region's cells of the documents a query covers (read once, several cells taken)."""
+
+    documents: list[dict[str, dict[str, float]]]
+    since: int | None = None  # a year range's first year (its `q` pairs are taken off)
+
+    def counts(self, cell: str) -> Counts:
+        """One cell's counters summed over the documents."""
+        return _cell_counts(self.documents, cell, self.since)
+
+
+def cell_of(filters: Filters, *, training: bool = False) -> str:
+    """The cell the filters pick (`training`: without crime type, as training has none)."""
+    crime = ALL if training or filters.crime_type is None else filters.crime_type
+    return cell_key(crime, filters.project if filters.project is not None else ALL)
+
+
+async def read(generation: Generation, filters: Filters, *, period: bool = True) -> Read:
+    """The documents of the filters' period (`period=False`: all time) and offices."""
+    offices = _offices(filters)
+    region = safe(filters.region) if filters.region is not None else ALL
+    ranged = filters.year_from is not None or filters.year_to is not None
+    if not period or (filters.year is None and not ranged):
+        ids = [doc_id("a", ALL, office, region) for office in offices]
+        return Read(await _documents(generation, ids))
+    if filters.year is not None:
+        level = "m" if filters.month is not None else "y"
+        key = period_of(level, filters.year, filters.month or 1)
+        ids = [doc_id(level, key, office, region) for office in offices]
+        return Read(await _documents(generation, ids))
+    low, high = filters.year_from, filters.year_to
+    if low is None or high is None:
+        known = await years_known(generation, filters)
+        low = low if low is not None else (known[0] if known else 0)
+        high = high if high is not None else (known[-1] if known else -1)
+    ids = [doc_id("y", str(y), office, region) for y in range(low, high + 1) for office in offices]
+    return Read(await _documents(generation, ids), since=low)
+
+
+def has_period(filters: Filters) -> bool:
+    """Whether the filters restrict the period (otherwise all time is the period)."""
+    return any(v is not None for v in (filters.year, filters.year_from, filters.year_to))
+
+
 async def read_counts(
     generation: Generation,
     filters: Filters,
@@ -84,27 +130,8 @@ async def read_counts(
 ) -> Counts:
     """The counters of the cell the filters pick, summed over their period and offices
     (`period=False`: all time; `training`: the cell without crime type, as training has none)."""
-    offices = _offices(filters)
-    region = safe(filters.region) if filters.region is not None else ALL
-    crime = ALL if training or filters.crime_type is None else filters.crime_type
-    cell = cell_key(crime, filters.project if filters.project is not None else ALL)
-    if not period or (
-        filters.year is None and filters.year_from is None and filters.year_to is None
-    ):
-        ids = [doc_id("a", ALL, office, region) for office in offices]
-        return _cell_counts(await _documents(generation, ids), cell)
-    if filters.year is not None:
-        level = "m" if filters.month is not None else "y"
-        key = period_of(level, filters.year, filters.month or 1)
-        ids = [doc_id(level, key, office, region) for office in offices]
-        return _cell_counts(await _documents(generation, ids), cell)
-    low, high = filters.year_from, filters.year_to
-    if low is None or high is None:
-        known = await years_known(generation, filters)
-        low = low if low is not None else (known[0] if known else 0)
-        high = high if high is not None else (known[-1] if known else -1)
-    ids = [doc_id("y", str(y), office, region) for y in range(low, high + 1) for office in offices]
-    return _cell_counts(await _documents(generation, ids), cell, since=low)
+    found = await read(generation, filters, period=period)
+    return found.counts(cell_of(filters, training=training))
 
 
 def under(counts: Counts, prefix: str) -> dict[str, int]:

@@ -21,7 +21,15 @@ from ruta_shared.reference import (
     SEXES,
 )
 
-from ruta_analytics.figures.cells import Counts, pairs, read_counts, under, years_known
+from ruta_analytics.figures.cells import (
+    Counts,
+    cell_of,
+    has_period,
+    pairs,
+    read,
+    under,
+    years_known,
+)
 from ruta_analytics.figures.models import (
     AGE_ORDER,
     OUTCOMES,
@@ -44,9 +52,11 @@ async def exact_figures(
 ) -> Document:
     """Every figure of the dashboard and the reports, exact (`whole`: every vector and
     table lists its whole key set, as the suppressed view needs)."""
-    counts = await read_counts(generation, filters)
-    sessions = await read_counts(generation, filters, training=True)
-    all_time = await read_counts(generation, filters, period=False)
+    found = await read(generation, filters)
+    whole_time = await read(generation, filters, period=False) if has_period(filters) else found
+    counts = found.counts(cell_of(filters))
+    sessions = found.counts(cell_of(filters, training=True))
+    all_time = whole_time.counts(cell_of(filters))
     sex_age = pairs(counts, "v")
     victims_table = table(
         sex_age,

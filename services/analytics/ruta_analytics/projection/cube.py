@@ -30,8 +30,18 @@ from ruta_analytics.projection.models import (
     REFERRALS,
     RETURNS,
     SESSIONS,
+    STAGES,
+    TASKS,
     VICTIMS,
     Document,
+)
+from ruta_analytics.projection.route_cube import (
+    STAGE_KINDS,
+    STAGE_PRESENCE,
+    stage_counters,
+    stage_moments,
+    stage_unit,
+    task_counters,
 )
 
 ALL: Final = "*"
@@ -175,6 +185,12 @@ COUNTERS: Final[dict[str, Callable[[Document], list[tuple[str, float]]]]] = {
     RETURNS: _return_counters,
     MILESTONES: lambda doc: [(f"mil.{safe(doc.get('milestone'))}", 1)],
     SESSIONS: _session_counters,
+    STAGES: stage_counters,
+    TASKS: task_counters,
+}
+# Facts that count at more than one moment (a stage: entered, then left): (place, counters).
+MOMENTS: Final[dict[str, Callable[[Document, Where], list[tuple[Where, list[Any]]]]]] = {
+    STAGES: stage_moments,
 }
 
 
@@ -190,8 +206,14 @@ def fact_delta(collection: str, old: Document | None, new: Document | None) -> D
     training = collection == SESSIONS
     for doc, sign in ((old, -1), (new, 1)):
         place = where(doc, training=training) if doc is not None else None
-        if doc is not None and place is not None:
+        if doc is None or place is None:
+            continue
+        moments = MOMENTS.get(collection)
+        if moments is None:
             _spread(delta, place, fact_counters(collection, doc), sign)
+        else:
+            for spot, counters in moments(doc, place):
+                _spread(delta, spot, counters, sign)
     return delta
 
 
@@ -203,7 +225,10 @@ PRESENCE_OF: Final = {
     REFERRALS: ("dr", "drk"),
     RETURNS: ("dt",),
     MILESTONES: ("dm",),
+    STAGES: STAGE_PRESENCE,
 }
+# Presences counted per kind as well (the kind's field; the kind is in the presence id).
+KINDS: Final = {"drk": "institution_kind", **STAGE_KINDS}
 
 
 def occurrences(collection: str, doc: Document | None) -> list[tuple[str, str, Document]]:
@@ -214,16 +239,16 @@ def occurrences(collection: str, doc: Document | None) -> list[tuple[str, str, D
         return _attendance_occurrences(doc)
     names = PRESENCE_OF.get(collection, ())
     place = where(doc)
-    victim = doc.get("victim_id")
+    victim = stage_unit(doc) if collection == STAGES else doc.get("victim_id")
     if not names or place is None or not victim:
         return []
     occurrence = _occurrence(place, str(doc.get("day") or ""), {})
     found = []
     for name in names:
-        if name == "drk":
-            kind = safe(doc.get("institution_kind"))
+        if name in KINDS:
+            kind = safe(doc.get(KINDS[name]))
             found.append(
-                (f"drk:{kind}:{victim}", str(doc["_id"]), {**occurrence, "a": {"kind": kind}})
+                (f"{name}:{kind}:{victim}", str(doc["_id"]), {**occurrence, "a": {"kind": kind}})
             )
         else:
             found.append((f"{name}:{victim}", str(doc["_id"]), occurrence))
@@ -271,8 +296,8 @@ def _presence_paths(name: str, attributes: Document) -> list[str]:
             f"dpr.{attributes['reg']}",
             f"dph.{attributes['home']}",
         ]
-    if name == "drk":
-        return [f"drk.{attributes['kind']}"]
+    if name in KINDS:
+        return [f"{name}.{attributes['kind']}"]
     return [name]
 
 

@@ -57,6 +57,7 @@ def stage_summary(
     return {
         "stages": stages,
         "victims": victims,
+        "stays": stays,
         "stages_per_victim": round(stays / victims, 2) if victims else None,
         "overdue_stages_now": overdue_stages,
         "overdue_tasks_now": overdue_tasks,

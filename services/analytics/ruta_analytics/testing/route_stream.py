@@ -1,4 +1,4 @@
-"""Test streams: a synthetic stream with route stages, plan tasks and projects added to its cases."""
+"""Test streams: a synthetic stream with route stages, plan tasks and projects added."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def with_routes(rng: random.Random, envelopes: list[EventEnvelope]) -> list[Even
             assigned = {**base, "project_code": rng.choice((*PROJECTS, None))}
             assigned["assigned_at"] = envelope.occurred_at.isoformat()
             after[rng.choice(later)].append(("intake", "case.project_assigned", assigned))
-        people = victims[case_id] or [None]
+        people: list[str | None] = [*victims[case_id]]
         for _ in range(rng.choice((0, 1, 2, 3, 4))):
             anchor = rng.choice(later)
             whose = rng.choice([*people, None])
@@ -108,7 +108,8 @@ def _task(
         to = rng.choice(("done", "cancelled", "open"))
         if to == status:
             continue
-        changed = {"from_status": status, "to_status": to, "changed_at": anchor.occurred_at.isoformat()}
+        at = anchor.occurred_at.isoformat()
+        changed = {"from_status": status, "to_status": to, "changed_at": at}
         events.append(("referrals", "case_plan.task_status_changed", {**task, **changed}))
         status = to
     if status == "open" and rng.random() < 0.3:

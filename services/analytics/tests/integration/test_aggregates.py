@@ -93,7 +93,8 @@ async def test_aggregates_equal_the_facts_for_every_filter_and_a_rebuild(
         assert got == expected, chosen
         if not chosen:  # the stream reaches every part of the route figures
             route = got["route_stages"]
-            assert route["overdue_stages_now"] and route["overdue_tasks_now"]
+            assert route["overdue_stages_now"]
+            assert route["overdue_tasks_now"]
             assert all(stage["p90_days"] is not None for stage in route["stages"][:6])
     # A project's figures are a part of the whole, neither empty nor everything.
     whole_country = await exact_figures(generation, Filters(), today=TODAY)

@@ -86,6 +86,15 @@ async def read_exact_figures(runtime: RuntimeDep, chosen: FiltersDep, _: ExactRe
     return await service.read_figures(runtime=runtime, filters=chosen)
 
 
+def attachment(body: bytes, media: str, filename: str) -> Response:
+    """A download: the body with its media type and file name."""
+    return Response(
+        body,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
 @router.get("/reports/{year}/tables.{fmt}")
 async def report_tables(
     runtime: RuntimeDep,
@@ -100,12 +109,7 @@ async def report_tables(
     body, media = await published.report_tables(
         runtime=runtime, year=year, fmt=fmt, offices=published.scope_of(caller)
     )
-    filename = f"ruta-reporte-{year}.{fmt}"
-    return Response(
-        body,
-        media_type=media,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return attachment(body, media, f"ruta-reporte-{year}.{fmt}")
 
 
 @router.get("/reports/{year}/charts/{name}.{fmt}")
@@ -136,12 +140,7 @@ async def donor_report_tables(
     body, media = await published.report_tables(
         runtime=runtime, year=year, fmt=fmt, offices=published.scope_of(caller), project=project
     )
-    filename = f"ruta-donante-{project}-{year}.{fmt}"
-    return Response(
-        body,
-        media_type=media,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return attachment(body, media, f"ruta-donante-{project}-{year}.{fmt}")
 
 
 @router.get("/reports/projects/{project}/{year}/charts/{name}.{fmt}")

@@ -14,6 +14,8 @@ occurrences; a presence adds 1 per period in which it occurs, with the attribute
 first occurrence there. For year ranges, `q.<previous year>.<counter>` in a year's document
 counts the things that also occurred in the previous year they occurred in: the things seen
 in years a..b are then the sum of the years' counts minus the `q` pairs inside the range.
+Route stages and plan tasks have their counters in `route_cube`; a stage counts at two
+moments (`MOMENTS`: where it was entered, and where it was left).
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ Year = Annotated[int, Path(ge=1990, le=2999)]
 
 SuppressedReader = Annotated[Principal, require("report:read_suppressed")]
 ExactReader = Annotated[Principal, require("report:read_exact")]
+DonorReader = Annotated[Principal, require("report:read_donor")]
 AuditReader = Annotated[Principal, require("audit:read")]
 LedgerVerifier = Annotated[Principal, require("audit:verify_ledger")]
 Sealer = Annotated[Principal, require("audit:seal")]

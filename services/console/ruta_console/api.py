@@ -11,6 +11,7 @@ from ruta_console.audit.views import router as audit
 from ruta_console.auth.views import router as auth
 from ruta_console.cases.views import router as cases
 from ruta_console.duplicates.views import router as duplicates
+from ruta_console.figures.donors import router as donors
 from ruta_console.figures.views import router as figures
 from ruta_console.jobs.views import router as jobs
 from ruta_console.partner.views import router as partner
@@ -30,6 +31,7 @@ ROUTERS: list[APIRouter] = [
     protocol,
     projects,
     figures,
+    donors,
     audit,
     training,
     imports,

@@ -26,11 +26,16 @@ NAV: Final[dict[Role, list[tuple[str, str]]]] = {
         ("/proyectos", "Proyectos"),
         ("/cifras", "Cifras"),
         ("/informes", "Informe anual"),
+        ("/informes/donantes", "Informes para donantes"),
         ("/capacitacion", "Capacitación"),
         ("/auditoria", "Auditoría"),
     ],
     Role.TRAINER: [("/capacitacion", "Capacitación"), ("/cifras", "Cifras")],
-    Role.AUDITOR: [("/auditoria", "Auditoría"), ("/cifras", "Cifras")],
+    Role.AUDITOR: [
+        ("/auditoria", "Auditoría"),
+        ("/cifras", "Cifras"),
+        ("/informes/donantes", "Informes para donantes"),
+    ],
     Role.ADMIN: [
         ("/admin/usuarios", "Usuarios"),
         ("/admin/instituciones", "Instituciones"),

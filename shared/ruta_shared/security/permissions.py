@@ -69,6 +69,8 @@ PERMISSIONS: Final[Mapping[str, frozenset[Role]]] = MappingProxyType(
         "audit:seal": frozenset({_R.ADMIN}),
         "report:read_exact": frozenset({_R.COORDINATOR}),
         "report:read_suppressed": frozenset({_R.COORDINATOR, _R.AUDITOR, _R.TRAINER}),
+        # a project's donor report (suppressed); funders read it through an auditor account
+        "report:read_donor": frozenset({_R.COORDINATOR, _R.AUDITOR}),
         "dashboard:read": frozenset({_R.COORDINATOR}),
         # administration and operations
         "admin:users": frozenset({_R.ADMIN}),

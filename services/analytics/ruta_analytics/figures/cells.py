@@ -18,12 +18,11 @@ from ruta_analytics.projection.cube import (
     ALL,
     CUBE,
     cell_key,
-    decode_cells,
     doc_id,
     period_of,
     safe,
-    stored_at,
 )
+from ruta_analytics.projection.storage import decode_cells, stored_at
 from ruta_analytics.projection.store import Generation
 
 Counts = Counter[str]  # counter path -> amount (test gains are not whole)

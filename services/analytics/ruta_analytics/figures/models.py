@@ -61,14 +61,23 @@ class Filters:
             match["region_of_exploitation"] = self.region
         if self.crime_type is not None:
             match["crime_types"] = self.crime_type
+        match.update(self.project_match())
         return match
 
     def session_match(self) -> Document:
         """Conditions for training sessions (crime types do not apply to training)."""
-        match = {**self.period(), **self.office_match()}
+        match = {**self.period(), **self.office_match(), **self.project_match()}
         if self.region is not None:
             match["region"] = self.region
         return match
+
+    def project_match(self) -> Document:
+        """The condition on a fact's project: its own, else its case's (as the cube's cells)."""
+        if self.project is None:
+            return {}
+        own = {"project_code": self.project}
+        inherited = {"project_code": None, "case_project": self.project}
+        return {"$and": [{"$or": [own, inherited]}]}
 
     def office_match(self) -> Document:
         """The condition on a fact's office."""

@@ -6,11 +6,14 @@ figures, keyed `(family, period, ...)`, and every linear relation between them a
 (parts, then their total): a table's rows and columns with their margins; tables sharing a
 total (victims by sex × age, by region of origin and of exploitation, and per-year victims);
 answered = accepted + declined; people reached = participants + head count, and the training
-breakdowns summing to it; and, for every additive figure, the years summing to the all-time
+breakdowns summing to it; who went through each route stage summing to the stays (distinct
+(victim, stage) pairs); and, for every additive figure, the years summing to the all-time
 value. `suppression.solve` hides counts below k and then whatever would give them away,
 from one line or from all the relations together (exact linear algebra). The mask is
 computed once for all periods, so two requests never differ in what they release about the
-same cell. Rates, medians and growth are shown only when what they are computed from is.
+same cell. Rates, medians and growth are shown only when what they are computed from is; the median
+and 90th percentile of days in a stage only when the stays behind them (left) are shown and
+at least k.
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ Key = tuple[Any, ...]
 ALL: Final = "all"  # the period of the all-time figures
 T: Final = "total"
 # Families that add up over years (distinct counts of people do not).
-ADDITIVE: Final = frozenset({"cases", "vt", "vo", "ve", "care", "rt", "acc", "ans", "ret", "mil"})
+ADDITIVE: Final = frozenset(
+    {"cases", "vt", "vo", "ve", "care", "rt", "acc", "ans", "ret", "mil", "se", "sl"}
+)
 
 
 @dataclass
@@ -106,6 +111,7 @@ def build(by_period: Mapping[Any, Document]) -> Problem:
         _vector(problem, "ts", p, tr["by_sex"], reached)
         _vector(problem, "thr", p, tr["by_home_region"], participants)
         _scalar(problem, ("tas", p), tr["assessments"])
+        _route(problem, p, fig["route_stages"])
     years = [p for p in by_period if p != ALL]
     if ALL in by_period and years:
         # The years add up to the all-time value, key by key (the all-time key set covers
@@ -116,6 +122,50 @@ def build(by_period: Mapping[Any, Document]) -> Problem:
             parts = [(key[0], y, *key[2:]) for y in years]
             problem.line([part for part in parts if part in problem.values], key)
     return problem
+
+
+def _route(problem: Problem, p: Any, route: Document) -> None:
+    codes = [stage["stage"] for stage in route["stages"]]
+    for stage in route["stages"]:
+        _scalar(problem, ("se", p, stage["stage"]), stage["entered"])
+        _scalar(problem, ("sl", p, stage["stage"]), stage["left"])
+        _scalar(problem, ("ssv", p, stage["stage"]), stage["victims"])
+    _scalar(problem, ("ssp", p), route["stays"])
+    problem.line([("ssv", p, code) for code in codes], ("ssp", p))
+    _scalar(problem, ("ssa", p), route["victims"])
+    _scalar(problem, ("sov",), route["overdue_stages_now"])  # now, as referrals' overdue
+    _scalar(problem, ("tov",), route["overdue_tasks_now"])
+
+
+def _shown_route(route: Document, p: Any, show: Any, k: int) -> Document:
+    """The route figures released: counts as the solution shows them; a stage's median and
+    90th percentile only when its stays (left) are shown and at least k."""
+    stages = []
+    for stage in route["stages"]:
+        code = stage["stage"]
+        left = show(("sl", p, code))
+        enough = left is not None and left >= k
+        stages.append(
+            {
+                **stage,
+                "entered": show(("se", p, code)),
+                "left": left,
+                "median_days": stage["median_days"] if enough else None,
+                "p90_days": stage["p90_days"] if enough else None,
+                "victims": show(("ssv", p, code)),
+            }
+        )
+    victims, stays = show(("ssa", p)), show(("ssp", p))
+    return {
+        "stages": stages,
+        "victims": victims,
+        "stays": stays,
+        "stages_per_victim": route["stages_per_victim"]
+        if victims is not None and stays is not None
+        else None,
+        "overdue_stages_now": show(("sov",)),
+        "overdue_tasks_now": show(("tov",)),
+    }
 
 
 def _kv(vector: Document) -> tuple[list[Any], list[Any]]:
@@ -198,6 +248,7 @@ def release(fig: Document, period: Any, hidden: set[Key], k: int) -> Document:
         "assessments": show(("tas", p)),
         "average_test_gain": tr["average_test_gain"] if show(("tas", p)) is not None else None,
     }
+    out["route_stages"] = _shown_route(fig["route_stages"], p, show, k)
     return out
 
 

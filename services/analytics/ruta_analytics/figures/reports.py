@@ -1,6 +1,9 @@
-"""The annual report's tables for any year, as CSV and XLSX, and its charts as PNG or SVG.
+"""The annual report's tables for any year, and a project's donor report for a year, as CSV
+and XLSX, and their charts as PNG or SVG.
 
-Reports are built from the suppressed figures (every export is): hidden cells show "s".
+Reports are built from the suppressed figures (every export is): hidden cells show "s". A
+donor report has the annual report's tables for the project's facts, titled with its code,
+and the route-of-care stages.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ CHARTS: Final[dict[str, str]] = {
     "cases_and_victims_per_year": "Casos y víctimas nuevos por año",
     "referrals_by_institution": "Derivaciones por tipo de institución",
     "training_by_audience": "Personas capacitadas por público",
+    "route_stages": "Etapas de la ruta de atención iniciadas",
 }
 FORMATS: Final = {"png": "image/png", "svg": "image/svg+xml"}
 
@@ -38,8 +42,43 @@ def _v(value: Cell) -> Cell:
     return SUPPRESSED_MARK if value is None else value
 
 
-def report_tables(figures: Document, year: int) -> Iterator[tuple[str, Rows]]:
-    """The report's tables as (title, rows), first row the header."""
+def report_tables(
+    figures: Document, year: int, project: str | None = None
+) -> Iterator[tuple[str, Rows]]:
+    """The report's tables as (title, rows), first row the header (`project`: the donor
+    report of that project, with the route-of-care stages)."""
+    if project is not None:
+        for title, rows in _annual_tables(figures, year):
+            yield f"Proyecto {project}. {title}", rows
+        yield f"Proyecto {project}. Etapas de la ruta de atención, {year}", _stage_rows(figures)
+        return
+    yield from _annual_tables(figures, year)
+
+
+def _stage_rows(figures: Document) -> Rows:
+    route = figures["route_stages"]
+    rows: Rows = [
+        ["Etapa", "Iniciadas", "Concluidas", "Mediana (días)", "Percentil 90 (días)", "Víctimas"]
+    ]
+    for stage in route["stages"]:
+        rows.append(
+            [
+                stage["label"],
+                _v(stage["entered"]),
+                _v(stage["left"]),
+                stage["median_days"],
+                stage["p90_days"],
+                _v(stage["victims"]),
+            ]
+        )
+    rows.append(["Víctimas con alguna etapa", _v(route["victims"])])
+    rows.append(["Etapas por víctima", route["stages_per_victim"]])
+    rows.append(["Etapas vencidas hoy", _v(route["overdue_stages_now"])])
+    rows.append(["Tareas del plan vencidas hoy", _v(route["overdue_tasks_now"])])
+    return rows
+
+
+def _annual_tables(figures: Document, year: int) -> Iterator[tuple[str, Rows]]:
     victims = figures["victims"]
     rows: Rows = [["Sexo", *victims["column_labels"], "Total"]]
     for i, label in enumerate(victims["row_labels"]):
@@ -90,11 +129,13 @@ def footnote(k: int) -> str:
     )
 
 
-def to_csv(figures: Document, year: int, k: int, anchor: str | None = None) -> bytes:
+def to_csv(
+    figures: Document, year: int, k: int, anchor: str | None = None, project: str | None = None
+) -> bytes:
     """All tables in one CSV (a title line before each table, a blank line after)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    for title, rows in report_tables(figures, year):
+    for title, rows in report_tables(figures, year, project):
         writer.writerow([title])
         writer.writerows(rows)
         writer.writerow([])
@@ -104,11 +145,13 @@ def to_csv(figures: Document, year: int, k: int, anchor: str | None = None) -> b
     return buffer.getvalue().encode("utf-8-sig")  # BOM: spreadsheet apps read the accents
 
 
-def to_xlsx(figures: Document, year: int, k: int, anchor: str | None = None) -> bytes:
+def to_xlsx(
+    figures: Document, year: int, k: int, anchor: str | None = None, project: str | None = None
+) -> bytes:
     """One sheet per table, each with a bar chart of its first data column."""
     workbook = Workbook()
     workbook.remove(workbook.active)
-    for index, (title, rows) in enumerate(report_tables(figures, year), start=1):
+    for index, (title, rows) in enumerate(report_tables(figures, year, project), start=1):
         sheet = workbook.create_sheet(f"Tabla {index}")
         sheet.append([title])
         sheet["A1"].font = Font(bold=True)
@@ -132,7 +175,7 @@ def to_xlsx(figures: Document, year: int, k: int, anchor: str | None = None) -> 
     return buffer.getvalue()
 
 
-def chart(figures: Document, name: str, year: int, fmt: str) -> bytes:
+def chart(figures: Document, name: str, year: int, fmt: str, project: str | None = None) -> bytes:
     """One of the report's charts (suppressed values are left out and noted)."""
     figure, axes = plt.subplots(figsize=(8, 4.5), dpi=100)
     try:
@@ -143,7 +186,8 @@ def chart(figures: Document, name: str, year: int, fmt: str) -> bytes:
             axes.bar(positions, [v or 0 for v in values], width=width, label=legend)
         axes.set_xticks([i + width * (len(series) - 1) / 2 for i in range(len(labels))])
         axes.set_xticklabels(labels, rotation=20, ha="right", fontsize=8)
-        axes.set_title(f"{CHARTS[name]} ({year})")
+        whose = f"Proyecto {project}: " if project is not None else ""
+        axes.set_title(f"{whose}{CHARTS[name]} ({year})")
         if len(series) > 1:
             axes.legend()
         figure.text(0.01, 0.01, "Datos reservados se muestran en 0.", fontsize=7)
@@ -172,6 +216,12 @@ def _chart_series(figures: Document, name: str) -> tuple[list[str], list[tuple[s
         referrals = figures["referrals"]["by_institution_and_outcome"]
         return [label[:30] for label in referrals["row_labels"]], [
             ("Derivaciones", referrals["row_totals"])
+        ]
+    if name == "route_stages":
+        stages = figures["route_stages"]["stages"]
+        return [stage["label"][:30] for stage in stages], [
+            ("Iniciadas", [stage["entered"] for stage in stages]),
+            ("Concluidas", [stage["left"] for stage in stages]),
         ]
     audience = figures["training"]["by_audience"]
     return [label[:30] for label in audience["labels"]], [("Personas", audience["values"])]

@@ -65,22 +65,37 @@ def growth(current: int, previous: int | None) -> float | None:
     return round((current - previous) * 100 / previous, 1)
 
 
+def _value_at(ordered: list[tuple[int, int]], index: int) -> int:
+    """The value at 0-based position `index` of a sorted histogram's values."""
+    seen = 0
+    for value, n in ordered:
+        seen += n
+        if index < seen:
+            return value
+    return ordered[-1][0]
+
+
+def _sorted_histogram(counts: dict[int, int]) -> tuple[list[tuple[int, int]], int]:
+    ordered = sorted((value, n) for value, n in counts.items() if n > 0)
+    return ordered, sum(n for _, n in ordered)
+
+
 def median_of_histogram(counts: dict[int, int]) -> float | None:
     """The exact median of values given as a histogram (value -> how many), None if empty."""
-    total = sum(n for n in counts.values() if n > 0)
+    ordered, total = _sorted_histogram(counts)
     if not total:
         return None
-    ordered = sorted((value, n) for value, n in counts.items() if n > 0)
-
-    def at(index: int) -> int:  # the value at 0-based position `index` in sorted order
-        seen = 0
-        for value, n in ordered:
-            seen += n
-            if index < seen:
-                return value
-        return ordered[-1][0]
-
     middle = total // 2
     if total % 2:
-        return float(at(middle))
-    return (at(middle - 1) + at(middle)) / 2
+        return float(_value_at(ordered, middle))
+    return (_value_at(ordered, middle - 1) + _value_at(ordered, middle)) / 2
+
+
+def percentile_of_histogram(counts: dict[int, int], percent: int) -> int | None:
+    """The exact `percent`th percentile (nearest rank: the smallest value that at least
+    `percent`% of the values do not exceed) of a histogram, None if empty."""
+    ordered, total = _sorted_histogram(counts)
+    if not total:
+        return None
+    rank = -(-total * percent // 100)  # ceil(total * percent / 100), in integers
+    return _value_at(ordered, max(rank, 1) - 1)

@@ -37,6 +37,7 @@ from ruta_analytics.figures.models import (
     Document,
     Filters,
 )
+from ruta_analytics.figures.route import overdue_now, route_stages
 from ruta_analytics.figures.rules import growth, median_of_histogram, table, vector
 from ruta_analytics.projection.store import Generation
 from ruta_analytics.runtime import Runtime
@@ -85,6 +86,7 @@ async def exact_figures(
             "victims": int(counts["dm"]),
         },
         "training": training(sessions, whole),
+        "route_stages": route_stages(counts, all_time, today=today or today_lima()),
     }
 
 
@@ -127,8 +129,7 @@ def referrals(counts: Counts, all_time: Counts, *, today: date, whole: bool = Fa
     accepted = int(counts["racc"])
     declined = sum(n for (_, outcome), n in by_pair.items() if outcome == "declined")
     days = {int(d): n for d, n in under(counts, "rd").items()}
-    due = under(all_time, "rdue")
-    overdue = int(all_time["rov"]) + sum(n for day, n in due.items() if day < today.isoformat())
+    overdue = overdue_now(all_time, "rov", "rdue", today)
     median = median_of_histogram(days)
     return {
         "by_institution_and_outcome": table(by_pair, kinds, OUTCOMES),

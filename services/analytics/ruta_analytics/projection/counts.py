@@ -16,8 +16,8 @@ from typing import Any, Final
 from pymongo import ReplaceOne
 from pymongo.errors import BulkWriteError
 
-from ruta_analytics.projection.cube import decode_cells, encode_cells, split_path, stored_at
 from ruta_analytics.projection.reads import find_ids
+from ruta_analytics.projection.storage import decode_cells, encode_cells, split_path, stored_at
 
 Document = dict[str, Any]
 Increments = Mapping[str, Mapping[str, float]]  # logical document -> counter path -> amount

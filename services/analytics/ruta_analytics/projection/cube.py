@@ -3,7 +3,7 @@
 An aggregate document is one (period, office, region): `m:YYYY-MM`, `y:YYYY` or `a:*` (all
 time), an office or `*` (all offices), a region (of exploitation for case facts, of the
 session for training) or `*`. Inside it, the cell `<crime type>|<project>` (either may be
-`*`) holds the counters of every figure (all cells stored as one JSON text, `encode_cells`).
+`*`) holds the counters of every figure (stored as blobs: `projection.storage`).
 A fact adds 1 to each counter it belongs to in every document and cell that covers it (its
 own and the `*` roll-ups), so a read takes one cell of one document per period and office it
 asks for, whatever the filters: its cost grows with the number of years and offices asked
@@ -15,14 +15,14 @@ occurrences; a presence adds 1 per period in which it occurs, with the attribute
 first occurrence there. For year ranges, `q.<previous year>.<counter>` in a year's document
 counts the things that also occurred in the previous year they occurred in: the things seen
 in years a..b are then the sum of the years' counts minus the `q` pairs inside the range.
+Route stages and plan tasks have their counters in `route_cube`; a stage counts at two
+moments (`MOMENTS`: where it was entered, and where it was left).
 """
 
 from __future__ import annotations
 
-import json
-import zlib
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -33,8 +33,18 @@ from ruta_analytics.projection.models import (
     REFERRALS,
     RETURNS,
     SESSIONS,
+    STAGES,
+    TASKS,
     VICTIMS,
     Document,
+)
+from ruta_analytics.projection.route_cube import (
+    STAGE_KINDS,
+    STAGE_PRESENCE,
+    stage_counters,
+    stage_moments,
+    stage_unit,
+    task_counters,
 )
 
 ALL: Final = "*"
@@ -178,6 +188,12 @@ COUNTERS: Final[dict[str, Callable[[Document], list[tuple[str, float]]]]] = {
     RETURNS: _return_counters,
     MILESTONES: lambda doc: [(f"mil.{safe(doc.get('milestone'))}", 1)],
     SESSIONS: _session_counters,
+    STAGES: stage_counters,
+    TASKS: task_counters,
+}
+# Facts that count at more than one moment (a stage: entered, then left): (place, counters).
+MOMENTS: Final[dict[str, Callable[[Document, Where], list[tuple[Where, list[Any]]]]]] = {
+    STAGES: stage_moments,
 }
 
 
@@ -187,19 +203,27 @@ def fact_counters(collection: str, doc: Document) -> list[tuple[str, float]]:
     return counters(doc) if counters is not None else []
 
 
+def _placed(collection: str, doc: Document | None, training: bool) -> list[tuple[Where, list[Any]]]:
+    """Where a fact counts and what, at each of its moments (none when it does not count)."""
+    place = where(doc, training=training) if doc is not None else None
+    if doc is None or place is None:
+        return []
+    moments = MOMENTS.get(collection)
+    if moments is None:
+        return [(place, fact_counters(collection, doc))]
+    return moments(doc, place)
+
+
 def fact_delta(collection: str, old: Document | None, new: Document | None) -> Delta:
     """What changing a fact from `old` to `new` (None: absent) does to the aggregates."""
     delta: Delta = Counter()
     training = collection == SESSIONS
-    counted = [
-        (where(doc, training=training), fact_counters(collection, doc)) if doc else (None, [])
-        for doc in (old, new)
-    ]
-    if counted[0] == counted[1]:
-        return delta  # same place, same counters (a sequence or a stamp changed): no move
-    for (place, counters), sign in zip(counted, (-1, 1), strict=True):
-        if place is not None:
-            _spread(delta, place, counters, sign)
+    placed = [_placed(collection, doc, training) for doc in (old, new)]
+    if placed[0] == placed[1]:
+        return delta  # same places, same counters (a sequence or a stamp changed): no move
+    for spots, sign in zip(placed, (-1, 1), strict=True):
+        for spot, counters in spots:
+            _spread(delta, spot, counters, sign)
     return delta
 
 
@@ -211,7 +235,10 @@ PRESENCE_OF: Final = {
     REFERRALS: ("dr", "drk"),
     RETURNS: ("dt",),
     MILESTONES: ("dm",),
+    STAGES: STAGE_PRESENCE,
 }
+# Presences counted per kind as well (the kind's field; the kind is in the presence id).
+KINDS: Final = {"drk": "institution_kind", **STAGE_KINDS}
 
 
 def occurrences(collection: str, doc: Document | None) -> list[tuple[str, str, Document]]:
@@ -222,16 +249,16 @@ def occurrences(collection: str, doc: Document | None) -> list[tuple[str, str, D
         return _attendance_occurrences(doc)
     names = PRESENCE_OF.get(collection, ())
     place = where(doc)
-    victim = doc.get("victim_id")
+    victim = stage_unit(doc) if collection == STAGES else doc.get("victim_id")
     if not names or place is None or not victim:
         return []
     occurrence = _occurrence(place, str(doc.get("day") or ""), {})
     found = []
     for name in names:
-        if name == "drk":
-            kind = safe(doc.get("institution_kind"))
+        if name in KINDS:
+            kind = safe(doc.get(KINDS[name]))
             found.append(
-                (f"drk:{kind}:{victim}", str(doc["_id"]), {**occurrence, "a": {"kind": kind}})
+                (f"{name}:{kind}:{victim}", str(doc["_id"]), {**occurrence, "a": {"kind": kind}})
             )
         else:
             found.append((f"{name}:{victim}", str(doc["_id"]), occurrence))
@@ -279,8 +306,8 @@ def _presence_paths(name: str, attributes: Document) -> list[str]:
             f"dpr.{attributes['reg']}",
             f"dph.{attributes['home']}",
         ]
-    if name == "drk":
-        return [f"drk.{attributes['kind']}"]
+    if name in KINDS:
+        return [f"{name}.{attributes['kind']}"]
     return [name]
 
 
@@ -294,21 +321,6 @@ def presence_delta(old: Document | None, new: Document | None) -> Delta:
             for key, amount in presence_counters(doc).items():
                 delta[key] += sign * amount
     return delta
-
-
-def encode_presence(document: Document) -> Document:
-    """A presence document as stored: its occurrences as one compressed JSON blob (FerretDB
-    v1 converts every field of a document on each write)."""
-    text = json.dumps(document.get("occ") or {}, sort_keys=True, separators=(",", ":"))
-    return {"_id": document["_id"], "occ": zlib.compress(text.encode(), 1)}
-
-
-def decode_presence(stored: Document) -> Document:
-    """A stored presence document as the projection works with it."""
-    occ = stored.get("occ")
-    if isinstance(occ, bytes | bytearray):
-        occ = json.loads(zlib.decompress(occ))
-    return {"_id": stored["_id"], "occ": dict(occ or {})}
 
 
 def presence_counters(doc: Document) -> Delta:
@@ -362,55 +374,3 @@ def apply_occurrences(
             presence[presence_id] = {**doc, "occ": {**doc.get("occ", {}), occ_id: occ}}
             changed.add(presence_id)
     return changed
-
-
-def split_path(path: str) -> tuple[str, str]:
-    """(cell, counter) of a delta's path `c.<cell>.<counter>` (cell keys have no dots)."""
-    _, cell, counter = path.split(".", 2)
-    return cell, counter
-
-
-def stored_at(target: str) -> tuple[str, str]:
-    """Where a (period, office, region) document is stored: the (period, office) document
-    and, in it, the region's field (`c.<region>`). Fewer, larger documents: FerretDB v1 pays
-    mostly per document written."""
-    stored, region = target.rsplit(":", 1)
-    return stored, region
-
-
-def encode_cells(cells: Mapping[str, Mapping[str, float]]) -> bytes:
-    """One region's cells as stored: one compressed JSON text of {cell: {counter path:
-    amount}}, zeros and empty cells left out (empty bytes: nothing counts).
-
-    One blob rather than nested fields: FerretDB v1 converts every field of a document on
-    each read and write, and a region holds thousands of counters.
-    """
-    kept = {
-        cell: {k: v for k, v in sorted(counters.items()) if v}
-        for cell, counters in sorted(cells.items())
-    }
-    if not any(kept.values()):
-        return b""
-    text = json.dumps({cell: c for cell, c in kept.items() if c}, separators=(",", ":"))
-    return zlib.compress(text.encode(), 1)
-
-
-def decode_cells(document: Document, region: str) -> dict[str, dict[str, float]]:
-    """A stored document's cells of one region."""
-    stored = (document.get("c") or {}).get(region)
-    return dict(json.loads(zlib.decompress(stored))) if stored else {}
-
-
-def nest(delta: Delta) -> dict[str, Document]:
-    """Aggregate documents as stored, from flat (document, path) counts (a rebuild's inserts)."""
-    cells: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
-    for (target, path), amount in sorted(delta.items()):
-        if amount:
-            stored, region = stored_at(target)
-            cell, counter = split_path(path)
-            by_cell = cells.setdefault(stored, {}).setdefault(region, {})
-            by_cell.setdefault(cell, {})[counter] = amount
-    return {
-        stored: {"_id": stored, "c": {r: encode_cells(c) for r, c in sorted(regions.items())}}
-        for stored, regions in cells.items()
-    }

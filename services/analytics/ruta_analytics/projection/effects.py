@@ -15,11 +15,11 @@ from ruta_analytics.projection.cube import (
     Delta,
     apply_occurrences,
     fact_delta,
-    nest,
     occurrences,
     presence_delta,
 )
 from ruta_analytics.projection.models import AUDIT_HEADS, Document, FactBatch, Key
+from ruta_analytics.projection.storage import nest
 
 
 def _changes(batch: FactBatch) -> Iterable[tuple[Key, Document | None, Document | None]]:

@@ -26,6 +26,9 @@ from ruta_shared.events.catalog.intake import (
     VictimRegistered,
 )
 from ruta_shared.events.catalog.referrals import (
+    CasePlanTaskAdded,
+    CasePlanTaskOverdue,
+    CasePlanTaskStatusChanged,
     ConsentOverrideGranted,
     ReferralAccepted,
     ReferralAcknowledged,
@@ -36,6 +39,9 @@ from ruta_shared.events.catalog.referrals import (
     ReferralRevoked,
     ReferralSent,
     ReintegrationMilestoneReached,
+    RouteStageEntered,
+    RouteStageLeft,
+    RouteStageOverdue,
     VictimReturnedHome,
 )
 from ruta_shared.events.catalog.training import (
@@ -49,7 +55,7 @@ from ruta_shared.events.catalog.training import (
 )
 
 from ruta_analytics.audit.rules import GENESIS, build_entry, chain_id
-from ruta_analytics.projection import corrections, rules, training
+from ruta_analytics.projection import corrections, route, rules, training
 from ruta_analytics.projection.models import (
     ASSESSMENTS,
     ATTENDANCE,
@@ -59,6 +65,8 @@ from ruta_analytics.projection.models import (
     MILESTONES,
     REFERRALS,
     RETURNS,
+    STAGES,
+    TASKS,
     VICTIMS,
     Document,
     FactBatch,
@@ -166,6 +174,10 @@ _REFERRAL: Final = Handler(
     rules.case_dependent(REFERRALS, lambda e, _: e.referral_id), rules.referral_event
 )
 _SESSION: Final = Handler(training.session_keys, training.session_event)
+_STAGE: Final = Handler(
+    rules.case_dependent(STAGES, lambda e, _: e.stage_occurrence_id), route.stage_event
+)
+_TASK: Final = Handler(rules.case_dependent(TASKS, lambda e, _: e.task_id), route.task_event)
 
 
 def _by_event_id(_: EventData, envelope: EventEnvelope) -> str:
@@ -211,6 +223,12 @@ EVENT_HANDLERS: Final = registry(
         ReintegrationMilestoneReached,
         Handler(rules.case_dependent(MILESTONES, _by_event_id), rules.milestone),
     ),
+    on(RouteStageEntered, _STAGE),
+    on(RouteStageLeft, _STAGE),
+    on(RouteStageOverdue, _STAGE),
+    on(CasePlanTaskAdded, _TASK),
+    on(CasePlanTaskStatusChanged, _TASK),
+    on(CasePlanTaskOverdue, _TASK),
     on(TrainingSessionScheduled, _SESSION),
     on(TrainingSessionHeld, _SESSION),
     on(TrainingSessionCancelled, _SESSION),

@@ -1,11 +1,12 @@
 """The projection's documents: fact collections, and the batch of documents events change.
 
 Facts are one document per case, victim, care act, referral, return home, reintegration
-milestone, training session, attendance, headcount and assessment, plus one audit entry per
-event. Effects are idempotent: documents keyed by the thing they describe (or by event id), a
-per-document sequence guard, and audit entries keyed by event id. `FactBatch` holds the
-documents a batch of events touches; the caller loads them first (`handlers.needed`), applies
-the events in order (`handlers.apply_event`), and writes what changed (`store.write_batch`).
+milestone, route-stage occurrence, case-plan task, training session, attendance, headcount
+and assessment, plus one audit entry per event. Effects are idempotent: documents keyed by
+the thing they describe (or by event id), a per-document sequence guard, and audit entries
+keyed by event id. `FactBatch` holds the documents a batch of events touches; the caller
+loads them first (`handlers.needed`), applies the events in order (`handlers.apply_event`),
+and writes what changed (`store.write_batch`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ CARE: Final = "care"
 REFERRALS: Final = "referrals"
 RETURNS: Final = "returns"
 MILESTONES: Final = "milestones"
+STAGES: Final = "stages"  # one per occurrence of a route-of-care stage
+TASKS: Final = "tasks"  # one per case-plan task
 SESSIONS: Final = "sessions"
 ATTENDANCE: Final = "attendance"
 HEADCOUNTS: Final = "headcounts"
@@ -44,6 +47,8 @@ FACT_COLLECTIONS: Final = (
     REFERRALS,
     RETURNS,
     MILESTONES,
+    STAGES,
+    TASKS,
     SESSIONS,
     ATTENDANCE,
     HEADCOUNTS,

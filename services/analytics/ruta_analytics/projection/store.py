@@ -25,12 +25,13 @@ from pymongo.errors import BulkWriteError
 from ruta_shared.events import EventEnvelope
 
 from ruta_analytics.projection import journal
-from ruta_analytics.projection.cube import CUBE, PRESENCE, decode_presence, encode_presence
+from ruta_analytics.projection.cube import CUBE, PRESENCE
 from ruta_analytics.projection.effects import presence_ids, settle
 from ruta_analytics.projection.handlers import apply_event, needed
 from ruta_analytics.projection.journal import JOURNAL, LOCKS, Worker
 from ruta_analytics.projection.models import AUDIT, AUDIT_HEADS, FACT_COLLECTIONS, FactBatch
 from ruta_analytics.projection.reads import find_ids
+from ruta_analytics.projection.storage import decode_presence, encode_presence
 
 Document = dict[str, Any]
 Database = AsyncDatabase[Document]

@@ -41,6 +41,7 @@ from ruta_analytics.projection.models import (
     VICTIMS,
 )
 from ruta_analytics.projection.store import Generation
+from ruta_analytics.testing import route_oracle
 
 # A victim record a coordinator found to be the same person as another one (`duplicate_of`)
 # counts no more in the victim figures; care, referrals, returns and milestones are acts and
@@ -96,6 +97,9 @@ async def oracle_figures(
         "returns_home": await returns_home(generation, case_match, whole),
         "reintegration": await reintegration(generation, case_match, whole),
         "training": await training(generation, filters, whole),
+        "route_stages": await route_oracle.route_stages(
+            generation, filters, today=today or today_lima()
+        ),
     }
 
 
@@ -106,6 +110,7 @@ async def per_year(generation: Generation, filters: Filters) -> list[Document]:
         offices=filters.offices,
         region=filters.region,
         crime_type=filters.crime_type,
+        project=filters.project,
     )
     match = base.case_match(period=False)
     cases = await count_by(generation, CASES, {**match, "opened": True}, "year")

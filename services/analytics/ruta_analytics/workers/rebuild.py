@@ -28,10 +28,11 @@ from ruta_shared.events import EVENTS, EventEnvelope, EventError
 from ruta_shared.logging import configure_logging
 from ruta_shared.mongo import create_mongo_client
 
-from ruta_analytics.projection.cube import CUBE, PRESENCE, encode_presence
+from ruta_analytics.projection.cube import CUBE, PRESENCE
 from ruta_analytics.projection.effects import everything
 from ruta_analytics.projection.handlers import apply_event
 from ruta_analytics.projection.models import FactBatch
+from ruta_analytics.projection.storage import encode_presence
 from ruta_analytics.projection.store import (
     GENERATIONS,
     Generation,

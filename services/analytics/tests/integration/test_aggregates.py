@@ -12,13 +12,15 @@ import pytest
 from ruta_analytics.figures.models import Filters
 from ruta_analytics.figures.service import exact_figures
 from ruta_analytics.projection import journal
-from ruta_analytics.projection.cube import CUBE, PRESENCE, decode_cells, decode_presence
+from ruta_analytics.projection.cube import CUBE, PRESENCE
 from ruta_analytics.projection.effects import everything
 from ruta_analytics.projection.handlers import apply_event
 from ruta_analytics.projection.journal import Worker
 from ruta_analytics.projection.models import FactBatch
+from ruta_analytics.projection.storage import decode_cells, decode_presence
 from ruta_analytics.projection.store import Generation, project
 from ruta_analytics.testing.fact_oracle import oracle_figures
+from ruta_analytics.testing.route_stream import with_routes
 from ruta_shared.events import EventEnvelope
 from ruta_shared.testing.synthetic import StreamBuilder, chunked, random_stream
 
@@ -38,6 +40,9 @@ FILTERS: list[Doc] = [
     {"crime_type": "trafficking"},
     {"year": 2016, "office": "cusco", "region": "08", "crime_type": "csec"},
     {"year_from": 2015, "year_to": 2016, "crime_type": "forced_labour"},
+    {"project": "DTZ-2016"},
+    {"year": 2016, "project": "SERV-INTEG"},
+    {"year_from": 2016, "office": "lima", "project": "DTZ-2016"},
 ]
 
 
@@ -77,7 +82,7 @@ async def test_aggregates_equal_the_facts_for_every_filter_and_a_rebuild(
 ) -> None:
     rng = random.Random(31)
     stream = random_stream(rng, cases=120, years=(2015, 2016, 2017), sessions=12)
-    events = corrected(rng, stream)
+    events = corrected(rng, with_routes(rng, stream))
     for batch in chunked(events, 47):
         await project(generation, batch)
     for batch in chunked(events, 113):  # redelivered in other batches
@@ -87,6 +92,16 @@ async def test_aggregates_equal_the_facts_for_every_filter_and_a_rebuild(
         got = await exact_figures(generation, Filters(**chosen), today=TODAY)
         expected = await oracle_figures(generation, Filters(**chosen), today=TODAY)
         assert got == expected, chosen
+        if not chosen:  # the stream reaches every part of the route figures
+            route = got["route_stages"]
+            assert route["overdue_stages_now"]
+            assert route["overdue_tasks_now"]
+            assert all(stage["p90_days"] is not None for stage in route["stages"][:6])
+    # A project's figures are a part of the whole, neither empty nor everything.
+    whole_country = await exact_figures(generation, Filters(), today=TODAY)
+    funded = await exact_figures(generation, Filters(project="DTZ-2016"), today=TODAY)
+    assert 0 < funded["cases_opened"] < whole_country["cases_opened"]
+    assert 0 < funded["victims"]["total"] < whole_country["victims"]["total"]
     # A scope of several offices (the suppressed view's): the case figures add up per office.
     scope = Filters(year=2016, offices=("lima", "cusco"))
     got = await exact_figures(generation, scope, today=TODAY, whole=True)

@@ -15,6 +15,7 @@ from ruta_analytics.figures.publication import ALL, Key, Problem, build, release
 from ruta_analytics.figures.published import _solve
 from ruta_analytics.figures.service import exact_figures
 from ruta_analytics.projection.store import Generation, project
+from ruta_analytics.testing.route_stream import with_routes
 from ruta_shared.security.principal import Role
 from ruta_shared.testing.synthetic import chunked, random_stream
 
@@ -67,7 +68,7 @@ async def test_no_hidden_count_below_k_is_recovered_from_every_request_combined(
     generation: Generation,
 ) -> None:
     rng = random.Random(7)
-    events = random_stream(rng, cases=90, years=(2016, 2017, 2018), sessions=8)
+    events = with_routes(rng, random_stream(rng, cases=90, years=(2016, 2017, 2018), sessions=8))
     for batch in chunked(events, 200):
         await project(generation, batch)
     for offices in (None, ("lima",), ("cusco", "lima")):
@@ -79,6 +80,8 @@ async def test_no_hidden_count_below_k_is_recovered_from_every_request_combined(
             assert sum(problem.values[k] for k in line[:-1]) == problem.values[line[-1]]
         small = {key for key, value in problem.values.items() if 0 < value < K}
         assert small, "the population must have small cells to protect"
+        route_keys = {"se", "sl", "ssv", "ssp", "ssa", "sov", "tov"}
+        assert {key[0] for key in small} & route_keys, "route stages must have small cells too"
         assert small <= hidden
         pinned = determined(problem, hidden)
         assert not {key for key in pinned if 0 < problem.values[key] < K}, offices
@@ -99,6 +102,16 @@ async def test_no_hidden_count_below_k_is_recovered_from_every_request_combined(
                 assert ref["answered"] is not None
             if ref["median_days_to_acceptance"] is not None:
                 assert ref["accepted"] is not None
+            route = out["route_stages"]
+            for stage in route["stages"]:
+                if stage["median_days"] is not None or stage["p90_days"] is not None:
+                    assert stage["left"] is not None
+                    assert stage["left"] >= K
+            if offices is None and period == ALL:  # enough stays nationally to show some
+                assert any(stage["median_days"] is not None for stage in route["stages"])
+            if route["stages_per_victim"] is not None:
+                assert route["victims"] is not None
+                assert route["stays"] is not None
 
 
 def flatten(out: Doc, period: Any) -> dict[Key, Any]:

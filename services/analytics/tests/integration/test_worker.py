@@ -16,8 +16,9 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 from ruta_analytics.figures.models import Filters
 from ruta_analytics.figures.service import exact_figures
-from ruta_analytics.projection.cube import CUBE, PRESENCE, decode_cells
+from ruta_analytics.projection.cube import CUBE, PRESENCE
 from ruta_analytics.projection.models import AUDIT, AUDIT_HEADS, FACT_COLLECTIONS
+from ruta_analytics.projection.storage import decode_cells
 from ruta_analytics.projection.store import Generation, active_generation
 from ruta_shared.events import EventEnvelope
 from ruta_shared.testing.kafka import read_topic, wait_for

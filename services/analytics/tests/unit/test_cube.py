@@ -3,10 +3,11 @@ moves between cells, medians from histograms."""
 
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter
 
-from ruta_analytics.figures.rules import median_of_histogram
+from ruta_analytics.figures.rules import median_of_histogram, percentile_of_histogram
 from ruta_analytics.projection.cube import (
     ALL,
     CARE,
@@ -98,3 +99,16 @@ def test_median_of_a_histogram_is_the_median_of_its_values() -> None:
         )
         assert median_of_histogram(dict(histogram)) == expected
     assert median_of_histogram({}) is None
+
+
+def test_the_90th_percentile_of_a_histogram_is_the_nearest_rank_of_its_values() -> None:
+    rng = random.Random(10)
+    for _ in range(200):
+        values = sorted(rng.randrange(0, 30) for _ in range(rng.randrange(1, 40)))
+        expected = values[math.ceil(len(values) * 0.9) - 1]
+        assert percentile_of_histogram(dict(Counter(values)), 90) == expected
+        # nearest rank: at least 90% of the values are at most it, fewer are below it
+        assert sum(v <= expected for v in values) >= 0.9 * len(values)
+        assert sum(v < expected for v in values) < 0.9 * len(values)
+    assert percentile_of_histogram({}, 90) is None
+    assert percentile_of_histogram({4: 1}, 90) == 4

@@ -14,6 +14,8 @@ CHARTS: Final = {
     "referrals_by_institution": "Derivaciones por institución",
     "training_by_audience": "Personas capacitadas por público",
 }
+# A donor report's charts: the annual report's, and the route of care's stages.
+DONOR_CHARTS: Final = {**CHARTS, "route_stages": "Etapas de la ruta de atención"}
 BAR_HEIGHT: Final = 22
 LABEL_WIDTH: Final = 190
 CHART_WIDTH: Final = 560

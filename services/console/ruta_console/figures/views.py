@@ -9,13 +9,15 @@ from fastapi.responses import Response
 from ruta_shared.lima import today_lima
 from ruta_shared.security.principal import Role
 
+from ruta_console.auth.models import Session
 from ruta_console.calls import call
 from ruta_console.deps import CheckedForm, FiguresReader, RuntimeDep
 from ruta_console.errors import RefusedError
-from ruta_console.figures.rules import CHARTS, charts, figure_filters
+from ruta_console.figures.rules import CHARTS, DONOR_CHARTS, charts, figure_filters
 from ruta_console.jobs.runner import JobFailedError, Progress
 from ruta_console.jobs.store import FileRef
 from ruta_console.pages import redirect, render
+from ruta_console.runtime import Runtime
 from ruta_console.upstream import Service
 
 router = APIRouter()
@@ -91,20 +93,24 @@ async def reports_page(*, request: Request, session: FiguresReader) -> Response:
     )
 
 
-def report_files(year: int) -> list[tuple[str, FileRef]]:
-    """The annual report's files: (analytics path, the file in the job with its label)."""
+def report_files(year: int, project: str | None = None) -> list[tuple[str, FileRef]]:
+    """The annual report's (or a project's donor report's) files: (analytics path, the file
+    in the job with its label)."""
+    base = f"/reports/{year}" if project is None else f"/reports/projects/{project}/{year}"
+    stem = f"ruta-informe-{year}" if project is None else f"ruta-donante-{project}-{year}"
     files = [
         (
-            f"/reports/{year}/tables.{fmt}",
-            FileRef(f"tablas.{fmt}", f"ruta-informe-{year}.{fmt}", DOWNLOADS[fmt], label),
+            f"{base}/tables.{fmt}",
+            FileRef(f"tablas.{fmt}", f"{stem}.{fmt}", DOWNLOADS[fmt], label),
         )
         for fmt, label in (("csv", "Tablas (CSV)"), ("xlsx", "Tablas (Excel, XLSX)"))
     ]
-    for name, text in CHARTS.items():
+    for name, text in (CHARTS if project is None else DONOR_CHARTS).items():
         for fmt in ("png", "svg"):
             label = f"{text} ({fmt.upper()})"
-            ref = FileRef(f"{name}.{fmt}", f"ruta-{name}-{year}.{fmt}", DOWNLOADS[fmt], label)
-            files.append((f"/reports/{year}/charts/{name}.{fmt}", ref))
+            shown = f"ruta-{name}-{year}" if project is None else f"{stem}-{name}"
+            ref = FileRef(f"{name}.{fmt}", f"{shown}.{fmt}", DOWNLOADS[fmt], label)
+            files.append((f"{base}/charts/{name}.{fmt}", ref))
     return files
 
 
@@ -114,7 +120,25 @@ async def prepare_report(
 ) -> Response:
     """Start preparing a year's tables and charts; the job's page shows "N de M", then links."""
     del form  # checked for its CSRF token only
-    files = report_files(year)
+    job_id = await start_report_job(
+        runtime=runtime,
+        session=session,
+        files=report_files(year),
+        title=f"Informe anual {year}",
+        back="/informes",
+    )
+    return redirect(f"/tareas/{job_id}")
+
+
+async def start_report_job(
+    *,
+    runtime: Runtime,
+    session: Session,
+    files: list[tuple[str, FileRef]],
+    title: str,
+    back: str,
+) -> str:
+    """A job that downloads each file from analytics into the job, one step per file."""
 
     async def work(progress: Progress) -> None:
         for done, (path, ref) in enumerate(files):
@@ -132,12 +156,11 @@ async def prepare_report(
             await progress.keep(ref, answer.content)
 
     assert session.account is not None
-    job_id = await runtime.jobs.start(
+    return await runtime.jobs.start(
         kind="report",
         owner=session.account.user_id,
-        title=f"Informe anual {year}",
+        title=title,
         total=len(files),
-        back="/informes",
+        back=back,
         work=work,
     )
-    return redirect(f"/tareas/{job_id}")

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Final
 
 from ruta_analytics.projection.models import (
@@ -112,23 +113,40 @@ def where(doc: Document, *, training: bool = False) -> Where | None:
     )
 
 
-def _spread(delta: Delta, place: Where, counters: Iterable[tuple[str, float]], sign: int) -> None:
-    """Add `counters` at every level, document and cell that covers `place`."""
-    items = [(path, n) for path, n in counters if n]
-    if not items:
-        return
+@lru_cache(maxsize=65_536)
+def _spots(place: Where) -> tuple[tuple[str, str, bool], ...]:
+    """(document, cell path prefix, all-time document?) of every roll-up covering `place`
+    (computed once per distinct place: a rebuild spreads millions of counters)."""
+    spots = []
     for office, region, crime, project in place.places():
         cell = cell_key(crime, project)
         for level in LEVELS:
             target = doc_id(level, period_of(level, place.year, place.month), office, region)
-            if level == "a":  # which years hold anything, for ranges and the suppressed view
-                delta[(target, f"c.{cell}.yr.{place.year}")] += sign
-            for path, amount in items:
-                if path.startswith("@"):  # all-time documents only
-                    if level == "a":
-                        delta[(target, f"c.{cell}.{path[1:]}")] += sign * amount  # type: ignore[assignment]
-                else:
-                    delta[(target, f"c.{cell}.{path}")] += sign * amount  # type: ignore[assignment]
+            spots.append((target, f"c.{cell}.", level == "a"))
+    return tuple(spots)
+
+
+def _spread(
+    delta: Delta,
+    place: Where,
+    counters: Iterable[tuple[str, float]],
+    sign: int,
+    facts: int = 1,
+) -> None:
+    """Add `counters` (of `facts` facts) at every level, document and cell covering `place`."""
+    counters = list(counters)
+    items = [(path, sign * n) for path, n in counters if n and not path.startswith("@")]
+    lasting = [(path[1:], sign * n) for path, n in counters if n and path.startswith("@")]
+    if not items and not lasting:
+        return
+    year = f"yr.{place.year}"  # which years hold anything, for ranges and the suppressed view
+    for target, prefix, all_time in _spots(place):
+        for path, amount in items:
+            delta[(target, prefix + path)] += amount  # type: ignore[assignment]
+        if all_time:
+            delta[(target, prefix + year)] += sign * facts
+            for path, amount in lasting:
+                delta[(target, prefix + path)] += amount  # type: ignore[assignment]
 
 
 def _case_counters(doc: Document) -> list[tuple[str, float]]:
@@ -203,6 +221,21 @@ def fact_counters(collection: str, doc: Document) -> list[tuple[str, float]]:
     return counters(doc) if counters is not None else []
 
 
+def spread_all(facts: Iterable[tuple[str, Document]], delta: Delta) -> None:
+    """Add what every fact counts to `delta`, summed per place first (a rebuild: the same
+    counts as one `fact_delta` per fact, in a fraction of the time)."""
+    by_place: dict[Where, Counter[str]] = defaultdict(Counter)
+    counted: Counter[Where] = Counter()
+    for collection, doc in facts:
+        for place, counters in _placed(collection, doc, collection == SESSIONS):
+            kept = [(path, n) for path, n in counters if n]
+            if kept:
+                counted[place] += 1
+                by_place[place].update(dict(kept))
+    for place, summed in by_place.items():
+        _spread(delta, place, summed.items(), 1, facts=counted[place])
+
+
 def _placed(collection: str, doc: Document | None, training: bool) -> list[tuple[Where, list[Any]]]:
     """Where a fact counts and what, at each of its moments (none when it does not count)."""
     place = where(doc, training=training) if doc is not None else None
@@ -214,9 +247,12 @@ def _placed(collection: str, doc: Document | None, training: bool) -> list[tuple
     return moments(doc, place)
 
 
-def fact_delta(collection: str, old: Document | None, new: Document | None) -> Delta:
-    """What changing a fact from `old` to `new` (None: absent) does to the aggregates."""
-    delta: Delta = Counter()
+def fact_delta(
+    collection: str, old: Document | None, new: Document | None, into: Delta | None = None
+) -> Delta:
+    """What changing a fact from `old` to `new` (None: absent) does to the aggregates
+    (added to `into` when given)."""
+    delta: Delta = Counter() if into is None else into
     training = collection == SESSIONS
     placed = [_placed(collection, doc, training) for doc in (old, new)]
     if placed[0] == placed[1]:
@@ -311,9 +347,9 @@ def _presence_paths(name: str, attributes: Document) -> list[str]:
     return [name]
 
 
-def presence_delta(old: Document | None, new: Document | None) -> Delta:
-    """What changing a presence document does to the aggregates."""
-    delta: Delta = Counter()
+def presence_delta(old: Document | None, new: Document | None, into: Delta | None = None) -> Delta:
+    """What changing a presence document does to the aggregates (added to `into`)."""
+    delta: Delta = Counter() if into is None else into
     if (old or {}).get("occ") == (new or {}).get("occ"):
         return delta
     for doc, sign in ((old, -1), (new, 1)):

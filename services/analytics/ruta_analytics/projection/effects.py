@@ -17,6 +17,7 @@ from ruta_analytics.projection.cube import (
     fact_delta,
     occurrences,
     presence_delta,
+    spread_all,
 )
 from ruta_analytics.projection.models import AUDIT_HEADS, Document, FactBatch, Key
 from ruta_analytics.projection.storage import nest
@@ -79,12 +80,13 @@ def everything(batch: FactBatch) -> tuple[dict[str, Document], dict[str, Documen
     """Presence and aggregate documents of a batch built from nothing (a rebuild)."""
     added: list[tuple[str, str, Document]] = []
     delta: Delta = Counter()
-    for (collection, _), document in sorted(batch.docs.items()):
+    facts = [(collection, document) for (collection, _), document in sorted(batch.docs.items())]
+    for collection, document in facts:
         added += occurrences(collection, document)
-        delta.update(fact_delta(collection, None, document))
+    spread_all(facts, delta)
     presence: dict[str, Document | None] = {}
     apply_occurrences(presence, [], added)
     kept = {k: v for k, v in presence.items() if v is not None and v.get("occ")}
     for document in kept.values():
-        delta.update(presence_delta(None, document))
+        presence_delta(None, document, into=delta)
     return kept, nest(delta)

@@ -57,7 +57,7 @@ def decode_cells(document: Document, region: str) -> dict[str, dict[str, float]]
 def nest(delta: Delta) -> dict[str, Document]:
     """Aggregate documents as stored, from flat (document, path) counts (a rebuild's inserts)."""
     cells: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
-    for (target, path), amount in sorted(delta.items()):
+    for (target, path), amount in delta.items():
         if amount:
             stored, region = stored_at(target)
             cell, counter = split_path(path)

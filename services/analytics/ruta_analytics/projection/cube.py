@@ -222,18 +222,46 @@ def fact_counters(collection: str, doc: Document) -> list[tuple[str, float]]:
 
 
 def spread_all(facts: Iterable[tuple[str, Document]], delta: Delta) -> None:
-    """Add what every fact counts to `delta`, summed per place first (a rebuild: the same
-    counts as one `fact_delta` per fact, in a fraction of the time)."""
+    """Add what every fact counts to `delta` (a rebuild: the same counts as one `fact_delta`
+    per fact): summed per place, then per month document and cell, then each year from its
+    months and all time from its years, instead of spreading every fact to every level."""
     by_place: dict[Where, Counter[str]] = defaultdict(Counter)
     counted: Counter[Where] = Counter()
     for collection, doc in facts:
         for place, counters in _placed(collection, doc, collection == SESSIONS):
-            kept = [(path, n) for path, n in counters if n]
+            kept = {path: n for path, n in counters if n}
             if kept:
                 counted[place] += 1
-                by_place[place].update(dict(kept))
+                by_place[place].update(kept)
+    months: dict[tuple[int, int, str, str, str], Counter[str]] = defaultdict(Counter)
     for place, summed in by_place.items():
-        _spread(delta, place, summed.items(), 1, facts=counted[place])
+        for office, region, crime, project in place.places():
+            key = (place.year, place.month, office, region, cell_key(crime, project))
+            months[key].update(summed)
+            months[key][f"@yr.{place.year}"] += counted[place]
+    years: dict[tuple[int, str, str, str], Counter[str]] = defaultdict(Counter)
+    for (year, month, office, region, cell), summed in months.items():
+        _emit(delta, doc_id("m", period_of("m", year, month), office, region), cell, summed)
+        years[(year, office, region, cell)].update(summed)
+    whole: dict[tuple[str, str, str], Counter[str]] = defaultdict(Counter)
+    for (year, office, region, cell), summed in years.items():
+        _emit(delta, doc_id("y", str(year), office, region), cell, summed)
+        whole[(office, region, cell)].update(summed)
+    for (office, region, cell), summed in whole.items():
+        _emit(delta, doc_id("a", ALL, office, region), cell, summed, all_time=True)
+
+
+def _emit(
+    delta: Delta, target: str, cell: str, counters: Counter[str], *, all_time: bool = False
+) -> None:
+    """Counters into `delta`; `@` ones (all-time only) only in all-time documents."""
+    prefix = f"c.{cell}."
+    for path, amount in counters.items():
+        if path.startswith("@"):
+            if all_time:
+                delta[(target, prefix + path[1:])] += amount
+        elif amount:
+            delta[(target, prefix + path)] += amount
 
 
 def _placed(collection: str, doc: Document | None, training: bool) -> list[tuple[Where, list[Any]]]:

@@ -7,8 +7,9 @@ its outbox relay publishing to Kafka) and the analytics faust worker
 victim each) at a steady open-loop rate with a signed case_worker token. For each case,
 latency runs from sending POST /cases until the case is in the figures: its `cases` fact
 (cases opened) and its victim's `victims` fact (the sex x age table) are both in the active
-generation; the figures are computed from these facts on read, so that is when the API and
-the dashboard can first show it. The worker's batch counter is read every --poll-ms, and the
+generation after the worker's batch counter moved: a batch writes its facts and its
+aggregate counts through one journal before it bumps the counter, so that is when the API
+and the dashboard can first show it. The worker's batch counter is read every --poll-ms, and the
 pending cases' facts are looked up whenever it moved. Prints p50/p99 and how many cases were
 within 1 s (target: p99 < 1 s). If intake cannot sustain the rate, it says so, prints the
 rate achieved and measures the latency again at 90% of that rate.

@@ -15,7 +15,9 @@ from typing import Any, Final
 
 from pymongo import ReplaceOne
 from pymongo.errors import BulkWriteError
+from ruta_shared.lima import today_lima
 
+from ruta_analytics.projection.cube import compact_due
 from ruta_analytics.projection.reads import find_ids
 from ruta_analytics.projection.storage import decode_cells, encode_cells, split_path, stored_at
 
@@ -135,6 +137,7 @@ def add_counts(document: Document, regions: Mapping[str, Mapping[str, float]]) -
     """`document` with each region's `paths` (`c.<cell>.<counter>`) added to its counters;
     counters at zero, empty cells and empty regions removed."""
     stored = dict(document.get("c") or {})
+    today = today_lima().isoformat()
     for region, paths in regions.items():
         cells = decode_cells(document, region)
         for path, amount in paths.items():
@@ -142,6 +145,9 @@ def add_counts(document: Document, regions: Mapping[str, Mapping[str, float]]) -
             counters = cells.setdefault(cell, {})
             value = counters.get(counter, 0) + amount
             counters[counter] = round(value, 6) if isinstance(value, float) else value
+        if str(document["_id"]).startswith("a:"):
+            for counters in cells.values():
+                compact_due(counters, today)
         blob = encode_cells(cells)
         if blob:
             stored[region] = blob

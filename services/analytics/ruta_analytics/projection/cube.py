@@ -113,6 +113,26 @@ def where(doc: Document, *, training: bool = False) -> Where | None:
     )
 
 
+# Counters of open things by due day (pending referrals, open stages, open plan tasks), read
+# as "overdue now" against today. Days before today only ever count as overdue, so they are
+# kept as one day, PAST_DUE: without that, the all-time documents would grow with every due
+# day ever seen.
+DUE_COUNTERS: Final = ("rdue.", "sdue.", "tdue.")
+PAST_DUE: Final = "0000-00-00"
+
+
+def compact_due(counters: dict[str, float], today: str) -> None:
+    """Merge the due-day counters of days before `today` into PAST_DUE (sums unchanged)."""
+    for path in [p for p in counters if p.startswith(DUE_COUNTERS)]:
+        prefix, day = path.rsplit(".", 1)
+        if day < today and day != PAST_DUE:
+            amount = counters.pop(path)
+            past = f"{prefix}.{PAST_DUE}"
+            counters[past] = counters.get(past, 0) + amount
+            if not counters[past]:
+                del counters[past]
+
+
 @lru_cache(maxsize=65_536)
 def _spots(place: Where) -> tuple[tuple[str, str, bool], ...]:
     """(document, cell path prefix, all-time document?) of every roll-up covering `place`

@@ -12,7 +12,9 @@ import zlib
 from collections.abc import Mapping
 from typing import Any
 
-from ruta_analytics.projection.cube import Delta
+from ruta_shared.lima import today_lima
+
+from ruta_analytics.projection.cube import Delta, compact_due
 
 Document = dict[str, Any]
 
@@ -63,6 +65,12 @@ def nest(delta: Delta) -> dict[str, Document]:
             cell, counter = split_path(path)
             by_cell = cells.setdefault(stored, {}).setdefault(region, {})
             by_cell.setdefault(cell, {})[counter] = amount
+    today = today_lima().isoformat()
+    for stored, regions in cells.items():
+        if stored.startswith("a:"):
+            for by_cell in regions.values():
+                for counters in by_cell.values():
+                    compact_due(counters, today)
     return {
         stored: {"_id": stored, "c": {r: encode_cells(c) for r, c in sorted(regions.items())}}
         for stored, regions in cells.items()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 
 import pytest
@@ -22,12 +21,14 @@ from ruta_analytics.projection.store import Generation, project
 from ruta_analytics.testing.fact_oracle import oracle_figures
 from ruta_analytics.testing.route_stream import with_routes
 from ruta_shared.events import EventEnvelope
+from ruta_shared.lima import today_lima
 from ruta_shared.testing.synthetic import StreamBuilder, chunked, random_stream
 
 pytestmark = pytest.mark.integration
 
 Doc = dict[str, Any]
-TODAY = date(2017, 6, 30)
+# Today: the aggregates keep due days before today as one (`cube.compact_due`).
+TODAY = today_lima()
 FILTERS: list[Doc] = [
     {},
     {"year": 2016},

@@ -13,6 +13,7 @@ from ruta_analytics.projection.cube import (
     CARE,
     Delta,
     apply_occurrences,
+    compact_due,
     fact_delta,
     occurrences,
     presence_counters,
@@ -112,3 +113,23 @@ def test_the_90th_percentile_of_a_histogram_is_the_nearest_rank_of_its_values() 
         assert sum(v < expected for v in values) < 0.9 * len(values)
     assert percentile_of_histogram({}, 90) is None
     assert percentile_of_histogram({4: 1}, 90) == 4
+
+
+def test_due_days_before_today_are_kept_as_one_and_sums_do_not_change() -> None:
+    counters: dict[str, float] = {
+        "rdue.2017-03-01": 2,
+        "rdue.2017-04-01": 1,
+        "rdue.0000-00-00": 4,
+        "rdue.2030-01-01": 3,
+        "tdue.2016-01-01": -1,
+        "r.police.pending": 6,
+    }
+    before = sum(n for k, n in counters.items() if k.startswith("rdue."))
+    compact_due(counters, "2020-01-01")
+    assert counters == {
+        "rdue.0000-00-00": 7,
+        "rdue.2030-01-01": 3,
+        "tdue.0000-00-00": -1,
+        "r.police.pending": 6,
+    }
+    assert sum(n for k, n in counters.items() if k.startswith("rdue.")) == before

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ruta_analytics.figures.models import Document, Filters
+from ruta_analytics.figures.models import Filters
 from ruta_analytics.projection.cube import (
     ALL,
     CUBE,
@@ -36,18 +36,26 @@ def _offices(filters: Filters) -> list[str]:
     return [ALL]
 
 
-async def _documents(generation: Generation, ids: Iterable[str]) -> list[Document]:
+# The decoded documents a group of reads shares (the suppressed view reads every period's
+# figures at once, and each of them the all-time documents): id -> cells, or None if absent.
+Shared = dict[str, dict[str, dict[str, float]] | None]
+
+
+async def _documents(
+    generation: Generation, ids: Iterable[str], shared: Shared | None = None
+) -> list[dict[str, dict[str, float]]]:
     """The (period, office, region) documents `ids`: each its region's cells, as stored."""
     collection = generation.collection(CUBE)
-    wanted = [stored_at(i) for i in ids]
+    ids = list(ids)
+    known: Shared = shared if shared is not None else {}
+    missing = [i for i in ids if i not in known]
+    wanted = [stored_at(i) for i in missing]
     found = await asyncio.gather(
         *(collection.find_one({"_id": stored}, {f"c.{region}": 1}) for stored, region in wanted)
     )
-    return [
-        decode_cells(document, region)
-        for document, (_, region) in zip(found, wanted, strict=True)
-        if document is not None
-    ]
+    for target, document, (_, region) in zip(missing, found, wanted, strict=True):
+        known[target] = decode_cells(document, region) if document is not None else None
+    return [cells for cells in (known[i] for i in ids) if cells is not None]
 
 
 def _cell_counts(
@@ -93,26 +101,29 @@ def cell_of(filters: Filters, *, training: bool = False) -> str:
     return cell_key(crime, filters.project if filters.project is not None else ALL)
 
 
-async def read(generation: Generation, filters: Filters, *, period: bool = True) -> Read:
-    """The documents of the filters' period (`period=False`: all time) and offices."""
+async def read(
+    generation: Generation, filters: Filters, *, period: bool = True, shared: Shared | None = None
+) -> Read:
+    """The documents of the filters' period (`period=False`: all time) and offices
+    (`shared`: documents already read by the same group of reads)."""
     offices = _offices(filters)
     region = safe(filters.region) if filters.region is not None else ALL
     ranged = filters.year_from is not None or filters.year_to is not None
     if not period or (filters.year is None and not ranged):
         ids = [doc_id("a", ALL, office, region) for office in offices]
-        return Read(await _documents(generation, ids))
+        return Read(await _documents(generation, ids, shared))
     if filters.year is not None:
         level = "m" if filters.month is not None else "y"
         key = period_of(level, filters.year, filters.month or 1)
         ids = [doc_id(level, key, office, region) for office in offices]
-        return Read(await _documents(generation, ids))
+        return Read(await _documents(generation, ids, shared))
     low, high = filters.year_from, filters.year_to
     if low is None or high is None:
         known = await years_known(generation, filters)
         low = low if low is not None else (known[0] if known else 0)
         high = high if high is not None else (known[-1] if known else -1)
     ids = [doc_id("y", str(y), office, region) for y in range(low, high + 1) for office in offices]
-    return Read(await _documents(generation, ids), since=low)
+    return Read(await _documents(generation, ids, shared), since=low)
 
 
 def has_period(filters: Filters) -> bool:

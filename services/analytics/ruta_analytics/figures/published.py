@@ -9,7 +9,6 @@ batches cost one computation.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Final, Literal
 
 from ruta_shared.lima import today_lima
@@ -18,6 +17,7 @@ from ruta_shared.security.principal import Principal
 
 from ruta_analytics.audit.service import annual_anchor
 from ruta_analytics.figures import reports
+from ruta_analytics.figures.cells import Shared
 from ruta_analytics.figures.models import Document, Filters
 from ruta_analytics.figures.publication import ALL, build, per_year_rows, release
 from ruta_analytics.figures.service import exact_figures, known_years
@@ -103,17 +103,17 @@ async def _solve(
     scope = Filters(offices=offices, project=project)
     years = await known_years(generation, scope)
     periods: list[Any] = [ALL, *years]
-    # Every period's figures at once: each is a few documents read by `_id`.
-    found = await asyncio.gather(
-        *(
-            exact_figures(
-                generation,
-                scope if p is ALL else Filters(year=p, offices=offices, project=project),
-                whole=True,
-            )
-            for p in periods
+    # Every period's figures: a few documents each, read by `_id`, the all-time ones once.
+    shared: Shared = {}
+    found = [
+        await exact_figures(
+            generation,
+            scope if p is ALL else Filters(year=p, offices=offices, project=project),
+            whole=True,
+            shared=shared,
         )
-    )
+        for p in periods
+    ]
     by_period: dict[Any, Document] = dict(zip(periods, found, strict=True))
     problem = build(by_period)
     return by_period, solve(problem.values, problem.lines, k), years

@@ -23,6 +23,7 @@ from ruta_shared.reference import (
 
 from ruta_analytics.figures.cells import (
     Counts,
+    Shared,
     cell_of,
     has_period,
     pairs,
@@ -49,12 +50,21 @@ async def read_figures(*, runtime: Runtime, filters: Filters) -> Document:
 
 
 async def exact_figures(
-    generation: Generation, filters: Filters, *, today: date | None = None, whole: bool = False
+    generation: Generation,
+    filters: Filters,
+    *,
+    today: date | None = None,
+    whole: bool = False,
+    shared: Shared | None = None,
 ) -> Document:
     """Every figure of the dashboard and the reports, exact (`whole`: every vector and
     table lists its whole key set, as the suppressed view needs)."""
-    found = await read(generation, filters)
-    whole_time = await read(generation, filters, period=False) if has_period(filters) else found
+    found = await read(generation, filters, shared=shared)
+    whole_time = (
+        await read(generation, filters, period=False, shared=shared)
+        if has_period(filters)
+        else found
+    )
     counts = found.counts(cell_of(filters))
     sessions = found.counts(cell_of(filters, training=True))
     all_time = whole_time.counts(cell_of(filters))

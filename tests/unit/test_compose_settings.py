@@ -61,6 +61,8 @@ DEFAULTS_KEPT: dict[str, str] = {
         "dashboard_poll_seconds",
         "faust_session_timeout_seconds",
         "journal_lease_seconds",
+        "job_lease_seconds",
+        "job_keep_minutes",
     ),
     **reasons(
         "switches for tests and one-off tools; production runs everything (their default)",
@@ -73,6 +75,8 @@ DEFAULTS_KEPT: dict[str, str] = {
     **reasons(
         "the organisation's policy, documented where it is defined; the default is the protocol's",
         "acknowledgement_deadline_seconds",
+        "htcds_k",
+        "htcds_max_suppressed_share",
         "answer_deadline_seconds",
         "webhook_max_attempts",
         "certificate_min_attendance_ratio",

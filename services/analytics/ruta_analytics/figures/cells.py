@@ -7,7 +7,6 @@ for a range of years, times the offices of a scope. Nothing here scans facts.
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from ruta_analytics.projection.cube import (
     period_of,
     safe,
 )
+from ruta_analytics.projection.reads import find_ids
 from ruta_analytics.projection.storage import decode_cells, stored_at
 from ruta_analytics.projection.store import Generation
 
@@ -45,16 +45,19 @@ async def _documents(
     generation: Generation, ids: Iterable[str], shared: Shared | None = None
 ) -> list[dict[str, dict[str, float]]]:
     """The (period, office, region) documents `ids`: each its region's cells, as stored."""
-    collection = generation.collection(CUBE)
     ids = list(ids)
     known: Shared = shared if shared is not None else {}
     missing = [i for i in ids if i not in known]
-    wanted = [stored_at(i) for i in missing]
-    found = await asyncio.gather(
-        *(collection.find_one({"_id": stored}, {f"c.{region}": 1}) for stored, region in wanted)
-    )
-    for target, document, (_, region) in zip(missing, found, wanted, strict=True):
-        known[target] = decode_cells(document, region) if document is not None else None
+    by_region: dict[str, dict[str, str]] = {}  # region -> stored id -> logical id
+    for target in missing:
+        stored, region = stored_at(target)
+        by_region.setdefault(region, {})[stored] = target
+    for region, targets in by_region.items():
+        found = await find_ids(generation.collection(CUBE), targets, {f"c.{region}": 1})
+        for document in found:
+            known[targets[str(document["_id"])]] = decode_cells(document, region)
+    for target in missing:
+        known.setdefault(target, None)
     return [cells for cells in (known[i] for i in ids) if cells is not None]
 
 

@@ -16,8 +16,9 @@ from ruta_analytics.projection.effects import everything
 from ruta_analytics.projection.handlers import apply_event
 from ruta_analytics.projection.journal import Worker
 from ruta_analytics.projection.models import FactBatch
-from ruta_analytics.projection.storage import decode_cells, decode_presence
+from ruta_analytics.projection.storage import decode_presence
 from ruta_analytics.projection.store import Generation, project
+from ruta_analytics.testing.cube_state import stored_counters
 from ruta_analytics.testing.fact_oracle import oracle_figures
 from ruta_analytics.testing.route_stream import with_routes
 from ruta_shared.events import EventEnvelope
@@ -56,15 +57,6 @@ async def live_state(generation: Generation) -> tuple[dict[str, Doc], dict[str, 
         if flat:
             cube[document["_id"]] = flat
     return presence, cube
-
-
-def stored_counters(document: Doc) -> dict[str, float]:
-    """An aggregate document's counters by region, cell and counter (marks left out)."""
-    out: dict[str, float] = {}
-    for region in document.get("c", {}):
-        for cell, counters in decode_cells(document, region).items():
-            out.update({f"{region}/{cell}/{k}": round(float(v), 6) for k, v in counters.items()})
-    return out
 
 
 def rebuilt_state(events: list[EventEnvelope]) -> tuple[dict[str, Doc], dict[str, Doc]]:

@@ -18,8 +18,8 @@ from ruta_analytics.figures.models import Filters
 from ruta_analytics.figures.service import exact_figures
 from ruta_analytics.projection.cube import CUBE, PRESENCE
 from ruta_analytics.projection.models import AUDIT, AUDIT_HEADS, FACT_COLLECTIONS
-from ruta_analytics.projection.storage import decode_cells
 from ruta_analytics.projection.store import Generation, active_generation
+from ruta_analytics.testing.cube_state import stored_counters
 from ruta_shared.events import EventEnvelope
 from ruta_shared.testing.kafka import read_topic, wait_for
 from ruta_shared.testing.synthetic import random_stream, report_stream
@@ -38,19 +38,10 @@ async def snapshot(generation: Generation) -> dict[str, list[Doc]]:
     # The aggregates, without what only the live path writes: journal marks, and counters
     # that went back to zero (a rebuild never writes a zero).
     out[CUBE] = [
-        {"_id": d["_id"], "c": counters(d)}
+        {"_id": d["_id"], "c": stored_counters(d)}
         async for d in generation.collection(CUBE).find().sort("_id", 1)
-        if counters(d)
+        if stored_counters(d)
     ]
-    return out
-
-
-def counters(document: Doc) -> dict[str, float]:
-    """An aggregate document's counters by region, cell and counter (marks left out)."""
-    out: dict[str, float] = {}
-    for region in document.get("c", {}):
-        for cell, found in decode_cells(document, region).items():
-            out.update({f"{region}/{cell}/{k}": round(float(v), 6) for k, v in found.items()})
     return out
 
 

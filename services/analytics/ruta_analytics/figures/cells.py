@@ -25,7 +25,24 @@ from ruta_analytics.projection.reads import find_ids
 from ruta_analytics.projection.storage import decode_cells, stored_at
 from ruta_analytics.projection.store import Generation
 
-Counts = Counter[str]  # counter path -> amount (test gains are not whole)
+
+class Counts(Counter[str]):
+    """Counter path -> amount (test gains are not whole), grouped by the path's first part
+    on first use: a figure read takes two dozen groups from one cell (`under`), and a cell
+    holds thousands of counters at national scale."""
+
+    _groups: dict[str, dict[str, float]] | None = None
+
+    def group(self, prefix: str) -> dict[str, float]:
+        """The non-zero counters below `prefix.` (one part, no dots) by the rest of the path."""
+        if self._groups is None:
+            groups: dict[str, dict[str, float]] = {}
+            for path, n in self.items():
+                head, dot, rest = path.partition(".")
+                if dot and n:
+                    groups.setdefault(head, {})[rest] = n
+            self._groups = groups
+        return self._groups.get(prefix, {})
 
 
 def _offices(filters: Filters) -> list[str]:
@@ -66,7 +83,7 @@ def _cell_counts(
 ) -> Counts:
     """The sum of one cell over documents; with `since` (a year range's first year), each
     year's `q` pairs from years inside the range are taken off (each thing counts once)."""
-    out: Counts = Counter()
+    out = Counts()
     for document in documents:
         for path, amount in document.get(cell, {}).items():
             if not path.startswith("q."):
@@ -149,6 +166,8 @@ async def read_counts(
 
 def under(counts: Counts, prefix: str) -> dict[str, int]:
     """The counters below `prefix.` by the rest of their path (`r.ngo.ok` -> `ngo.ok`)."""
+    if isinstance(counts, Counts) and "." not in prefix:
+        return {rest: _number(n) for rest, n in counts.group(prefix).items()}
     start = f"{prefix}."
     return {
         path[len(start) :]: _number(n) for path, n in counts.items() if path.startswith(start) and n

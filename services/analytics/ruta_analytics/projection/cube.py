@@ -23,9 +23,8 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from ruta_analytics.projection.models import (
     CARE,
@@ -80,8 +79,7 @@ def period_of(level: str, year: int, month: int) -> str:
     return str(year) if level == "y" else ALL
 
 
-@dataclass(frozen=True)
-class Where:
+class Where(NamedTuple):
     """Where a fact counts: its period, office, region, crime types and project."""
 
     year: int
@@ -106,11 +104,17 @@ def where(doc: Document, *, training: bool = False) -> Where | None:
     if not isinstance(year, int) or not isinstance(month, int) or not office:
         return None
     region = doc.get("region") if training else doc.get("region_of_exploitation")
-    crimes = () if training else tuple(sorted({safe(c) for c in doc.get("crime_types") or []}))
+    crimes = () if training else _crimes(tuple(doc.get("crime_types") or ()))
     project = doc.get("project_code") or doc.get("case_project")
     return Where(
         year, month, safe(office), safe(region), crimes, safe(project) if project else None
     )
+
+
+@lru_cache(maxsize=1_024)
+def _crimes(given: tuple[str, ...]) -> tuple[str, ...]:
+    """A fact's crime types as its cells name them: distinct, sorted (few distinct lists)."""
+    return tuple(sorted({safe(c) for c in given}))
 
 
 # Counters of open things by due day (pending referrals, open stages, open plan tasks), read
@@ -241,50 +245,7 @@ def fact_counters(collection: str, doc: Document) -> list[tuple[str, float]]:
     return counters(doc) if counters is not None else []
 
 
-def spread_all(facts: Iterable[tuple[str, Document]], delta: Delta) -> None:
-    """Add what every fact counts to `delta` (a rebuild: the same counts as one `fact_delta`
-    per fact): summed per place, then per month document and cell, then each year from its
-    months and all time from its years, instead of spreading every fact to every level."""
-    by_place: dict[Where, Counter[str]] = defaultdict(Counter)
-    counted: Counter[Where] = Counter()
-    for collection, doc in facts:
-        for place, counters in _placed(collection, doc, collection == SESSIONS):
-            kept = {path: n for path, n in counters if n}
-            if kept:
-                counted[place] += 1
-                by_place[place].update(kept)
-    months: dict[tuple[int, int, str, str, str], Counter[str]] = defaultdict(Counter)
-    for place, summed in by_place.items():
-        for office, region, crime, project in place.places():
-            key = (place.year, place.month, office, region, cell_key(crime, project))
-            months[key].update(summed)
-            months[key][f"@yr.{place.year}"] += counted[place]
-    years: dict[tuple[int, str, str, str], Counter[str]] = defaultdict(Counter)
-    for (year, month, office, region, cell), summed in months.items():
-        _emit(delta, doc_id("m", period_of("m", year, month), office, region), cell, summed)
-        years[(year, office, region, cell)].update(summed)
-    whole: dict[tuple[str, str, str], Counter[str]] = defaultdict(Counter)
-    for (year, office, region, cell), summed in years.items():
-        _emit(delta, doc_id("y", str(year), office, region), cell, summed)
-        whole[(office, region, cell)].update(summed)
-    for (office, region, cell), summed in whole.items():
-        _emit(delta, doc_id("a", ALL, office, region), cell, summed, all_time=True)
-
-
-def _emit(
-    delta: Delta, target: str, cell: str, counters: Counter[str], *, all_time: bool = False
-) -> None:
-    """Counters into `delta`; `@` ones (all-time only) only in all-time documents."""
-    prefix = f"c.{cell}."
-    for path, amount in counters.items():
-        if path.startswith("@"):
-            if all_time:
-                delta[(target, prefix + path[1:])] += amount
-        elif amount:
-            delta[(target, prefix + path)] += amount
-
-
-def _placed(collection: str, doc: Document | None, training: bool) -> list[tuple[Where, list[Any]]]:
+def placed(collection: str, doc: Document | None, training: bool) -> list[tuple[Where, list[Any]]]:
     """Where a fact counts and what, at each of its moments (none when it does not count)."""
     place = where(doc, training=training) if doc is not None else None
     if doc is None or place is None:
@@ -302,10 +263,10 @@ def fact_delta(
     (added to `into` when given)."""
     delta: Delta = Counter() if into is None else into
     training = collection == SESSIONS
-    placed = [_placed(collection, doc, training) for doc in (old, new)]
-    if placed[0] == placed[1]:
+    spotted = [placed(collection, doc, training) for doc in (old, new)]
+    if spotted[0] == spotted[1]:
         return delta  # same places, same counters (a sequence or a stamp changed): no move
-    for spots, sign in zip(placed, (-1, 1), strict=True):
+    for spots, sign in zip(spotted, (-1, 1), strict=True):
         for spot, counters in spots:
             _spread(delta, spot, counters, sign)
     return delta
@@ -381,7 +342,7 @@ def _occurrence(place: Where, order: str, attributes: Document) -> Document:
     }
 
 
-def _presence_paths(name: str, attributes: Document) -> list[str]:
+def presence_paths(name: str, attributes: Document) -> list[str]:
     if name == "dp":
         return [
             "dp",
@@ -434,7 +395,7 @@ def presence_counters(doc: Document) -> Delta:
             if index:
                 spots.append((target, years[year], f"q.{ordered[index - 1]}."))
         for target, occ, prefix in spots:
-            for path in _presence_paths(name, occ["a"]):
+            for path in presence_paths(name, occ["a"]):
                 counts[(target, f"c.{cell}.{prefix}{path}")] += 1
     return counts
 

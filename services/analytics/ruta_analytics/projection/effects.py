@@ -17,9 +17,9 @@ from ruta_analytics.projection.cube import (
     fact_delta,
     occurrences,
     presence_delta,
-    spread_all,
 )
 from ruta_analytics.projection.models import AUDIT_HEADS, Document, FactBatch, Key
+from ruta_analytics.projection.rollup import count_presences, new_cells, presences, spread_all
 from ruta_analytics.projection.storage import nest
 
 
@@ -78,15 +78,9 @@ def settle(batch: FactBatch) -> tuple[list[tuple[str, Document]], list[tuple[str
 
 def everything(batch: FactBatch) -> tuple[dict[str, Document], dict[str, Document]]:
     """Presence and aggregate documents of a batch built from nothing (a rebuild)."""
-    added: list[tuple[str, str, Document]] = []
-    delta: Delta = Counter()
     facts = [(collection, document) for (collection, _), document in sorted(batch.docs.items())]
-    for collection, document in facts:
-        added += occurrences(collection, document)
-    spread_all(facts, delta)
-    presence: dict[str, Document | None] = {}
-    apply_occurrences(presence, [], added)
-    kept = {k: v for k, v in presence.items() if v is not None and v.get("occ")}
-    for document in kept.values():
-        presence_delta(None, document, into=delta)
-    return kept, nest(delta)
+    presence = presences(found for c, d in facts for found in occurrences(c, d))
+    cells = new_cells()
+    spread_all(facts, cells)
+    count_presences(presence.values(), cells)
+    return presence, nest(cells)

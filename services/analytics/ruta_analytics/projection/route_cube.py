@@ -17,7 +17,6 @@ the sum of `dss` over stages (distinct (unit, stage) pairs) over `dsv`.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
@@ -49,7 +48,7 @@ def stage_moments(doc: Document, entered: Where) -> list[tuple[Where, Counters]]
     year, month = doc.get("left_year"), doc.get("left_month")
     if doc.get("left") and isinstance(year, int) and isinstance(month, int):
         stage, days = doc["stage"], int(doc.get("days_in_stage") or 0)
-        left = replace(entered, year=year, month=month)
+        left = entered._replace(year=year, month=month)
         moments.append((left, [(f"sl.{stage}", 1), (f"sd.{stage}.{days}", 1)]))
     return moments
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from ruta_shared.lima import today_lima
 
-from ruta_analytics.projection.cube import Delta, compact_due
+from ruta_analytics.projection.cube import compact_due
 
 Document = dict[str, Any]
 
@@ -56,25 +56,25 @@ def decode_cells(document: Document, region: str) -> dict[str, dict[str, float]]
     return dict(json.loads(zlib.decompress(stored))) if stored else {}
 
 
-def nest(delta: Delta) -> dict[str, Document]:
-    """Aggregate documents as stored, from flat (document, path) counts (a rebuild's inserts)."""
-    cells: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
-    for (target, path), amount in delta.items():
-        if amount:
+def nest(cells: Mapping[tuple[str, str], dict[str, Any]]) -> dict[str, Document]:
+    """Aggregate documents as stored, from the counters per (document, cell) (a rebuild's
+    inserts); zeros, empty cells and empty regions are left out, as `counts.add_counts` does."""
+    by_stored: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
+    for (target, cell), counters in cells.items():
+        if counters:
             stored, region = stored_at(target)
-            cell, counter = split_path(path)
-            by_cell = cells.setdefault(stored, {}).setdefault(region, {})
-            by_cell.setdefault(cell, {})[counter] = amount
+            by_stored.setdefault(stored, {}).setdefault(region, {})[cell] = counters
     today = today_lima().isoformat()
-    for stored, regions in cells.items():
+    documents: dict[str, Document] = {}
+    for stored, regions in by_stored.items():
         if stored.startswith("a:"):
             for by_cell in regions.values():
                 for counters in by_cell.values():
                     compact_due(counters, today)
-    return {
-        stored: {"_id": stored, "c": {r: encode_cells(c) for r, c in sorted(regions.items())}}
-        for stored, regions in cells.items()
-    }
+        blobs = {r: blob for r, c in sorted(regions.items()) if (blob := encode_cells(c))}
+        if blobs:
+            documents[stored] = {"_id": stored, "c": blobs}
+    return documents
 
 
 def encode_presence(document: Document) -> Document:

@@ -204,17 +204,40 @@ async def rebuild(settings: AnalyticsSettings, *, show_progress: bool = True) ->
 
 
 async def _write_all(target: Generation, cache: FactBatch, *, show_progress: bool) -> None:
-    """Insert every document of the in-memory projection into the fresh generation."""
+    """Insert every document of the in-memory projection into the fresh generation.
+
+    The presences and aggregates are computed in a thread while the facts are inserted: the
+    facts are final, and the database does its inserting on its own core meanwhile."""
     final = sorted(cache.dirty)  # deleted documents are never in `dirty`
     bar = ProgressLine(label="write", unit="documents") if show_progress else None
-    done = 0
     by_collection: dict[str, list[Any]] = {}
     for collection, doc_id in final:
         by_collection.setdefault(collection, []).append(cache.docs[(collection, doc_id)])
-    presence, aggregates = everything(cache)
-    by_collection[PRESENCE] = [encode_presence(d) for d in presence.values()]
-    by_collection[CUBE] = list(aggregates.values())
-    total = sum(len(documents) for documents in by_collection.values())
+    rolled_up = asyncio.create_task(asyncio.to_thread(everything, cache))
+    try:
+        done = await _insert(target, by_collection, bar, done=0, total=len(final))
+        presence, aggregates = await rolled_up
+    finally:
+        rolled_up.cancel()  # a failed insert: the thread's result is not waited for
+    rest = {
+        PRESENCE: [encode_presence(d) for d in presence.values()],
+        CUBE: list(aggregates.values()),
+    }
+    total = done + sum(len(documents) for documents in rest.values())
+    done = await _insert(target, rest, bar, done=done, total=total)
+    if bar is not None:
+        bar(done, total, final=True)
+
+
+async def _insert(
+    target: Generation,
+    by_collection: dict[str, list[Any]],
+    bar: ProgressLine | None,
+    *,
+    done: int,
+    total: int,
+) -> int:
+    """Insert the documents in chunks; how many are done after them."""
     for collection, documents in by_collection.items():
         for start in range(0, len(documents), WRITE_CHUNK):
             chunk = documents[start : start + WRITE_CHUNK]
@@ -222,8 +245,7 @@ async def _write_all(target: Generation, cache: FactBatch, *, show_progress: boo
             done += len(chunk)
             if bar is not None:
                 bar(done, total)
-    if bar is not None:
-        bar(done, total, final=True)
+    return done
 
 
 async def _drop_old(db: AsyncDatabase[dict[str, Any]], *, keep: set[str]) -> None:

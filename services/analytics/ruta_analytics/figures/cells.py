@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from ruta_analytics.figures.models import Filters
 from ruta_analytics.projection.cube import (
     ALL,
     CUBE,
+    DUE_LEVEL,
     cell_key,
     doc_id,
     period_of,
@@ -121,29 +123,64 @@ def cell_of(filters: Filters, *, training: bool = False) -> str:
     return cell_key(crime, filters.project if filters.project is not None else ALL)
 
 
-async def read(
-    generation: Generation, filters: Filters, *, period: bool = True, shared: Shared | None = None
-) -> Read:
-    """The documents of the filters' period (`period=False`: all time) and offices
-    (`shared`: documents already read by the same group of reads)."""
+async def _ids(
+    generation: Generation, filters: Filters, *, period: bool = True
+) -> tuple[list[str], int | None]:
+    """The documents of the filters' period (`period=False`: all time) and offices, and a year
+    range's first year."""
     offices = _offices(filters)
     region = safe(filters.region) if filters.region is not None else ALL
     ranged = filters.year_from is not None or filters.year_to is not None
     if not period or (filters.year is None and not ranged):
-        ids = [doc_id("a", ALL, office, region) for office in offices]
-        return Read(await _documents(generation, ids, shared))
+        return [doc_id("a", ALL, office, region) for office in offices], None
     if filters.year is not None:
         level = "m" if filters.month is not None else "y"
         key = period_of(level, filters.year, filters.month or 1)
-        ids = [doc_id(level, key, office, region) for office in offices]
-        return Read(await _documents(generation, ids, shared))
+        return [doc_id(level, key, office, region) for office in offices], None
     low, high = filters.year_from, filters.year_to
     if low is None or high is None:
         known = await years_known(generation, filters)
         low = low if low is not None else (known[0] if known else 0)
         high = high if high is not None else (known[-1] if known else -1)
-    ids = [doc_id("y", str(y), office, region) for y in range(low, high + 1) for office in offices]
-    return Read(await _documents(generation, ids, shared), since=low)
+    years = range(low, high + 1)
+    return [doc_id("y", str(y), office, region) for y in years for office in offices], low
+
+
+async def read(
+    generation: Generation, filters: Filters, *, period: bool = True, shared: Shared | None = None
+) -> Read:
+    """The documents of the filters' period (`period=False`: all time) and offices
+    (`shared`: documents already read by the same group of reads)."""
+    ids, since = await _ids(generation, filters, period=period)
+    return Read(await _documents(generation, ids, shared), since=since)
+
+
+def _due_ids(filters: Filters, today: date) -> list[str]:
+    region = safe(filters.region) if filters.region is not None else ALL
+    month = today.isoformat()[:7]
+    return [doc_id(DUE_LEVEL, month, office, region) for office in _offices(filters)]
+
+
+async def read_due(
+    generation: Generation, filters: Filters, today: date, *, shared: Shared | None = None
+) -> Read:
+    """The due-day documents of today's month for the filters' offices (`cube.DUE_COUNTERS`)."""
+    return Read(await _documents(generation, _due_ids(filters, today), shared))
+
+
+async def read_all(
+    generation: Generation, filters: Filters, today: date, *, shared: Shared | None = None
+) -> tuple[Read, Read, Read]:
+    """The period's, all time's and today's due month's documents of one figure read, in one
+    query per region (`shared`: documents already read by the same group of reads)."""
+    known: Shared = shared if shared is not None else {}
+    ids, since = await _ids(generation, filters)
+    whole = (await _ids(generation, filters, period=False))[0] if has_period(filters) else []
+    due = _due_ids(filters, today)
+    await _documents(generation, [*ids, *whole, *due], known)
+    found = Read(await _documents(generation, ids, known), since=since)
+    whole_time = Read(await _documents(generation, whole, known)) if whole else found
+    return found, whole_time, Read(await _documents(generation, due, known))
 
 
 def has_period(filters: Filters) -> bool:

@@ -17,13 +17,18 @@ from ruta_analytics.figures.models import Document
 from ruta_analytics.figures.rules import median_of_histogram, percentile_of_histogram
 
 
-def overdue_now(all_time: Counts, flagged: str, due: str, today: date) -> int:
-    """Open things flagged overdue, plus those whose due day is before today."""
-    days = under(all_time, due)
-    return int(all_time[flagged]) + sum(n for day, n in days.items() if day < today.isoformat())
+def overdue_now(all_time: Counts, due_days: Counts, family: str, today: date) -> int:
+    """Open things (`family`: r referrals, s stages, t plan tasks) flagged overdue, plus those
+    due before today: by due month for months before today's (all time), by due day for
+    today's month (its due document; `projection.cube.DUE_COUNTERS`)."""
+    day = today.isoformat()
+    month = day[:7]
+    months = sum(n for due, n in under(all_time, f"{family}due").items() if due < month)
+    days = sum(n for due, n in under(due_days, f"{family}day").items() if due < day)
+    return int(all_time[f"{family}ov"]) + months + days
 
 
-def route_stages(counts: Counts, all_time: Counts, *, today: date) -> Document:
+def route_stages(counts: Counts, all_time: Counts, due_days: Counts, *, today: date) -> Document:
     """The route-of-care figures of a period (every stage listed, zeros included)."""
     histograms = pairs(counts, "sd")
     stages = []
@@ -44,8 +49,8 @@ def route_stages(counts: Counts, all_time: Counts, *, today: date) -> Document:
     return stage_summary(
         stages,
         victims=int(counts["dsv"]),
-        overdue_stages=overdue_now(all_time, "sov", "sdue", today),
-        overdue_tasks=overdue_now(all_time, "tov", "tdue", today),
+        overdue_stages=overdue_now(all_time, due_days, "s", today),
+        overdue_tasks=overdue_now(all_time, due_days, "t", today),
     )
 
 

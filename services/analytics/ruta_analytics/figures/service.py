@@ -25,9 +25,8 @@ from ruta_analytics.figures.cells import (
     Counts,
     Shared,
     cell_of,
-    has_period,
     pairs,
-    read,
+    read_all,
     under,
     years_known,
 )
@@ -59,15 +58,12 @@ async def exact_figures(
 ) -> Document:
     """Every figure of the dashboard and the reports, exact (`whole`: every vector and
     table lists its whole key set, as the suppressed view needs)."""
-    found = await read(generation, filters, shared=shared)
-    whole_time = (
-        await read(generation, filters, period=False, shared=shared)
-        if has_period(filters)
-        else found
-    )
+    today = today or today_lima()
+    found, whole_time, due_month = await read_all(generation, filters, today, shared=shared)
     counts = found.counts(cell_of(filters))
     sessions = found.counts(cell_of(filters, training=True))
     all_time = whole_time.counts(cell_of(filters))
+    due_days = due_month.counts(cell_of(filters))
     sex_age = pairs(counts, "v")
     victims_table = table(
         sex_age,
@@ -85,7 +81,7 @@ async def exact_figures(
             "by_type": vector(under(counts, "care"), CARE_TYPES, whole=whole),
             "victims_cared_for": int(counts["dc"]),
         },
-        "referrals": referrals(counts, all_time, today=today or today_lima(), whole=whole),
+        "referrals": referrals(counts, all_time, due_days, today=today, whole=whole),
         "returns_home": {
             "by_region_of_origin": vector(under(counts, "ret"), REGIONS, whole=whole),
             "funded": int(counts["retf"]),
@@ -96,7 +92,7 @@ async def exact_figures(
             "victims": int(counts["dm"]),
         },
         "training": training(sessions, whole),
-        "route_stages": route_stages(counts, all_time, today=today or today_lima()),
+        "route_stages": route_stages(counts, all_time, due_days, today=today),
     }
 
 
@@ -128,7 +124,9 @@ def per_year(all_time: Counts, filters: Filters) -> list[Document]:
     ]
 
 
-def referrals(counts: Counts, all_time: Counts, *, today: date, whole: bool = False) -> Document:
+def referrals(
+    counts: Counts, all_time: Counts, due_days: Counts, *, today: date, whole: bool = False
+) -> Document:
     """Referrals by institution kind and outcome, acceptance, time to acceptance, overdue."""
     by_pair = pairs(counts, "r")
     kinds = {
@@ -139,7 +137,7 @@ def referrals(counts: Counts, all_time: Counts, *, today: date, whole: bool = Fa
     accepted = int(counts["racc"])
     declined = sum(n for (_, outcome), n in by_pair.items() if outcome == "declined")
     days = {int(d): n for d, n in under(counts, "rd").items()}
-    overdue = overdue_now(all_time, "rov", "rdue", today)
+    overdue = overdue_now(all_time, due_days, "r", today)
     median = median_of_histogram(days)
     return {
         "by_institution_and_outcome": table(by_pair, kinds, OUTCOMES),

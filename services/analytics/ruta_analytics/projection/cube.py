@@ -41,6 +41,7 @@ from ruta_analytics.projection.models import (
 from ruta_analytics.projection.route_cube import (
     STAGE_KINDS,
     STAGE_PRESENCE,
+    due_counters,
     stage_counters,
     stage_moments,
     stage_unit,
@@ -117,24 +118,44 @@ def _crimes(given: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(sorted({safe(c) for c in given}))
 
 
-# Counters of open things by due day (pending referrals, open stages, open plan tasks), read
-# as "overdue now" against today. Days before today only ever count as overdue, so they are
-# kept as one day, PAST_DUE: without that, the all-time documents would grow with every due
-# day ever seen.
+# Open things with a due day (pending referrals, open stages, open plan tasks) are read as
+# "overdue now" against today without the all-time documents growing with every due day:
+# the all-time documents count them by due month (`@<r|s|t>due.<YYYY-MM>`, months before the
+# current one merged into PAST_DUE on each write), and the due month's own document
+# (`d:<YYYY-MM>`, `!` counters) by due day (`<r|s|t>day.<YYYY-MM-DD>`). Overdue now is then
+# the months before today's plus today's month's days before today: one more document read,
+# whatever the number of due days ever seen.
 DUE_COUNTERS: Final = ("rdue.", "sdue.", "tdue.")
-PAST_DUE: Final = "0000-00-00"
+PAST_DUE: Final = "0000-00"
+DUE_LEVEL: Final = "d"
 
 
 def compact_due(counters: dict[str, float], today: str) -> None:
-    """Merge the due-day counters of days before `today` into PAST_DUE (sums unchanged)."""
+    """Merge the due-month counters of months before `today`'s into PAST_DUE (sums
+    unchanged)."""
+    month = today[:7]
     for path in [p for p in counters if p.startswith(DUE_COUNTERS)]:
-        prefix, day = path.rsplit(".", 1)
-        if day < today and day != PAST_DUE:
+        prefix, due = path.rsplit(".", 1)
+        if due < month and due != PAST_DUE:
             amount = counters.pop(path)
             past = f"{prefix}.{PAST_DUE}"
             counters[past] = counters.get(past, 0) + amount
             if not counters[past]:
                 del counters[past]
+
+
+@lru_cache(maxsize=65_536)
+def roll_ups(
+    office: str, region: str, crimes: tuple[str, ...], project: str | None
+) -> tuple[tuple[str, str, str], ...]:
+    """(office, region, cell) of every roll-up covering a place (whatever its period)."""
+    place = Where(0, 0, office, region, crimes, project)
+    return tuple((o, r, cell_key(c, p)) for o, r, c, p in place.places())
+
+
+def due_target(path: str, office: str, region: str) -> str:
+    """The due month's document of a due-day counter (`<x>day.<YYYY-MM-DD>`)."""
+    return doc_id(DUE_LEVEL, path.rsplit(".", 1)[1][:7], office, region)
 
 
 @lru_cache(maxsize=65_536)
@@ -159,10 +180,14 @@ def _spread(
 ) -> None:
     """Add `counters` (of `facts` facts) at every level, document and cell covering `place`."""
     counters = list(counters)
-    items = [(path, sign * n) for path, n in counters if n and not path.startswith("@")]
+    items = [(path, sign * n) for path, n in counters if n and path[0] not in "@!"]
     lasting = [(path[1:], sign * n) for path, n in counters if n and path.startswith("@")]
+    due = [(path[1:], sign * n) for path, n in counters if n and path.startswith("!")]
     if not items and not lasting:
         return
+    for office, region, cell in roll_ups(place.office, place.region, place.crimes, place.project):
+        for path, amount in due:
+            delta[(due_target(path, office, region), f"c.{cell}.{path}")] += amount  # type: ignore[assignment]
     year = f"yr.{place.year}"  # which years hold anything, for ranges and the suppressed view
     for target, prefix, all_time in _spots(place):
         for path, amount in items:
@@ -204,7 +229,7 @@ def _referral_counters(doc: Document) -> list[tuple[str, float]]:
         if doc.get("overdue"):
             counters.append(("@rov", 1))
         elif doc.get("due_on"):
-            counters.append((f"@rdue.{doc['due_on']}", 1))
+            counters += due_counters("r", doc["due_on"])
     return counters
 
 

@@ -12,17 +12,17 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from functools import lru_cache
 
 from ruta_analytics.projection.cube import (
     ALL,
     Where,
-    cell_key,
     doc_id,
+    due_target,
     period_of,
     placed,
     presence_counters,
     presence_paths,
+    roll_ups,
 )
 from ruta_analytics.projection.models import SESSIONS, Document
 
@@ -49,10 +49,14 @@ def spread_all(facts: Iterable[tuple[str, Document]], cells: Cells) -> None:
                 by_place[place].update(kept)
     months: dict[tuple[int, int, str, str, str], Counter[str]] = defaultdict(Counter)
     for place, summed in by_place.items():
-        for office, region, crime, project in place.places():
-            key = (place.year, place.month, office, region, cell_key(crime, project))
+        due = {path: summed.pop(path) for path in [p for p in summed if p.startswith("!")]}
+        spots = roll_ups(place.office, place.region, place.crimes, place.project)
+        for office, region, cell in spots:
+            key = (place.year, place.month, office, region, cell)
             months[key].update(summed)
             months[key][f"@yr.{place.year}"] += counted[place]
+            for path, amount in due.items():  # due days: in their due month's document
+                cells[(due_target(path, office, region), cell)][path[1:]] += amount
     years: dict[tuple[int, str, str, str], Counter[str]] = defaultdict(Counter)
     for (year, month, office, region, cell), summed in months.items():
         _emit(cells, doc_id("m", period_of("m", year, month), office, region), cell, summed)
@@ -121,13 +125,5 @@ def count_presences(documents: Iterable[Document], cells: Cells) -> None:
                 if pair is not None:
                     counts[pair + path] += 1
     for (loc, level, period), counts in same.items():
-        for office, region, cell in _roll_ups(loc):
+        for office, region, cell in roll_ups(*loc):
             cells[(doc_id(level, period, office, region), cell)].update(counts)
-
-
-@lru_cache(maxsize=65_536)
-def _roll_ups(loc: Loc) -> tuple[tuple[str, str, str], ...]:
-    """(office, region, cell) of every roll-up covering a place."""
-    office, region, crimes, project = loc
-    place = Where(0, 0, office, region, crimes, project)
-    return tuple((o, r, cell_key(c, p)) for o, r, c, p in place.places())

@@ -4,8 +4,8 @@ A stage occurrence adds `se.<stage>` where it was entered (its case's office, re
 types and project; the day entered) and, once left, `sl.<stage>` and the whole-days histogram
 `sd.<stage>.<days>` where it was left (the day left), so the median and 90th percentile of
 the days in each stage are exact for any filter. While open it adds the all-time `@sov`
-(flagged overdue by referrals) or `@sdue.<target day>` (overdue from the day after, read
-against today). An open plan task adds `@tov` (flagged) or `@tdue.<due day>`.
+(flagged overdue by referrals) or its target day (overdue from the day after, read against
+today; `due_counters`). An open plan task adds `@tov` (flagged) or its due day.
 
 Distinct counts are presences: `dss:<stage>:<unit>` (who went through each stage) and
 `dsv:<unit>` (who went through any). The unit is the victim, or the case (`case:<id>`) for a
@@ -30,6 +30,12 @@ STAGE_PRESENCE: Final = ("dss", "dsv")
 STAGE_KINDS: Final = {"dss": "stage"}
 
 
+def due_counters(family: str, day: str) -> Counters:
+    """An open thing due on `day` (`family` r, s or t): its due month in the all-time
+    documents, its day in the due month's document (see `cube.DUE_COUNTERS`)."""
+    return [(f"@{family}due.{day[:7]}", 1), (f"!{family}day.{day}", 1)]
+
+
 def stage_counters(doc: Document) -> Counters:
     """What a stage occurrence adds where (and when) it was entered."""
     stage = doc["stage"]
@@ -38,7 +44,7 @@ def stage_counters(doc: Document) -> Counters:
         if doc.get("overdue"):
             counters.append(("@sov", 1))
         elif doc.get("target_day"):
-            counters.append((f"@sdue.{doc['target_day']}", 1))
+            counters += due_counters("s", doc["target_day"])
     return counters
 
 
@@ -59,7 +65,7 @@ def task_counters(doc: Document) -> Counters:
         return []
     if doc.get("overdue"):
         return [("@tov", 1)]
-    return [(f"@tdue.{doc['due_on']}", 1)] if doc.get("due_on") else []
+    return due_counters("t", doc["due_on"]) if doc.get("due_on") else []
 
 
 def stage_unit(doc: Document) -> str | None:

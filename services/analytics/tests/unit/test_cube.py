@@ -6,11 +6,15 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
+from datetime import date, timedelta
 
+from ruta_analytics.figures.cells import Counts
+from ruta_analytics.figures.route import overdue_now
 from ruta_analytics.figures.rules import median_of_histogram, percentile_of_histogram
 from ruta_analytics.projection.cube import (
     ALL,
     CARE,
+    REFERRALS,
     Delta,
     apply_occurrences,
     compact_due,
@@ -115,21 +119,61 @@ def test_the_90th_percentile_of_a_histogram_is_the_nearest_rank_of_its_values() 
     assert percentile_of_histogram({4: 1}, 90) == 4
 
 
-def test_due_days_before_today_are_kept_as_one_and_sums_do_not_change() -> None:
+def test_due_months_before_todays_are_kept_as_one_and_sums_do_not_change() -> None:
     counters: dict[str, float] = {
-        "rdue.2017-03-01": 2,
-        "rdue.2017-04-01": 1,
-        "rdue.0000-00-00": 4,
-        "rdue.2030-01-01": 3,
-        "tdue.2016-01-01": -1,
+        "rdue.2017-03": 2,
+        "rdue.2019-12": 1,
+        "rdue.0000-00": 4,
+        "rdue.2020-01": 5,
+        "rdue.2030-01": 3,
+        "tdue.2016-01": -1,
         "r.police.pending": 6,
     }
     before = sum(n for k, n in counters.items() if k.startswith("rdue."))
-    compact_due(counters, "2020-01-01")
+    compact_due(counters, "2020-01-15")
     assert counters == {
-        "rdue.0000-00-00": 7,
-        "rdue.2030-01-01": 3,
-        "tdue.0000-00-00": -1,
+        "rdue.0000-00": 7,
+        "rdue.2020-01": 5,
+        "rdue.2030-01": 3,
+        "tdue.0000-00": -1,
         "r.police.pending": 6,
     }
     assert sum(n for k, n in counters.items() if k.startswith("rdue.")) == before
+
+
+def test_overdue_now_is_exact_from_due_months_and_todays_due_days_whatever_day_it_is() -> None:
+    rng = random.Random(5)
+    start = date(2019, 11, 1)
+    due = [start + timedelta(days=rng.randrange(0, 200)) for _ in range(300)]
+    referrals = [
+        {**care(f"care-{n}", f"vic-{n}", 2019), "outcome": "pending", "due_on": day.isoformat()}
+        for n, day in enumerate(due)
+    ]
+    delta: Delta = Counter()
+    for referral in referrals:
+        fact_delta(REFERRALS, None, referral, into=delta)
+    written_on = date(2019, 12, 20)  # compacted when last written; read on later days
+    nested = nest(delta, written_on)
+    for today in (written_on, date(2020, 1, 1), date(2020, 2, 17), date(2020, 6, 30)):
+        all_time = Counts(_cell(nested, f"a:{ALL}:lima:15"))
+        due_days = Counts(_cell(nested, f"d:{today.isoformat()[:7]}:lima:15"))
+        expected = sum(1 for day in due if day < today)
+        assert overdue_now(all_time, due_days, "r", today) == expected, today
+    # The all-time document holds one counter per due month, not one per due day.
+    assert len([k for k in _cell(nested, f"a:{ALL}:lima:15") if k.startswith("rdue.")]) <= 8
+
+
+def nest(delta: Delta, today: date) -> dict[str, dict[str, float]]:
+    """(document, cell) -> counters as the write path keeps them on `today`."""
+    out: dict[str, dict[str, float]] = {}
+    for (target, path), amount in delta.items():
+        out.setdefault(target, {})[path] = amount
+    for target, counters in out.items():
+        if target.startswith("a:"):
+            compact_due(counters, today.isoformat())
+    return out
+
+
+def _cell(nested: dict[str, dict[str, float]], target: str) -> dict[str, float]:
+    prefix = f"c.{ALL}|{ALL}."
+    return {k[len(prefix) :]: n for k, n in nested.get(target, {}).items() if k.startswith(prefix)}

@@ -47,8 +47,10 @@ def test_a_stage_counts_entered_when_entered_and_its_days_when_left() -> None:
     assert opened["crime_types"] == ["csec"]
     delta = fact_delta(STAGES, None, opened)
     assert delta[("m:2017-03:lima:16", "c.csec|DTZ-2016.se.shelter")] == 1
-    assert delta[("a:*:*:*", "c.*|*.sdue.2017-03-10")] == 1  # open: overdue from that day on
-    assert delta[("m:2017-03:*:*", "c.*|*.sdue.2017-03-10")] == 0  # all time only
+    # Open: overdue from that day on (its due month all time, its day in the month's document).
+    assert delta[("a:*:*:*", "c.*|*.sdue.2017-03")] == 1
+    assert delta[("d:2017-03:*:*", "c.*|*.sday.2017-03-10")] == 1
+    assert delta[("m:2017-03:*:*", "c.*|*.sdue.2017-03")] == 0  # all time only
     # A stage for the whole case counts once, for the case.
     assert {pid for pid, _, _ in occurrences(STAGES, opened)} == {
         f"dss:shelter:case:{case_id}",
@@ -70,7 +72,8 @@ def test_a_stage_counts_entered_when_entered_and_its_days_when_left() -> None:
     assert moved[("m:2017-03:lima:16", "c.csec|DTZ-2016.se.shelter")] == 0  # still entered
     assert moved[("m:2017-05:lima:16", "c.csec|DTZ-2016.sl.shelter")] == 1
     assert moved[("y:2017:*:*", "c.*|*.sd.shelter.62")] == 1
-    assert moved[("a:*:*:*", "c.*|*.sdue.2017-03-10")] == -1  # left: no longer overdue
+    assert moved[("a:*:*:*", "c.*|*.sdue.2017-03")] == -1  # left: no longer overdue
+    assert moved[("d:2017-03:*:*", "c.*|*.sday.2017-03-10")] == -1
 
 
 def test_an_open_task_is_overdue_by_flag_or_day_and_a_new_due_day_clears_the_flag() -> None:
@@ -93,7 +96,8 @@ def test_an_open_task_is_overdue_by_flag_or_day_and_a_new_due_day_clears_the_fla
         apply_event(batch, envelope)
     added = batch.get(TASKS, "tsk-1")
     assert added is not None
-    assert fact_delta(TASKS, None, added)[("a:*:*:*", "c.*|*.tdue.2017-03-05")] == 1
+    assert fact_delta(TASKS, None, added)[("a:*:*:*", "c.*|*.tdue.2017-03")] == 1
+    assert fact_delta(TASKS, None, added)[("d:2017-03:*:*", "c.*|*.tday.2017-03-05")] == 1
     flagged = {**task, "overdue_at": "2017-03-06T05:00:00Z"}
     apply_event(batch, builder.emit("case_plan.task_overdue", "referrals", case_id, flagged, at=AT))
     overdue = batch.get(TASKS, "tsk-1")
@@ -112,7 +116,8 @@ def test_an_open_task_is_overdue_by_flag_or_day_and_a_new_due_day_clears_the_fla
     later = batch.get(TASKS, "tsk-1")
     assert later is not None
     assert later["overdue"] is False
-    assert fact_delta(TASKS, None, later)[("a:*:*:*", "c.*|*.tdue.2017-04-30")] == 1
+    assert fact_delta(TASKS, None, later)[("a:*:*:*", "c.*|*.tdue.2017-04")] == 1
+    assert fact_delta(TASKS, None, later)[("d:2017-04:*:*", "c.*|*.tday.2017-04-30")] == 1
     done = {**moved, "to_status": "done"}
     apply_event(
         batch, builder.emit("case_plan.task_status_changed", "referrals", case_id, done, at=AT)

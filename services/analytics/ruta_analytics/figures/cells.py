@@ -24,7 +24,7 @@ from ruta_analytics.projection.cube import (
     safe,
 )
 from ruta_analytics.projection.reads import find_ids
-from ruta_analytics.projection.storage import decode_cells, stored_at
+from ruta_analytics.projection.storage import cells_of
 from ruta_analytics.projection.store import Generation
 
 
@@ -55,29 +55,31 @@ def _offices(filters: Filters) -> list[str]:
     return [ALL]
 
 
-# The decoded documents a group of reads shares (the suppressed view reads every period's
-# figures at once, and each of them the all-time documents): id -> cells, or None if absent.
-Shared = dict[str, dict[str, dict[str, float]] | None]
+# The decoded cells a group of reads shares (the suppressed view reads every period's
+# figures at once, and each of them the all-time documents): (id, cell) -> counters.
+Shared = dict[tuple[str, str], dict[str, float]]
 
 
 async def _documents(
-    generation: Generation, ids: Iterable[str], shared: Shared | None = None
+    generation: Generation,
+    ids: Iterable[str],
+    cells: tuple[str, ...],
+    shared: Shared | None = None,
 ) -> list[dict[str, dict[str, float]]]:
-    """The (period, office, region) documents `ids`: each its region's cells, as stored."""
+    """The cells `cells` of the (period, office, region) documents `ids` (absent: empty), in
+    one query (`_id` list) for those not in `shared`, which loads only those cells."""
     ids = list(ids)
     known: Shared = shared if shared is not None else {}
-    missing = [i for i in ids if i not in known]
-    by_region: dict[str, dict[str, str]] = {}  # region -> stored id -> logical id
-    for target in missing:
-        stored, region = stored_at(target)
-        by_region.setdefault(region, {})[stored] = target
-    for region, targets in by_region.items():
-        found = await find_ids(generation.collection(CUBE), targets, {f"c.{region}": 1})
-        for document in found:
-            known[targets[str(document["_id"])]] = decode_cells(document, region)
-    for target in missing:
-        known.setdefault(target, None)
-    return [cells for cells in (known[i] for i in ids) if cells is not None]
+    missing = sorted({i for i in ids for cell in cells if (i, cell) not in known})
+    if missing:
+        projection = {f"c.{cell}": 1 for cell in cells}
+        found = await find_ids(generation.collection(CUBE), missing, projection)
+        by_id = {str(document["_id"]): document for document in found}
+        for target in missing:
+            decoded = cells_of(by_id.get(target) or {}, cells)
+            for cell in cells:
+                known[(target, cell)] = decoded.get(cell, {})
+    return [{cell: known[(i, cell)] for cell in cells} for i in ids]
 
 
 def _cell_counts(
@@ -107,7 +109,7 @@ async def years_known(generation: Generation, filters: Filters) -> list[int]:
 
 @dataclass(frozen=True)
 class Read:
-    """The region's cells of the documents a query covers (read once, several cells taken)."""
+    """The cells a query takes of the documents it covers (read once, several cells taken)."""
 
     documents: list[dict[str, dict[str, float]]]
     since: int | None = None  # a year range's first year (its `q` pairs are taken off)
@@ -147,12 +149,12 @@ async def _ids(
 
 
 async def read(
-    generation: Generation, filters: Filters, *, period: bool = True, shared: Shared | None = None
+    generation: Generation, filters: Filters, cells: tuple[str, ...], *, period: bool = True
 ) -> Read:
-    """The documents of the filters' period (`period=False`: all time) and offices
-    (`shared`: documents already read by the same group of reads)."""
+    """The cells `cells` of the documents of the filters' period (`period=False`: all time)
+    and offices."""
     ids, since = await _ids(generation, filters, period=period)
-    return Read(await _documents(generation, ids, shared), since=since)
+    return Read(await _documents(generation, ids, cells), since=since)
 
 
 def _due_ids(filters: Filters, today: date) -> list[str]:
@@ -161,26 +163,21 @@ def _due_ids(filters: Filters, today: date) -> list[str]:
     return [doc_id(DUE_LEVEL, month, office, region) for office in _offices(filters)]
 
 
-async def read_due(
-    generation: Generation, filters: Filters, today: date, *, shared: Shared | None = None
-) -> Read:
-    """The due-day documents of today's month for the filters' offices (`cube.DUE_COUNTERS`)."""
-    return Read(await _documents(generation, _due_ids(filters, today), shared))
-
-
 async def read_all(
     generation: Generation, filters: Filters, today: date, *, shared: Shared | None = None
 ) -> tuple[Read, Read, Read]:
-    """The period's, all time's and today's due month's documents of one figure read, in one
-    query per region (`shared`: documents already read by the same group of reads)."""
+    """The period's, all time's and today's due month's documents of one figure read (the
+    filters' cell and its training cell), in one query (`shared`: cells already read by the
+    same group of reads)."""
     known: Shared = shared if shared is not None else {}
+    cells = tuple(dict.fromkeys((cell_of(filters), cell_of(filters, training=True))))
     ids, since = await _ids(generation, filters)
     whole = (await _ids(generation, filters, period=False))[0] if has_period(filters) else []
     due = _due_ids(filters, today)
-    await _documents(generation, [*ids, *whole, *due], known)
-    found = Read(await _documents(generation, ids, known), since=since)
-    whole_time = Read(await _documents(generation, whole, known)) if whole else found
-    return found, whole_time, Read(await _documents(generation, due, known))
+    await _documents(generation, [*ids, *whole, *due], cells, known)
+    found = Read(await _documents(generation, ids, cells, known), since=since)
+    whole_time = Read(await _documents(generation, whole, cells, known)) if whole else found
+    return found, whole_time, Read(await _documents(generation, due, cells, known))
 
 
 def has_period(filters: Filters) -> bool:
@@ -197,8 +194,9 @@ async def read_counts(
 ) -> Counts:
     """The counters of the cell the filters pick, summed over their period and offices
     (`period=False`: all time; `training`: the cell without crime type, as training has none)."""
-    found = await read(generation, filters, period=period)
-    return found.counts(cell_of(filters, training=training))
+    cell = cell_of(filters, training=training)
+    found = await read(generation, filters, (cell,), period=period)
+    return found.counts(cell)
 
 
 def under(counts: Counts, prefix: str) -> dict[str, int]:

@@ -19,10 +19,10 @@ from ruta_shared.lima import today_lima
 
 from ruta_analytics.projection.cube import compact_due
 from ruta_analytics.projection.reads import find_ids
-from ruta_analytics.projection.storage import decode_cells, encode_cells, split_path, stored_at
+from ruta_analytics.projection.storage import decode_cell, encode_cell, split_path
 
 Document = dict[str, Any]
-Increments = Mapping[str, Mapping[str, float]]  # logical document -> counter path -> amount
+Increments = Mapping[str, Mapping[str, float]]  # document -> counter path -> amount
 DUPLICATE_KEY: Final = 11000
 
 
@@ -31,7 +31,7 @@ class CubeCache:
     replaces them without reading them first; the compare-and-set on `v` catches another
     writer's change, and then they are read again."""
 
-    def __init__(self, size: int = 4_000) -> None:
+    def __init__(self, size: int = 20_000) -> None:
         self.size = size
         self.collection = ""
         self.documents: OrderedDict[str, Document] = OrderedDict()
@@ -69,10 +69,7 @@ async def apply_increments(
     cache: CubeCache | None = None,
 ) -> None:
     """Add each aggregate document's increments once for journal `number` of `worker`."""
-    pending: dict[str, dict[str, Mapping[str, float]]] = {}
-    for target, paths in increments.items():
-        stored, region = stored_at(target)
-        pending.setdefault(stored, {})[region] = paths
+    pending: dict[str, Mapping[str, float]] = dict(increments)
     trusted = cache is not None
     if cache is not None:
         cache.use(str(cube.name))  # a cache belongs to one generation's collection
@@ -90,7 +87,7 @@ async def apply_increments(
 
 
 def _changes(
-    pending: dict[str, dict[str, Mapping[str, float]]],
+    pending: dict[str, Mapping[str, float]],
     current: dict[str, Document],
     worker: str,
     number: int,
@@ -133,24 +130,26 @@ async def _write(cube: Any, replaces: list[Any], inserts: list[Document]) -> boo
     return clean
 
 
-def add_counts(document: Document, regions: Mapping[str, Mapping[str, float]]) -> Document:
-    """`document` with each region's `paths` (`c.<cell>.<counter>`) added to its counters;
-    counters at zero, empty cells and empty regions removed."""
+def add_counts(document: Document, paths: Mapping[str, float]) -> Document:
+    """`document` with `paths` (`c.<cell>.<counter>`) added to its counters; only the cells
+    they reach are decoded and encoded again; counters at zero and empty cells removed."""
+    by_cell: dict[str, dict[str, float]] = {}
+    for path, amount in paths.items():
+        cell, counter = split_path(path)
+        by_cell.setdefault(cell, {})[counter] = amount
     stored = dict(document.get("c") or {})
+    all_time = str(document["_id"]).startswith("a:")
     today = today_lima().isoformat()
-    for region, paths in regions.items():
-        cells = decode_cells(document, region)
-        for path, amount in paths.items():
-            cell, counter = split_path(path)
-            counters = cells.setdefault(cell, {})
+    for cell, amounts in by_cell.items():
+        counters = decode_cell(stored.get(cell))
+        for counter, amount in amounts.items():
             value = counters.get(counter, 0) + amount
             counters[counter] = round(value, 6) if isinstance(value, float) else value
-        if str(document["_id"]).startswith("a:"):
-            for counters in cells.values():
-                compact_due(counters, today)
-        blob = encode_cells(cells)
+        if all_time:
+            compact_due(counters, today)
+        blob = encode_cell(counters)
         if blob:
-            stored[region] = blob
+            stored[cell] = blob
         else:
-            stored.pop(region, None)
+            stored.pop(cell, None)
     return {**document, "c": stored}

@@ -1,15 +1,19 @@
 """How aggregate and presence documents are stored: compressed blobs, not many fields.
 
-FerretDB v1 converts every field of a document on each read and write, so a (period, office)
-document keeps each region's cells as one compressed JSON text, and a presence document its
-occurrences as one. MongoDB stores the same documents.
+An aggregate document is one (period, office, region) (`projection.cube`); it keeps each
+cell's counters as one compressed JSON text under `c.<cell>`, so a read loads one small
+document and decodes only the cells it takes, and a write decodes and encodes only the cells
+it changes. A presence document keeps its occurrences as one blob. FerretDB v1 converts every
+field of a document on each read and write and loads a whole document even for a projection:
+blobs keep the fields few, and one document per region keeps what a read loads small. MongoDB
+stores the same documents.
 """
 
 from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ruta_shared.lima import today_lima
@@ -25,55 +29,40 @@ def split_path(path: str) -> tuple[str, str]:
     return cell, counter
 
 
-def stored_at(target: str) -> tuple[str, str]:
-    """Where a (period, office, region) document is stored: the (period, office) document
-    and, in it, the region's field (`c.<region>`). Fewer, larger documents: FerretDB v1 pays
-    mostly per document written."""
-    stored, region = target.rsplit(":", 1)
-    return stored, region
-
-
-def encode_cells(cells: Mapping[str, Mapping[str, float]]) -> bytes:
-    """One region's cells as stored: one compressed JSON text of {cell: {counter path:
-    amount}}, zeros and empty cells left out (empty bytes: nothing counts).
-
-    One blob rather than nested fields: FerretDB v1 converts every field of a document on
-    each read and write, and a region holds thousands of counters.
-    """
-    kept = {
-        cell: {k: v for k, v in sorted(counters.items()) if v}
-        for cell, counters in sorted(cells.items())
-    }
-    if not any(kept.values()):
+def encode_cell(counters: Mapping[str, float]) -> bytes:
+    """One cell's counters as stored: one compressed JSON text, zeros left out (empty bytes:
+    nothing counts)."""
+    kept = {k: v for k, v in sorted(counters.items()) if v}
+    if not kept:
         return b""
-    text = json.dumps({cell: c for cell, c in kept.items() if c}, separators=(",", ":"))
-    return zlib.compress(text.encode(), 1)
+    return zlib.compress(json.dumps(kept, separators=(",", ":")).encode(), 1)
 
 
-def decode_cells(document: Document, region: str) -> dict[str, dict[str, float]]:
-    """A stored document's cells of one region."""
-    stored = (document.get("c") or {}).get(region)
+def decode_cell(stored: bytes | None) -> dict[str, float]:
+    """A stored cell's counters."""
     return dict(json.loads(zlib.decompress(stored))) if stored else {}
+
+
+def cells_of(document: Document, only: Iterable[str] | None = None) -> dict[str, dict[str, float]]:
+    """A stored document's cells (`only`: those cells, the ones it has)."""
+    stored = document.get("c") or {}
+    names = stored if only is None else [cell for cell in only if cell in stored]
+    return {cell: decode_cell(stored[cell]) for cell in names}
 
 
 def nest(cells: Mapping[tuple[str, str], dict[str, Any]]) -> dict[str, Document]:
     """Aggregate documents as stored, from the counters per (document, cell) (a rebuild's
-    inserts); zeros, empty cells and empty regions are left out, as `counts.add_counts` does."""
-    by_stored: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
-    for (target, cell), counters in cells.items():
-        if counters:
-            stored, region = stored_at(target)
-            by_stored.setdefault(stored, {}).setdefault(region, {})[cell] = counters
+    inserts); zeros and empty cells are left out, as `counts.add_counts` does."""
     today = today_lima().isoformat()
     documents: dict[str, Document] = {}
-    for stored, regions in by_stored.items():
-        if stored.startswith("a:"):
-            for by_cell in regions.values():
-                for counters in by_cell.values():
-                    compact_due(counters, today)
-        blobs = {r: blob for r, c in sorted(regions.items()) if (blob := encode_cells(c))}
-        if blobs:
-            documents[stored] = {"_id": stored, "c": blobs}
+    for (target, cell), counters in sorted(cells.items()):
+        if not counters:
+            continue
+        if target.startswith("a:"):
+            compact_due(counters, today)
+        blob = encode_cell(counters)
+        if blob:
+            documents.setdefault(target, {"_id": target, "c": {}})["c"][cell] = blob
     return documents
 
 

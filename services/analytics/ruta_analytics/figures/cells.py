@@ -24,7 +24,7 @@ from ruta_analytics.projection.cube import (
     safe,
 )
 from ruta_analytics.projection.reads import find_ids
-from ruta_analytics.projection.storage import cells_of
+from ruta_analytics.projection.storage import cells_of, stored_id
 from ruta_analytics.projection.store import Generation
 
 
@@ -70,15 +70,15 @@ async def _documents(
     one query (`_id` list) for those not in `shared`, which loads only those cells."""
     ids = list(ids)
     known: Shared = shared if shared is not None else {}
-    missing = sorted({i for i in ids for cell in cells if (i, cell) not in known})
+    missing = sorted({(i, cell) for i in ids for cell in cells if (i, cell) not in known})
     if missing:
         projection = {f"c.{cell}": 1 for cell in cells}
-        found = await find_ids(generation.collection(CUBE), missing, projection)
+        stored = [stored_id(target, cell) for target, cell in missing]
+        found = await find_ids(generation.collection(CUBE), stored, projection)
         by_id = {str(document["_id"]): document for document in found}
-        for target in missing:
-            decoded = cells_of(by_id.get(target) or {}, cells)
-            for cell in cells:
-                known[(target, cell)] = decoded.get(cell, {})
+        for target, cell in missing:
+            document = by_id.get(stored_id(target, cell)) or {}
+            known[(target, cell)] = cells_of(document, (cell,)).get(cell, {})
     return [{cell: known[(i, cell)] for cell in cells} for i in ids]
 
 

@@ -19,7 +19,7 @@ from ruta_shared.lima import today_lima
 
 from ruta_analytics.projection.cube import compact_due
 from ruta_analytics.projection.reads import find_ids
-from ruta_analytics.projection.storage import decode_cell, encode_cell, split_path
+from ruta_analytics.projection.storage import decode_cell, encode_cell, split_path, stored_id
 
 Document = dict[str, Any]
 Increments = Mapping[str, Mapping[str, float]]  # document -> counter path -> amount
@@ -69,7 +69,10 @@ async def apply_increments(
     cache: CubeCache | None = None,
 ) -> None:
     """Add each aggregate document's increments once for journal `number` of `worker`."""
-    pending: dict[str, Mapping[str, float]] = dict(increments)
+    pending: dict[str, dict[str, float]] = {}
+    for target, paths in increments.items():
+        for path, amount in paths.items():
+            pending.setdefault(stored_id(target, split_path(path)[0]), {})[path] = amount
     trusted = cache is not None
     if cache is not None:
         cache.use(str(cube.name))  # a cache belongs to one generation's collection
@@ -87,7 +90,7 @@ async def apply_increments(
 
 
 def _changes(
-    pending: dict[str, Mapping[str, float]],
+    pending: dict[str, dict[str, float]],
     current: dict[str, Document],
     worker: str,
     number: int,

@@ -1,12 +1,13 @@
 """How aggregate and presence documents are stored: compressed blobs, not many fields.
 
-An aggregate document is one (period, office, region) (`projection.cube`); it keeps each
-cell's counters as one compressed JSON text under `c.<cell>`, so a read loads one small
-document and decodes only the cells it takes, and a write decodes and encodes only the cells
-it changes. A presence document keeps its occurrences as one blob. FerretDB v1 converts every
-field of a document on each read and write and loads a whole document even for a projection:
-blobs keep the fields few, and one document per region keeps what a read loads small. MongoDB
-stores the same documents.
+An aggregate document (`projection.cube`: one per period, office and region) is stored as one
+document per crime type (or `*`), `<period>:<office>:<region>:<crime type>`, which keeps each
+of its cells' counters (one per project or `*`) as one compressed JSON text under `c.<cell>`:
+a read loads small documents and decodes only the cells it takes, and a write decodes and
+encodes only the cells it changes. A presence document keeps its occurrences as one blob.
+FerretDB v1 converts every field of a document on each read and write and loads a whole
+document even for a projection: blobs keep the fields few, and small documents keep what a
+read loads small. MongoDB stores the same documents.
 """
 
 from __future__ import annotations
@@ -21,6 +22,14 @@ from ruta_shared.lima import today_lima
 from ruta_analytics.projection.cube import compact_due
 
 Document = dict[str, Any]
+
+
+def stored_id(target: str, cell: str) -> str:
+    """The stored document of a cell of a (period, office, region) document: one per crime
+    type (or `*`), holding that crime type's cells (per project or `*`). A read takes one or
+    two cells, and FerretDB loads whole documents: the more cells a document holds, the more
+    a read loads."""
+    return f"{target}:{cell.split('|', 1)[0]}"
 
 
 def split_path(path: str) -> tuple[str, str]:
@@ -62,7 +71,8 @@ def nest(cells: Mapping[tuple[str, str], dict[str, Any]]) -> dict[str, Document]
             compact_due(counters, today)
         blob = encode_cell(counters)
         if blob:
-            documents.setdefault(target, {"_id": target, "c": {}})["c"][cell] = blob
+            stored = stored_id(target, cell)
+            documents.setdefault(stored, {"_id": stored, "c": {}})["c"][cell] = blob
     return documents
 
 

@@ -14,7 +14,7 @@ hidden.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Final
 
 Grid = list[list[int]]
@@ -81,18 +81,30 @@ def suppress_count(value: int, k: int) -> bool:
 PRIME: Final = (1 << 61) - 1  # elimination modulo a Mersenne prime: exact integers, no floats
 
 
-def solve(values: Mapping[Any, int], lines: Sequence[Sequence[Any]], k: int) -> set[Any]:
+def solve(
+    values: Mapping[Any, int],
+    lines: Sequence[Sequence[Any]],
+    k: int,
+    unreleased: Collection[Any] = (),
+) -> set[Any]:
     """The keys to hide: primary (0 < n < k), then complementary until no line gives a
     hidden cell away (exactly one hidden, or hidden parts summing to their number, each
-    then 1) and no count below k is determined by all the lines together."""
-    hidden: set[Any] = {key for key, value in values.items() if 0 < value < k}
+    then 1) and no count below k is determined by all the lines together, nor left to be 1
+    by a line once the determined values are known.
+
+    `unreleased`: keys never shown (hidden from the start, never a complement), such as the
+    facts of no project, known only through the relations. One of them that is 0 or at
+    least k may be determined, as such a count may be shown; one below k may not."""
+    secret = set(unreleased)
+    hidden: set[Any] = {key for key, value in values.items() if 0 < value < k} | secret
     by_key: dict[Any, list[int]] = defaultdict(list)
     for index, line in enumerate(lines):
         for key in line:
             by_key[key].append(index)
 
-    def cost(line: Sequence[Any]) -> Any:
-        return lambda key: (key == line[-1], values[key] == 0, values[key], repr(key))
+    def cost(index: int, key: Any) -> tuple[bool, bool, int, str]:
+        # Prefer inner, non-zero, small cells: hiding a total spreads suppression further.
+        return (key == lines[index][-1], values[key] == 0, values[key], repr(key))
 
     def close(todo: set[int]) -> None:
         while todo:
@@ -102,33 +114,84 @@ def solve(values: Mapping[Any, int], lines: Sequence[Sequence[Any]], k: int) -> 
             if not inside:
                 continue
             parts = [key for key in inside if key != line[-1]]
-            exposed = len(inside) == 1 or (
+            alone = len(inside) == 1 and (inside[0] not in secret or 0 < values[inside[0]] < k)
+            exposed = alone or (
                 line[-1] not in hidden
                 and all(values[key] >= 1 for key in parts)
                 and sum(values[key] for key in parts) == len(parts)
             )
             candidates = [key for key in line if key not in hidden]
             if exposed and candidates:
-                chosen = min(candidates, key=cost(line))
+                chosen = min(candidates, key=lambda key: cost(index, key))
                 hidden.add(chosen)
                 todo.update(by_key[chosen])
 
     close(set(range(len(lines))))
     while True:
-        small = sorted((key for key in pinned(lines, hidden) if 0 < values[key] < k), key=repr)
-        if not small:
+        known = pinned(lines, hidden)
+        # One complement per leak, unless one of its lines already got one this round (each
+        # round redoes the elimination, the costly part).
+        touched: set[int] = set()
+        for indexes in _leaks(values, lines, hidden, known, k):
+            if touched.intersection(indexes):
+                continue
+            options = _options(lines, indexes, hidden, known, by_key)
+            if options:
+                chosen = min(options, key=lambda option: cost(*option))[1]
+                hidden.add(chosen)
+                touched.update(by_key[chosen])
+        if not touched:
             return hidden
-        options = [
-            (cost(lines[index])(key), key, index)
-            for index in by_key[small[0]]
-            for key in lines[index]
-            if key not in hidden
-        ]
-        if not options:
-            return hidden  # cannot happen: a pinned key has a line with a shown member
-        _, chosen, _ = min(options, key=lambda option: option[0])
-        hidden.add(chosen)
-        close(set(by_key[chosen]))
+        close(touched)
+
+
+def _leaks(
+    values: Mapping[Any, int],
+    lines: Sequence[Sequence[Any]],
+    hidden: set[Any],
+    known: set[Any],
+    k: int,
+) -> list[list[int]]:
+    """What the lines still give away, as the lines to hide a complement in: a count below k
+    they determine (its lines), and hidden parts of a line whose total is known that, the
+    determined values taken off, could only all be 1 (that line)."""
+    around: dict[Any, list[int]] = defaultdict(list)
+    for index, line in enumerate(lines):
+        for key in line:
+            if key in known:
+                around[key].append(index)
+    found = [around[key] for key in sorted(known, key=repr) if 0 < values[key] < k]
+    for index, line in enumerate(lines):
+        if k < 2 or (line[-1] in hidden and line[-1] not in known):
+            continue
+        parts = [key for key in line[:-1] if key in hidden and key not in known]
+        if (
+            parts
+            and all(values[key] >= 1 for key in parts)
+            and sum(values[key] for key in parts) == len(parts)
+        ):
+            found.append([index])
+    return found
+
+
+def _options(
+    lines: Sequence[Sequence[Any]],
+    indexes: list[int],
+    hidden: set[Any],
+    known: set[Any],
+    by_key: Mapping[Any, list[int]],
+) -> list[tuple[int, Any]]:
+    """(line, key) of the shown keys of these lines; if they have none, of the lines of the
+    determined keys in them, and so on (hiding there makes those undetermined)."""
+    seen: set[Any] = set()
+    while indexes:
+        options = [(i, key) for i in indexes for key in lines[i] if key not in hidden]
+        if options:
+            return options
+        further = {key for i in indexes for key in lines[i] if key in known} - seen
+        seen |= further
+        indexes = sorted({i for key in further for i in by_key[key]})
+    return []
 
 
 def pinned(lines: Sequence[Sequence[Any]], hidden: set[Any]) -> set[Any]:
@@ -150,6 +213,9 @@ def pinned(lines: Sequence[Sequence[Any]], hidden: set[Any]) -> set[Any]:
         if clean:
             rows.append(clean)
     pivots: dict[Any, dict[Any, int]] = {}
+    # Column -> the pivots whose row has it: a new pivot updates only the rows it is in,
+    # not every row (the elimination of a scope's thousands of hidden keys).
+    holders: dict[Any, set[Any]] = defaultdict(set)
     for raw in rows:
         reduced = _reduce(raw, pivots)
         if not reduced:
@@ -157,11 +223,18 @@ def pinned(lines: Sequence[Sequence[Any]], hidden: set[Any]) -> set[Any]:
         lead = min(reduced, key=repr)
         inverse = pow(reduced[lead], PRIME - 2, PRIME)
         unit = {key: value * inverse % PRIME for key, value in reduced.items()}
-        for other, pivot_row in pivots.items():  # keep every pivot row reduced
-            factor = pivot_row.get(lead)
-            if factor:
-                pivots[other] = _axpy(pivot_row, unit, -factor)
+        for other in holders.pop(lead, set()):  # keep every pivot row reduced
+            before = pivots[other]
+            after = _axpy(before, unit, -before[lead])
+            for key in before.keys() - after.keys() - {lead}:
+                holders[key].discard(other)
+            for key in after.keys() - before.keys():
+                holders[key].add(other)
+            pivots[other] = after
         pivots[lead] = unit
+        for key in unit:
+            if key != lead:
+                holders[key].add(lead)
     return {lead for lead, row in pivots.items() if len(row) == 1}
 
 

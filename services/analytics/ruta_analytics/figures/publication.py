@@ -1,19 +1,23 @@
 """The suppressed view (pure): every figure a non-coordinator may ask for, suppressed together.
 
 A non-coordinator may ask for one period only (`year`, or everything), within their fixed
-office scope. Every number those requests can release is a cell of one problem: each period's
-figures, keyed `(family, period, ...)`, and every linear relation between them as a line
-(parts, then their total): a table's rows and columns with their margins; tables sharing a
-total (victims by sex × age, by region of origin and of exploitation, and per-year victims);
-answered = accepted + declined; people reached = participants + head count, and the training
-breakdowns summing to it; who went through each route stage summing to the stays (distinct
-(victim, stage) pairs); and, for every additive figure, the years summing to the all-time
-value. `suppression.solve` hides counts below k and then whatever would give them away,
-from one line or from all the relations together (exact linear algebra). The mask is
-computed once for all periods, so two requests never differ in what they release about the
-same cell. Rates, medians and growth are shown only when what they are computed from is; the median
-and 90th percentile of days in a stage only when the stays behind them (left) are shown and
-at least k.
+office scope, of every fact (the view, the annual report) or of one project's (a donor
+report). Every number those requests can release is a cell of one problem: each (whose,
+period)'s figures, keyed `(family, (whose, period), ...)`, and every linear relation between
+them as a line (parts, then their total): a table's rows and columns with their margins;
+tables sharing a total (victims by sex × age, by region of origin and of exploitation, and
+per-year victims); answered = accepted + declined; people reached = participants + head
+count, and the training breakdowns summing to it; who went through each route stage summing
+to the stays (distinct (victim, stage) pairs); and, for every additive figure, the years
+summing to the all-time value and the projects' values plus the facts of no project summing
+to the value of every fact. A fact has at most one project, so "national minus the projects"
+is the facts of no project: that remainder is a cell too, never released, protected as any
+other. `suppression.solve` hides counts below k and then whatever would give them away, from
+one line or from all the relations together (exact linear algebra). The mask is computed
+once for all of them, so two requests never differ in what they release about the same
+cell. Rates, medians and growth are shown only when what they are computed from is; the
+median and 90th percentile of days in a stage only when the stays behind them (left) are
+shown and at least k.
 """
 
 from __future__ import annotations
@@ -33,11 +37,11 @@ T: Final = "total"
 # code never holds a dot: `projection.cube.safe`). A period key is (whose, year, ALL or NOW).
 NO_PROJECT: Final = "sin.proyecto"
 Period = tuple[str | None, Any]
-# Families that add up over facts, so over years and over projects (distinct counts of
-# people do not).
+# Families that count facts, so add up over years and over projects (distinct counts of
+# people do not): funded returns and assessments count facts as returns and head counts do.
 ADDITIVE: Final = frozenset(
-    {"cases", "victims", "vt", "vo", "ve", "care", "rt", "acc", "ans", "overdue", "ret", "mil"}
-    | {"th", "se", "sl", "sov", "tov"}
+    {"cases", "victims", "vt", "vo", "ve", "care", "rt", "acc", "ans", "overdue", "ret", "retf"}
+    | {"mil", "th", "tas", "se", "sl", "sov", "tov"}
 )
 
 

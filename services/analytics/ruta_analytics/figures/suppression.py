@@ -7,12 +7,19 @@ exactly one hidden cell another cell of that line is hidden too (the smallest no
 so as little as possible is lost). This protects against recomputation from row and column
 totals. `solve` does the same over any set of linear relations (lines: parts, then their
 total), and then checks all the relations together by exact elimination (modulo a large
-prime): while a count below k is pinned down by them, another cell of one of its lines is
-hidden.
+prime): while a count below k is pinned down by them, another cell is hidden, one that the
+combination of lines giving it away needs (one that leaves no other combination, if any
+does: with thousands of relations, the cheapest cell of its lines is mostly one that other
+lines give away in turn); while a line's hidden parts could only all be 1 once the values
+the relations pin down are known, another cell of that line. Keys that are never released
+(the facts of no project) are hidden from the start: pinning one down is allowed unless it
+is below k.
 """
 
 from __future__ import annotations
 
+import heapq
+import random
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Final
@@ -132,10 +139,13 @@ def solve(
         # One complement per leak, unless one of its lines already got one this round (each
         # round redoes the elimination, the costly part).
         touched: set[int] = set()
-        for indexes in _leaks(values, lines, hidden, known, k):
+        for leaked, indexes in _leaks(values, lines, hidden, known, k):
             if touched.intersection(indexes):
                 continue
-            options = _options(lines, indexes, hidden, known, by_key)
+            # A determined count: a shown key that the lines giving it away need (hiding a
+            # key they do not need, or one the others then give away, would not help).
+            options = _breaking(lines, hidden, leaked, by_key) if leaked is not None else []
+            options = options or _options(lines, indexes, hidden, known, by_key)
             if options:
                 chosen = min(options, key=lambda option: cost(*option))[1]
                 hidden.add(chosen)
@@ -151,16 +161,17 @@ def _leaks(
     hidden: set[Any],
     known: set[Any],
     k: int,
-) -> list[list[int]]:
-    """What the lines still give away, as the lines to hide a complement in: a count below k
-    they determine (its lines), and hidden parts of a line whose total is known that, the
-    determined values taken off, could only all be 1 (that line)."""
+) -> list[tuple[Any, list[int]]]:
+    """What the lines still give away, with the lines to hide a complement in: a count below
+    k they determine (it, and its lines), and hidden parts of a line whose total is known
+    that, the determined values taken off, could only all be 1 (None, and that line)."""
     around: dict[Any, list[int]] = defaultdict(list)
     for index, line in enumerate(lines):
         for key in line:
             if key in known:
                 around[key].append(index)
-    found = [around[key] for key in sorted(known, key=repr) if 0 < values[key] < k]
+    small = sorted((key for key in known if 0 < values[key] < k), key=repr)
+    found: list[tuple[Any, list[int]]] = [(key, around[key]) for key in small]
     for index, line in enumerate(lines):
         if k < 2 or (line[-1] in hidden and line[-1] not in known):
             continue
@@ -170,8 +181,79 @@ def _leaks(
             and all(values[key] >= 1 for key in parts)
             and sum(values[key] for key in parts) == len(parts)
         ):
-            found.append([index])
+            found.append((None, [index]))
     return found
+
+
+def _breaking(
+    lines: Sequence[Sequence[Any]], hidden: set[Any], key: Any, by_key: Mapping[Any, list[int]]
+) -> list[tuple[int, Any]]:
+    """(line, key) of the shown keys whose hiding breaks the combination of lines that gives
+    `key` away (their weight in it is not 0, so hidden they would not cancel); only those
+    that leave no other combination, if there are any.
+
+    Hiding a key c adds its column to the lines' rows: `key` stays determined when some
+    combination y of lines, y·A = `key` alone, also has y·c = 0. Such combinations are the
+    witness plus the combinations of lines that cancel (z·A = 0), so when c is 0 in every
+    one of those (all of c's lines connected to `key`), hiding c un-determines `key` at
+    once; otherwise it only removes one such combination, and many may be left."""
+    connected, witness, cancelling = _witness(lines, hidden, key, by_key)
+    weight: dict[Any, int] = defaultdict(int)
+    where: dict[Any, int] = {}
+    for index, factor in witness.items():
+        line = lines[index]
+        for position, other in enumerate(line):
+            if other not in hidden:
+                weight[other] += -factor if position == len(line) - 1 else factor
+                where.setdefault(other, index)
+    breaking = [(where[other], other) for other, w in weight.items() if w % PRIME]
+
+    def alone(other: Any) -> bool:
+        column = {i: -1 if lines[i][-1] == other else 1 for i in by_key[other]}
+        return set(column) <= connected and not any(
+            sum(z.get(i, 0) * c for i, c in column.items()) % PRIME for z in cancelling
+        )
+
+    return [option for option in breaking if alone(option[1])] or breaking
+
+
+def _witness(
+    lines: Sequence[Sequence[Any]], hidden: set[Any], key: Any, by_key: Mapping[Any, list[int]]
+) -> tuple[set[int], dict[int, int], list[dict[int, int]]]:
+    """The lines connected to `key` through hidden keys (only they can take part), factors
+    of them whose rows (on the hidden keys) add up to `key` alone ({} if none do), and a
+    basis of their combinations that cancel."""
+    indexes: set[int] = set()
+    reached, todo = {key}, [key]
+    while todo:
+        for index in by_key.get(todo.pop(), []):
+            if index not in indexes:
+                indexes.add(index)
+                fresh = {other for other in lines[index] if other in hidden} - reached
+                reached |= fresh
+                todo.extend(fresh)
+    pivots: dict[Any, dict[Any, int]] = {}
+    combinations: dict[Any, dict[int, int]] = {}  # a pivot's row as factors of lines
+    order: dict[Any, int] = {}
+    cancelling: list[dict[int, int]] = []
+    for index in sorted(indexes):
+        reduced, steps = _reduce(_row(lines[index], hidden), pivots, order)
+        combination = {index: 1}
+        for lead, factor in steps:
+            combination = _axpy(combination, combinations[lead], -factor)
+        if not reduced:
+            cancelling.append(combination)
+            continue
+        lead = min(reduced, key=repr)
+        inverse = pow(reduced[lead], PRIME - 2, PRIME)
+        pivots[lead] = {other: value * inverse % PRIME for other, value in reduced.items()}
+        combinations[lead] = {i: value * inverse % PRIME for i, value in combination.items()}
+        order[lead] = len(order)
+    rest, steps = _reduce({key: 1}, pivots, order)
+    witness: dict[int, int] = {}
+    for lead, factor in [] if rest else steps:
+        witness = _axpy(witness, combinations[lead], factor)
+    return indexes, witness, cancelling
 
 
 def _options(
@@ -198,52 +280,74 @@ def pinned(lines: Sequence[Sequence[Any]], hidden: set[Any]) -> set[Any]:
     """Hidden keys whose value the lines determine, the shown values being known.
 
     Each line restricted to its hidden keys is a row (parts +1, total -1); a key is
-    determined when its unit vector is in the rows' span: in reduced row echelon form, its
-    column is a pivot whose row has no other entry.
+    determined when its unit vector is in the rows' span, that is when it is 0 in every
+    vector of their null space. The rows are brought to echelon form (each new row reduced
+    by the pivots before it; the pivot is the key in the fewest rows, which keeps the rows
+    short), and two null-space vectors are drawn at random (free keys at random, pivots by
+    back-substitution): a key is determined when it is 0 in both. An undetermined key is 0 in
+    a random vector with probability 1/PRIME, so the error, if any, is to hide more.
     """
-    rows: list[dict[Any, int]] = []
-    for line in lines:
-        row: dict[Any, int] = defaultdict(int)
-        for key in line[:-1]:
-            if key in hidden:
-                row[key] += 1
-        if line[-1] in hidden:
-            row[line[-1]] -= 1
-        clean = {key: value % PRIME for key, value in row.items() if value % PRIME}
-        if clean:
-            rows.append(clean)
-    pivots: dict[Any, dict[Any, int]] = {}
-    # Column -> the pivots whose row has it: a new pivot updates only the rows it is in,
-    # not every row (the elimination of a scope's thousands of hidden keys).
-    holders: dict[Any, set[Any]] = defaultdict(set)
+    rows = [row for row in (_row(line, hidden) for line in lines) if row]
+    degree: dict[Any, int] = defaultdict(int)
+    for row in rows:
+        for key in row:
+            degree[key] += 1
+    rank = {key: i for i, key in enumerate(sorted(degree, key=lambda k: (degree[k], repr(k))))}
+    pivots: dict[Any, dict[Any, int]] = {}  # in the order found; each row's lead is 1
+    order: dict[Any, int] = {}
     for raw in rows:
-        reduced = _reduce(raw, pivots)
-        if not reduced:
-            continue
-        lead = min(reduced, key=repr)
-        inverse = pow(reduced[lead], PRIME - 2, PRIME)
-        unit = {key: value * inverse % PRIME for key, value in reduced.items()}
-        for other in holders.pop(lead, set()):  # keep every pivot row reduced
-            before = pivots[other]
-            after = _axpy(before, unit, -before[lead])
-            for key in before.keys() - after.keys() - {lead}:
-                holders[key].discard(other)
-            for key in after.keys() - before.keys():
-                holders[key].add(other)
-            pivots[other] = after
-        pivots[lead] = unit
-        for key in unit:
-            if key != lead:
-                holders[key].add(lead)
-    return {lead for lead, row in pivots.items() if len(row) == 1}
+        reduced, _ = _reduce(raw, pivots, order)
+        if reduced:
+            lead = min(reduced, key=rank.__getitem__)
+            inverse = pow(reduced[lead], PRIME - 2, PRIME)
+            pivots[lead] = {key: value * inverse % PRIME for key, value in reduced.items()}
+            order[lead] = len(order)
+    # Not a secret: a fixed draw, so the same problem always gets the same mask.
+    draw = random.Random(0)  # noqa: S311
+    free = sorted(hidden - pivots.keys(), key=repr)
+    samples = [{key: draw.randrange(1, PRIME) for key in free} for _ in range(2)]
+    for lead in reversed(pivots):  # a pivot's row holds free keys and later pivots only
+        row = pivots[lead]
+        for sample in samples:
+            sample[lead] = -sum(v * sample[key] for key, v in row.items() if key != lead) % PRIME
+    return {key for key in pivots if not any(sample[key] for sample in samples)}
 
 
-def _reduce(row: dict[Any, int], pivots: Mapping[Any, dict[Any, int]]) -> dict[Any, int]:
-    for lead in [key for key in row if key in pivots]:
+def _row(line: Sequence[Any], hidden: set[Any]) -> dict[Any, int]:
+    """A line's relation on its hidden keys: parts +1, total -1 (modulo PRIME, no zeros)."""
+    row: dict[Any, int] = defaultdict(int)
+    for key in line[:-1]:
+        if key in hidden:
+            row[key] += 1
+    if line[-1] in hidden:
+        row[line[-1]] -= 1
+    return {key: value % PRIME for key, value in row.items() if value % PRIME}
+
+
+def _reduce(
+    raw: Mapping[Any, int], pivots: Mapping[Any, dict[Any, int]], order: Mapping[Any, int]
+) -> tuple[dict[Any, int], list[tuple[Any, int]]]:
+    """The row less its pivots' rows, earliest pivot first (a pivot's row brings in only
+    keys that were not pivots yet, so each is taken off once), and the (pivot, factor) taken."""
+    row = dict(raw)
+    steps = []
+    queue = [(order[key], key) for key in row if key in order]
+    heapq.heapify(queue)
+    while queue:
+        _, lead = heapq.heappop(queue)
         factor = row.get(lead)
-        if factor:
-            row = _axpy(row, pivots[lead], -factor)
-    return row
+        if not factor:
+            continue
+        steps.append((lead, factor))
+        for key, value in pivots[lead].items():
+            result = (row.get(key, 0) - factor * value) % PRIME
+            if not result:
+                row.pop(key, None)
+                continue
+            if key not in row and key in order:
+                heapq.heappush(queue, (order[key], key))
+            row[key] = result
+    return row, steps
 
 
 def _axpy(row: Mapping[Any, int], other: Mapping[Any, int], factor: int) -> dict[Any, int]:

@@ -20,8 +20,8 @@ from ruta_analytics.figures.service import exact_figures
 from ruta_analytics.figures.suppression import solve
 from ruta_analytics.projection.store import Generation, project
 from ruta_analytics.settings import AnalyticsSettings
+from ruta_analytics.testing.project_stream import with_projects
 from ruta_analytics.testing.route_stream import with_routes
-from ruta_shared.events import EventEnvelope
 from ruta_shared.security.principal import Role
 from ruta_shared.testing.synthetic import chunked, random_stream
 
@@ -30,32 +30,12 @@ pytestmark = pytest.mark.integration
 Doc = dict[str, Any]
 K = 5
 CODES: Final = ("DTZ-2016", "SERV-INTEG", "OIM-LORETO", "UE-2018")
-OWN_PROJECT: Final = ("care.provided", "victim.returned_home")
-SESSION_EVENTS: Final = ("training.session_scheduled", "training.session_held")
-
-
-def with_projects(rng: random.Random, envelopes: list[EventEnvelope]) -> list[EventEnvelope]:
-    """The stream (`with_routes`) with facts of several projects: each case assigned to a
-    project gets one of CODES, and care, returns and sessions have their own project now
-    and then (many facts none)."""
-    sessions: dict[str, str | None] = {}
-    out = []
-    for envelope in envelopes:
-        data = dict(envelope.data)
-        if envelope.type == "case.project_assigned":
-            data["project_code"] = rng.choice(CODES)
-        elif envelope.type in OWN_PROJECT:
-            data["project_code"] = rng.choice((None, *CODES))
-        elif envelope.type in SESSION_EVENTS:
-            data["project_code"] = sessions.setdefault(envelope.subject, rng.choice((None, *CODES)))
-        out.append(envelope.model_copy(update={"data": data}))
-    return out
 
 
 async def _projected(generation: Generation, seed: int) -> None:
     rng = random.Random(seed)
     stream = random_stream(rng, cases=120, years=(2016, 2017, 2018), sessions=12)
-    for batch in chunked(with_projects(rng, with_routes(rng, stream)), 200):
+    for batch in chunked(with_projects(rng, with_routes(rng, stream), CODES), 200):
         await project(generation, batch)
 
 

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import heapq
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 Grid = list[list[int]]
@@ -232,28 +233,13 @@ def _witness(
                 fresh = {other for other in lines[index] if other in hidden} - reached
                 reached |= fresh
                 todo.extend(fresh)
-    pivots: dict[Any, dict[Any, int]] = {}
-    combinations: dict[Any, dict[int, int]] = {}  # a pivot's row as factors of lines
-    order: dict[Any, int] = {}
-    cancelling: list[dict[int, int]] = []
-    for index in sorted(indexes):
-        reduced, steps = _reduce(_row(lines[index], hidden), pivots, order)
-        combination = {index: 1}
-        for lead, factor in steps:
-            combination = _axpy(combination, combinations[lead], -factor)
-        if not reduced:
-            cancelling.append(combination)
-            continue
-        lead = min(reduced, key=repr)
-        inverse = pow(reduced[lead], PRIME - 2, PRIME)
-        pivots[lead] = {other: value * inverse % PRIME for other, value in reduced.items()}
-        combinations[lead] = {i: value * inverse % PRIME for i, value in combination.items()}
-        order[lead] = len(order)
-    rest, steps = _reduce({key: 1}, pivots, order)
+    rows = {index: _row(lines[index], hidden) for index in sorted(indexes)}
+    echelon = _echelon(rows, track=True)
+    rest, steps = _reduce({key: 1}, echelon.pivots, echelon.order)
     witness: dict[int, int] = {}
     for lead, factor in [] if rest else steps:
-        witness = _axpy(witness, combinations[lead], factor)
-    return indexes, witness, cancelling
+        witness = _axpy(witness, echelon.combinations[lead], factor)
+    return indexes, witness, echelon.cancelling
 
 
 def _options(
@@ -281,27 +267,13 @@ def pinned(lines: Sequence[Sequence[Any]], hidden: set[Any]) -> set[Any]:
 
     Each line restricted to its hidden keys is a row (parts +1, total -1); a key is
     determined when its unit vector is in the rows' span, that is when it is 0 in every
-    vector of their null space. The rows are brought to echelon form (each new row reduced
-    by the pivots before it; the pivot is the key in the fewest rows, which keeps the rows
-    short), and two null-space vectors are drawn at random (free keys at random, pivots by
+    vector of their null space. The rows are brought to echelon form (`_echelon`), and two
+    null-space vectors are drawn at random (free keys at random, pivots by
     back-substitution): a key is determined when it is 0 in both. An undetermined key is 0 in
     a random vector with probability 1/PRIME, so the error, if any, is to hide more.
     """
-    rows = [row for row in (_row(line, hidden) for line in lines) if row]
-    degree: dict[Any, int] = defaultdict(int)
-    for row in rows:
-        for key in row:
-            degree[key] += 1
-    rank = {key: i for i, key in enumerate(sorted(degree, key=lambda k: (degree[k], repr(k))))}
-    pivots: dict[Any, dict[Any, int]] = {}  # in the order found; each row's lead is 1
-    order: dict[Any, int] = {}
-    for raw in rows:
-        reduced, _ = _reduce(raw, pivots, order)
-        if reduced:
-            lead = min(reduced, key=rank.__getitem__)
-            inverse = pow(reduced[lead], PRIME - 2, PRIME)
-            pivots[lead] = {key: value * inverse % PRIME for key, value in reduced.items()}
-            order[lead] = len(order)
+    rows = {index: row for index, line in enumerate(lines) if (row := _row(line, hidden))}
+    pivots = _echelon(rows).pivots
     # Not a secret: a fixed draw, so the same problem always gets the same mask.
     draw = random.Random(0)  # noqa: S311
     free = sorted(hidden - pivots.keys(), key=repr)
@@ -311,6 +283,41 @@ def pinned(lines: Sequence[Sequence[Any]], hidden: set[Any]) -> set[Any]:
         for sample in samples:
             sample[lead] = -sum(v * sample[key] for key, v in row.items() if key != lead) % PRIME
     return {key for key in pivots if not any(sample[key] for sample in samples)}
+
+
+@dataclass
+class _Echelon:
+    """Rows in echelon form: each pivot's row (lead 1, in the order found) and, when tracked,
+    that row as factors of the rows given and a basis of their combinations that cancel."""
+
+    pivots: dict[Any, dict[Any, int]] = field(default_factory=dict)
+    order: dict[Any, int] = field(default_factory=dict)
+    combinations: dict[Any, dict[int, int]] = field(default_factory=dict)
+    cancelling: list[dict[int, int]] = field(default_factory=list)
+
+
+def _echelon(rows: Mapping[int, dict[Any, int]], *, track: bool = False) -> _Echelon:
+    """Each new row reduced by the pivots before it; its pivot is the key in the fewest rows
+    (which keeps the rows short: thousands of relations sharing totals)."""
+    degree = Counter(key for row in rows.values() for key in row)
+    rank = {key: i for i, key in enumerate(sorted(degree, key=lambda k: (degree[k], repr(k))))}
+    out = _Echelon()
+    for index, raw in rows.items():
+        reduced, steps = _reduce(raw, out.pivots, out.order)
+        combination = {index: 1}
+        for lead, factor in steps if track else []:
+            combination = _axpy(combination, out.combinations[lead], -factor)
+        if not reduced:
+            if track:
+                out.cancelling.append(combination)
+            continue
+        lead = min(reduced, key=rank.__getitem__)
+        inverse = pow(reduced[lead], PRIME - 2, PRIME)
+        out.pivots[lead] = {key: value * inverse % PRIME for key, value in reduced.items()}
+        if track:
+            out.combinations[lead] = {i: v * inverse % PRIME for i, v in combination.items()}
+        out.order[lead] = len(out.order)
+    return out
 
 
 def _row(line: Sequence[Any], hidden: set[Any]) -> dict[Any, int]:

@@ -88,8 +88,8 @@ async def publish(
         cache[state] = solved
     period: Period = (project, ALL if year is None else year)
     figures = solved.by_period.get(period)
-    if figures is None:  # no fact of that year (or of that project) in the scope: zeros,
-        # but for what is overdue now, which the mask covers (it is the same every year)
+    if figures is None:  # no fact of that year (or project) in the scope: zeros, but for
+        # what is overdue now (the same every year: in the mask if the project has facts)
         chosen = Filters(year=year, offices=offices, project=project)
         figures = await exact_figures(generation, chosen, whole=True)
     out = release(figures, period, solved.hidden, k)
@@ -125,8 +125,6 @@ async def solution(generation: Generation, offices: tuple[str, ...] | None, k: i
     for whose in [None, *await projects_of(generation, offices, shared)]:
         chosen = Filters(offices=offices, project=whose)
         years = await known_years(generation, chosen)
-        if whose is not None and not years:
-            continue  # its counts all moved to other projects by corrections
         periods: list[tuple[Any, Filters]] = [(ALL, chosen)]
         periods += [(year, replace(chosen, year=year)) for year in years]
         for year, filters in periods:

@@ -26,9 +26,9 @@ import os
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
+from figures_read import timed
 from pymongo import AsyncMongoClient
 from ruta_analytics.figures import published
 from ruta_analytics.figures.publication import build
@@ -53,17 +53,6 @@ def synthetic(args: argparse.Namespace) -> list[EventEnvelope]:
         stream = random_stream(rng, cases=200, years=years, sessions=4, security_events=False)
         events += with_projects(rng, with_routes(rng, stream), codes)
     return events[: args.events]
-
-
-async def timed(read: Callable[[], Awaitable[Any]], count: int) -> list[float]:
-    """Durations of `count` calls of `read`, in seconds, after one untimed call."""
-    await read()
-    out = []
-    for _ in range(count):
-        started = time.perf_counter()
-        await read()
-        out.append(time.perf_counter() - started)
-    return out
 
 
 async def run(mongo_url: str, args: argparse.Namespace) -> None:

@@ -1,19 +1,23 @@
 """The suppressed view (pure): every figure a non-coordinator may ask for, suppressed together.
 
 A non-coordinator may ask for one period only (`year`, or everything), within their fixed
-office scope. Every number those requests can release is a cell of one problem: each period's
-figures, keyed `(family, period, ...)`, and every linear relation between them as a line
-(parts, then their total): a table's rows and columns with their margins; tables sharing a
-total (victims by sex × age, by region of origin and of exploitation, and per-year victims);
-answered = accepted + declined; people reached = participants + head count, and the training
-breakdowns summing to it; who went through each route stage summing to the stays (distinct
-(victim, stage) pairs); and, for every additive figure, the years summing to the all-time
-value. `suppression.solve` hides counts below k and then whatever would give them away,
-from one line or from all the relations together (exact linear algebra). The mask is
-computed once for all periods, so two requests never differ in what they release about the
-same cell. Rates, medians and growth are shown only when what they are computed from is; the median
-and 90th percentile of days in a stage only when the stays behind them (left) are shown and
-at least k.
+office scope, of every fact (the view, the annual report) or of one project's (a donor
+report). Every number those requests can release is a cell of one problem: each (whose,
+period)'s figures, keyed `(family, (whose, period), ...)`, and every linear relation between
+them as a line (parts, then their total): a table's rows and columns with their margins;
+tables sharing a total (victims by sex × age, by region of origin and of exploitation, and
+per-year victims); answered = accepted + declined; people reached = participants + head
+count, and the training breakdowns summing to it; who went through each route stage summing
+to the stays (distinct (victim, stage) pairs); and, for every additive figure, the years
+summing to the all-time value and the projects' values plus the facts of no project summing
+to the value of every fact. A fact has at most one project, so "national minus the projects"
+is the facts of no project: that remainder is a cell too, never released, protected as any
+other. `suppression.solve` hides counts below k and then whatever would give them away, from
+one line or from all the relations together (exact linear algebra). The mask is computed
+once for all of them, so two requests never differ in what they release about the same
+cell. Rates, medians and growth are shown only when what they are computed from is; the
+median and 90th percentile of days in a stage only when the stays behind them (left) are
+shown and at least k.
 """
 
 from __future__ import annotations
@@ -26,19 +30,28 @@ from ruta_analytics.figures.models import Document
 
 Key = tuple[Any, ...]
 ALL: Final = "all"  # the period of the all-time figures
+NOW: Final = "now"  # the period of what is overdue today, the same whatever the year asked
 T: Final = "total"
-# Families that add up over years (distinct counts of people do not).
+# Whose facts a figure counts: a project's code, or None for every fact (the national or
+# office-scope figures); NO_PROJECT, the facts of no project, is never released (a stored
+# code never holds a dot: `projection.cube.safe`). A period key is (whose, year, ALL or NOW).
+NO_PROJECT: Final = "sin.proyecto"
+Period = tuple[str | None, Any]
+# Families that count facts, so add up over years and over projects (distinct counts of
+# people do not): funded returns and assessments count facts as returns and head counts do.
 ADDITIVE: Final = frozenset(
-    {"cases", "vt", "vo", "ve", "care", "rt", "acc", "ans", "ret", "mil", "se", "sl"}
+    {"cases", "victims", "vt", "vo", "ve", "care", "rt", "acc", "ans", "overdue", "ret", "retf"}
+    | {"mil", "th", "tas", "se", "sl", "sov", "tov"}
 )
 
 
 @dataclass
 class Problem:
-    """Released numbers by key and the linear relations between them."""
+    """Released numbers by key, the numbers never released, and the linear relations."""
 
     values: dict[Key, int] = field(default_factory=dict)
     lines: list[list[Key]] = field(default_factory=list)
+    unreleased: set[Key] = field(default_factory=set)
 
     def line(self, parts: Iterable[Key], total: Key) -> None:
         """`parts` add up to `total`."""
@@ -71,11 +84,12 @@ def _scalar(problem: Problem, key: Key, value: int) -> None:
     problem.values[key] = value
 
 
-def build(by_period: Mapping[Any, Document]) -> Problem:
-    """The problem of every period's figures (`ALL` and each year)."""
+def build(by_period: Mapping[Period, Document]) -> Problem:
+    """The problem of every (whose, period)'s figures (`ALL` and each year, for every fact
+    and for each project)."""
     problem = Problem()
     for p, fig in by_period.items():
-        victims = ("victims", p)
+        victims, now = ("victims", p), (p[0], NOW)
         _scalar(problem, ("cases", p), fig["cases_opened"])
         _table(problem, "vt", p, fig["victims"], victims)
         _vector(problem, "vo", p, fig["victims_by_region_of_origin"], victims)
@@ -92,7 +106,7 @@ def build(by_period: Mapping[Any, Document]) -> Problem:
         _scalar(problem, ("acc", p), ref["accepted"])
         _scalar(problem, ("ans", p), ref["answered"])
         problem.line([("acc", p), ("rt", p, T, "declined")], ("ans", p))
-        _scalar(problem, ("overdue",), ref["overdue_now"])  # now, the same for every period
+        _scalar(problem, ("overdue", now), ref["overdue_now"])  # the same for every period
         ret = fig["returns_home"]
         _vector(problem, "ret", p, ret["by_region_of_origin"], ("ret", p, T))
         _scalar(problem, ("retf", p), ret["funded"])
@@ -112,19 +126,38 @@ def build(by_period: Mapping[Any, Document]) -> Problem:
         _vector(problem, "thr", p, tr["by_home_region"], participants)
         _scalar(problem, ("tas", p), tr["assessments"])
         _route(problem, p, fig["route_stages"])
-    years = [p for p in by_period if p != ALL]
-    if ALL in by_period and years:
-        # The years add up to the all-time value, key by key (the all-time key set covers
-        # every year's, since all sets are the whole key sets).
-        additive = [key for key in problem.values if key[0] in ADDITIVE and key[1] == ALL]
-        additive += [("victims", ALL), ("th", ALL)]
-        for key in additive:
-            parts = [(key[0], y, *key[2:]) for y in years]
-            problem.line([part for part in parts if part in problem.values], key)
+    _sums(problem, list(by_period))
     return problem
 
 
-def _route(problem: Problem, p: Any, route: Document) -> None:
+def _sums(problem: Problem, periods: list[Period]) -> None:
+    """For every additive figure: each one's years add up to its all-time value, and the
+    projects' values plus the facts of no project (never released) to the value of every
+    fact. Every key set is whole, so the all-time and national keys cover the others."""
+    years: dict[str | None, list[Any]] = {}
+    for whose, period in periods:
+        years.setdefault(whose, [])
+        if period != ALL:
+            years[whose].append(period)
+    codes = [whose for whose in years if whose is not None]
+    for key in [key for key in problem.values if key[0] in ADDITIVE]:
+        name, (whose, period), rest = key[0], key[1], key[2:]
+        if period == ALL and years[whose]:
+            parts = [(name, (whose, year), *rest) for year in years[whose]]
+            problem.line([part for part in parts if part in problem.values], key)
+        if whose is None:
+            parts = [(name, (code, period), *rest) for code in codes]
+            shown = [part for part in parts if part in problem.values]
+            if shown:
+                remainder = (name, (NO_PROJECT, period), *rest)
+                problem.values[remainder] = problem.values[key] - sum(
+                    problem.values[part] for part in shown
+                )
+                problem.unreleased.add(remainder)
+                problem.line([*shown, remainder], key)
+
+
+def _route(problem: Problem, p: Period, route: Document) -> None:
     codes = [stage["stage"] for stage in route["stages"]]
     for stage in route["stages"]:
         _scalar(problem, ("se", p, stage["stage"]), stage["entered"])
@@ -133,11 +166,11 @@ def _route(problem: Problem, p: Any, route: Document) -> None:
     _scalar(problem, ("ssp", p), route["stays"])
     problem.line([("ssv", p, code) for code in codes], ("ssp", p))
     _scalar(problem, ("ssa", p), route["victims"])
-    _scalar(problem, ("sov",), route["overdue_stages_now"])  # now, as referrals' overdue
-    _scalar(problem, ("tov",), route["overdue_tasks_now"])
+    _scalar(problem, ("sov", (p[0], NOW)), route["overdue_stages_now"])  # as referrals'
+    _scalar(problem, ("tov", (p[0], NOW)), route["overdue_tasks_now"])
 
 
-def _shown_route(route: Document, p: Any, show: Any, k: int) -> Document:
+def _shown_route(route: Document, p: Period, show: Any, k: int) -> Document:
     """The route figures released: counts as the solution shows them; a stage's median and
     90th percentile only when its stays (left) are shown and at least k."""
     stages = []
@@ -163,8 +196,8 @@ def _shown_route(route: Document, p: Any, show: Any, k: int) -> Document:
         "stages_per_victim": route["stages_per_victim"]
         if victims is not None and stays is not None
         else None,
-        "overdue_stages_now": show(("sov",)),
-        "overdue_tasks_now": show(("tov",)),
+        "overdue_stages_now": show(("sov", (p[0], NOW))),
+        "overdue_tasks_now": show(("tov", (p[0], NOW))),
     }
 
 
@@ -172,7 +205,7 @@ def _kv(vector: Document) -> tuple[list[Any], list[Any]]:
     return list(vector["keys"]), list(vector["values"])
 
 
-def release(fig: Document, period: Any, hidden: set[Key], k: int) -> Document:
+def release(fig: Document, period: Period, hidden: set[Key], k: int) -> Document:
     """The suppressed document of `period` (its figures `fig`), hidden values as null."""
 
     def show(key: Key) -> int | None:
@@ -216,7 +249,7 @@ def release(fig: Document, period: Any, hidden: set[Key], k: int) -> Document:
         "median_days_to_acceptance": ref["median_days_to_acceptance"]
         if accepted is not None
         else None,
-        "overdue_now": show(("overdue",)),
+        "overdue_now": show(("overdue", (p[0], NOW))),
     }
     ret = fig["returns_home"]
     out["returns_home"] = {
@@ -253,10 +286,13 @@ def release(fig: Document, period: Any, hidden: set[Key], k: int) -> Document:
 
 
 def per_year_rows(
-    years: Iterable[int], by_period: Mapping[Any, Document], hidden: set[Key]
+    years: Iterable[int],
+    whose: str | None,
+    by_period: Mapping[Period, Document],
+    hidden: set[Key],
 ) -> list[Document]:
-    """Per-year cases and victims as every period releases them; growth only between two
-    years both shown."""
+    """Per-year cases and victims (of a project's facts, or of all) as every period releases
+    them; growth only between two years both shown."""
 
     def value(key: Key, fig: Document | None) -> int | None:
         if key in hidden:
@@ -267,10 +303,11 @@ def per_year_rows(
 
     rows = []
     for year in years:
-        fig, before = by_period.get(year), by_period.get(year - 1)
-        cases, victims = value(("cases", year), fig), value(("victims", year), fig)
-        cases_before = value(("cases", year - 1), before)
-        victims_before = value(("victims", year - 1), before)
+        now, previous = (whose, year), (whose, year - 1)
+        fig, before = by_period.get(now), by_period.get(previous)
+        cases, victims = value(("cases", now), fig), value(("victims", now), fig)
+        cases_before = value(("cases", previous), before)
+        victims_before = value(("victims", previous), before)
         rows.append(
             {
                 "year": year,

@@ -1,14 +1,16 @@
-"""The suppressed view's reads: every period of the caller's scope, suppressed together.
+"""The suppressed view's reads: every figure of the caller's scope, suppressed together.
 
-`figures.publication` holds the method; this module computes each period's exact figures
-(whole key sets) for an office scope (for a donor report, of one project's facts), solves
-the suppression once per projection state (generation, batches applied, Lima day, scope,
-project, k) and answers every request from it, so N requests (or N open pages) between two
-batches cost one computation.
+`figures.publication` holds the method; this module computes the exact figures (whole key
+sets) of every period of an office scope, of all its facts and of each project's facts,
+solves the suppression once per projection state (generation, batches applied, Lima day,
+scope, k) and answers every request from that one mask: the suppressed view, the annual
+report and every project's donor report. N requests (or N open pages) between two batches
+cost one computation, and no two of them differ in what they release about a number.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import Any, Final, Literal
 
 from ruta_shared.lima import today_lima
@@ -17,11 +19,13 @@ from ruta_shared.security.principal import Principal
 
 from ruta_analytics.audit.service import annual_anchor
 from ruta_analytics.figures import reports
-from ruta_analytics.figures.cells import Shared
+from ruta_analytics.figures.cells import Shared, read
 from ruta_analytics.figures.models import Document, Filters
-from ruta_analytics.figures.publication import ALL, build, per_year_rows, release
+from ruta_analytics.figures.publication import ALL, Key, Period, build, per_year_rows, release
 from ruta_analytics.figures.service import exact_figures, known_years
 from ruta_analytics.figures.suppression import solve
+from ruta_analytics.projection.cube import ALL as CUBE_ALL
+from ruta_analytics.projection.cube import cell_key
 from ruta_analytics.projection.models import (
     CARE,
     CASES,
@@ -54,7 +58,7 @@ async def published_figures(
     project: str | None = None,
 ) -> Document:
     """The suppressed figures of one year (None: all time) for an office scope (`project`:
-    of that project's facts only, solved for that project's periods)."""
+    of that project's facts only), from the scope's one mask."""
     return await publish(
         await runtime.generation(),
         cache=runtime.published,
@@ -75,48 +79,76 @@ async def publish(
     project: str | None = None,
 ) -> Document:
     """`published_figures` on a given generation and cache (also used by the benchmark)."""
-    state = (generation.name, await generation.progress(), today_lima(), offices, project, k)
+    state = (generation.name, await generation.progress(), today_lima(), offices, k)
     solved = cache.get(state)
     if solved is None:
-        solved = await _solve(generation, offices, k, project)
+        solved = await solution(generation, offices, k)
         if len(cache) >= CACHED_STATES:
             cache.clear()
         cache[state] = solved
-    by_period, hidden, years = solved
-    period: Any = ALL if year is None else year
-    figures = by_period.get(period)
-    if figures is None:  # a year without any fact: all zeros
+    period: Period = (project, ALL if year is None else year)
+    figures = solved.by_period.get(period)
+    if figures is None:  # no fact of that year (or project) in the scope: zeros, but for
+        # what is overdue now (the same every year: in the mask if the project has facts)
         chosen = Filters(year=year, offices=offices, project=project)
         figures = await exact_figures(generation, chosen, whole=True)
-    out = release(figures, period, hidden, k)
+    out = release(figures, period, solved.hidden, k)
+    years = solved.years(project)
     shown = years if year is None else [y for y in (year - 1, year) if y in years] or [year]
-    out["per_year"] = per_year_rows(shown, by_period, hidden)
+    out["per_year"] = per_year_rows(shown, project, solved.by_period, solved.hidden)
     out["filters"] = {} if year is None else {"year": year}
     if project is not None:
         out["filters"]["project"] = project
     return out
 
 
-async def _solve(
-    generation: Generation, offices: tuple[str, ...] | None, k: int, project: str | None = None
-) -> tuple[dict[Any, Document], set[Any], list[int]]:
-    scope = Filters(offices=offices, project=project)
-    years = await known_years(generation, scope)
-    periods: list[Any] = [ALL, *years]
-    # Every period's figures: a few documents each, read by `_id`, the all-time ones once.
+@dataclass(frozen=True)
+class Solution:
+    """The exact figures of every (whose, period) of a scope, and the keys hidden in them."""
+
+    by_period: dict[Period, Document]
+    hidden: set[Key]
+
+    def years(self, whose: str | None) -> list[int]:
+        """The years with facts of `whose` (a project's code, or None: every fact)."""
+        return sorted(year for who, year in self.by_period if who == whose and year != ALL)
+
+
+async def solution(generation: Generation, offices: tuple[str, ...] | None, k: int) -> Solution:
+    """One problem for an office scope: all time and each year, of every fact and of each
+    project with facts in the scope (national minus a project's figures is a difference an
+    auditor can take, so they are solved together)."""
+    # A few documents a period, read by `_id` and shared: every project's figures are other
+    # cells of the documents the scope's figures read.
     shared: Shared = {}
-    found = [
-        await exact_figures(
-            generation,
-            scope if p is ALL else Filters(year=p, offices=offices, project=project),
-            whole=True,
-            shared=shared,
-        )
-        for p in periods
-    ]
-    by_period: dict[Any, Document] = dict(zip(periods, found, strict=True))
+    by_period: dict[Period, Document] = {}
+    for whose in [None, *await projects_of(generation, offices, shared)]:
+        chosen = Filters(offices=offices, project=whose)
+        years = await known_years(generation, chosen)
+        periods: list[tuple[Any, Filters]] = [(ALL, chosen)]
+        periods += [(year, replace(chosen, year=year)) for year in years]
+        for year, filters in periods:
+            by_period[(whose, year)] = await exact_figures(
+                generation, filters, whole=True, shared=shared
+            )
     problem = build(by_period)
-    return by_period, solve(problem.values, problem.lines, k), years
+    return Solution(by_period, solve(problem.values, problem.lines, k, problem.unreleased))
+
+
+async def projects_of(
+    generation: Generation, offices: tuple[str, ...] | None, shared: Shared
+) -> list[str]:
+    """The codes of the projects with facts in the scope. Every fact of a project counts in
+    the all-time documents' cell of every crime type and that project (`cube.cell_key`), so
+    their cells list them: no registry read, no fact scanned."""
+    found = await read(generation, Filters(offices=offices), period=False, shared=shared)
+    codes = set()
+    for cells in found.documents:
+        for cell in cells:
+            crime, _, code = cell.partition("|")
+            if crime == CUBE_ALL and code != CUBE_ALL and cell == cell_key(CUBE_ALL, code):
+                codes.add(code)
+    return sorted(codes)
 
 
 async def report_tables(

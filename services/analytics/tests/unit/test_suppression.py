@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from fractions import Fraction
 
 from ruta_analytics.figures.suppression import (
     pinned,
@@ -94,3 +95,71 @@ def test_pinned_finds_a_cell_determined_only_by_several_lines_together() -> None
     hidden = solve(values, lines, 5)
     assert {"x", "y"} <= hidden
     assert not {key for key in pinned(lines, hidden) if 0 < values[key] < 5}
+
+
+def _in_row_space(rows: list[dict[str, int]], key: str) -> bool:
+    """Whether the unit vector of `key` is a combination of `rows` (exact, with fractions)."""
+    keys = sorted({k for row in rows for k in row} | {key})
+
+    def rank(vectors: list[dict[str, int]]) -> int:
+        matrix = [[Fraction(v.get(k, 0)) for k in keys] for v in vectors]
+        found = 0
+        for column in range(len(keys)):
+            pivot = next((r for r in range(found, len(matrix)) if matrix[r][column]), None)
+            if pivot is None:
+                continue
+            matrix[found], matrix[pivot] = matrix[pivot], matrix[found]
+            for r in range(len(matrix)):
+                if r != found and matrix[r][column]:
+                    f = matrix[r][column] / matrix[found][column]
+                    matrix[r] = [a - f * b for a, b in zip(matrix[r], matrix[found], strict=True)]
+            found += 1
+        return found
+
+    return rank(rows) == rank([*rows, {key: 1}])
+
+
+def test_pinned_agrees_with_exact_rank_on_random_relations() -> None:
+    rng = random.Random(11)
+    names = [f"k{i}" for i in range(10)]
+    for _ in range(200):
+        lines = [rng.sample(names, rng.randrange(2, 5)) for _ in range(rng.randrange(1, 8))]
+        hidden = set(rng.sample(names, rng.randrange(1, 10)))
+        rows = []
+        for line in lines:
+            row: dict[str, int] = {}
+            for key in line[:-1]:
+                if key in hidden:
+                    row[key] = row.get(key, 0) + 1
+            if line[-1] in hidden:
+                row[line[-1]] = row.get(line[-1], 0) - 1
+            rows.append({k: v for k, v in row.items() if v})
+        expected = {key for key in hidden if _in_row_space(rows, key)}
+        assert pinned(lines, hidden) == expected, (lines, hidden)
+
+
+def test_an_unreleased_count_below_k_is_protected_and_one_of_k_or_more_may_be_determined() -> None:
+    # A national count and two projects' counts: the facts of no project (r) are never shown.
+    small = {"p1": 20, "p2": 30, "r": 2, "n": 52}
+    hidden = solve(small, [["p1", "p2", "r", "n"]], 5, unreleased={"r"})
+    assert {"r", "p1"} <= hidden  # the smallest project's count hides it
+    assert "r" not in pinned([["p1", "p2", "r", "n"]], hidden)
+    large = {"p1": 20, "p2": 30, "r": 9, "n": 59}
+    assert solve(large, [["p1", "p2", "r", "n"]], 5, unreleased={"r"}) == {"r"}
+    zero = {"p1": 20, "p2": 30, "r": 0, "n": 50}
+    assert solve(zero, [["p1", "p2", "r", "n"]], 5, unreleased={"r"}) == {"r"}
+
+
+def test_a_line_left_to_be_all_ones_once_a_determined_value_is_known_gets_a_complement() -> None:
+    # c is never shown but the second line determines it (harmless alone: 30 >= k); then the
+    # first line leaves a + b = 2, so each would be 1.
+    values = {"a": 1, "b": 1, "c": 30, "t": 32, "d": 40, "u": 70}
+    lines = [["a", "b", "c", "t"], ["c", "d", "u"]]
+    hidden = solve(values, lines, 5, unreleased={"c"})
+    known = pinned(lines, hidden)
+    assert {"a", "b", "c"} < hidden
+    for line in lines:
+        if line[-1] in hidden and line[-1] not in known:
+            continue
+        unknown = [key for key in line[:-1] if key in hidden and key not in known]
+        assert not unknown or sum(values[key] for key in unknown) != len(unknown)

@@ -180,6 +180,22 @@ async def read_all(
     return found, whole_time, Read(await _documents(generation, due, cells, known))
 
 
+async def projects_in(generation: Generation, filters: Filters) -> list[str]:
+    """The codes of the projects with facts in the filters' offices: every fact of a project
+    counts in the all-time cell (`*` crime type, that project) of its office and of `*`, so
+    the all-time `*` crime type documents name them as cells (one small document an office)."""
+    ids = [
+        stored_id(doc_id("a", ALL, office, ALL), cell_key(ALL, ALL)) for office in _offices(filters)
+    ]
+    codes: set[str] = set()
+    for document in await find_ids(generation.collection(CUBE), ids):
+        for cell, blob in (document.get("c") or {}).items():
+            crime, _, code = cell.partition("|")
+            if crime == ALL and code != ALL and blob:
+                codes.add(code)
+    return sorted(codes)
+
+
 def has_period(filters: Filters) -> bool:
     """Whether the filters restrict the period (otherwise all time is the period)."""
     return any(v is not None for v in (filters.year, filters.year_from, filters.year_to))

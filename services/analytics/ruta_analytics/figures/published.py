@@ -19,26 +19,14 @@ from ruta_shared.security.principal import Principal
 
 from ruta_analytics.audit.service import annual_anchor
 from ruta_analytics.figures import reports
-from ruta_analytics.figures.cells import Shared, read
+from ruta_analytics.figures.cells import Shared, projects_in
 from ruta_analytics.figures.models import Document, Filters
 from ruta_analytics.figures.publication import ALL, Key, Period, build, per_year_rows, release
 from ruta_analytics.figures.service import exact_figures, known_years
 from ruta_analytics.figures.suppression import solve
-from ruta_analytics.projection.cube import ALL as CUBE_ALL
-from ruta_analytics.projection.cube import cell_key
-from ruta_analytics.projection.models import (
-    CARE,
-    CASES,
-    MILESTONES,
-    REFERRALS,
-    RETURNS,
-    SESSIONS,
-    VICTIMS,
-)
 from ruta_analytics.projection.store import Generation
 from ruta_analytics.runtime import Runtime
 
-PERIOD_FACTS: Final = (CASES, VICTIMS, CARE, REFERRALS, RETURNS, MILESTONES, SESSIONS)
 XLSX_MEDIA: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CACHED_STATES: Final = 8  # scopes kept per process (one per distinct set of offices)
 
@@ -122,7 +110,7 @@ async def solution(generation: Generation, offices: tuple[str, ...] | None, k: i
     # cells of the documents the scope's figures read.
     shared: Shared = {}
     by_period: dict[Period, Document] = {}
-    for whose in [None, *await projects_of(generation, offices, shared)]:
+    for whose in [None, *await projects_in(generation, Filters(offices=offices))]:
         chosen = Filters(offices=offices, project=whose)
         years = await known_years(generation, chosen)
         periods: list[tuple[Any, Filters]] = [(ALL, chosen)]
@@ -133,22 +121,6 @@ async def solution(generation: Generation, offices: tuple[str, ...] | None, k: i
             )
     problem = build(by_period)
     return Solution(by_period, solve(problem.values, problem.lines, k, problem.unreleased))
-
-
-async def projects_of(
-    generation: Generation, offices: tuple[str, ...] | None, shared: Shared
-) -> list[str]:
-    """The codes of the projects with facts in the scope. Every fact of a project counts in
-    the all-time documents' cell of every crime type and that project (`cube.cell_key`), so
-    their cells list them: no registry read, no fact scanned."""
-    found = await read(generation, Filters(offices=offices), period=False, shared=shared)
-    codes = set()
-    for cells in found.documents:
-        for cell in cells:
-            crime, _, code = cell.partition("|")
-            if crime == CUBE_ALL and code != CUBE_ALL and cell == cell_key(CUBE_ALL, code):
-                codes.add(code)
-    return sorted(codes)
 
 
 async def report_tables(

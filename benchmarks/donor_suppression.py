@@ -32,6 +32,7 @@ from figures_read import timed
 from pymongo import AsyncMongoClient
 from ruta_analytics.figures import published
 from ruta_analytics.figures.publication import build
+from ruta_analytics.figures.solved import SolvedStates
 from ruta_analytics.projection.store import active_generation, project
 from ruta_analytics.testing.project_stream import with_projects
 from ruta_analytics.testing.route_stream import with_routes
@@ -69,10 +70,10 @@ async def run(mongo_url: str, args: argparse.Namespace) -> None:
         codes = [f"PRJ-{n:02d}" for n in range(1, args.projects + 1)]
 
         async def national() -> None:
-            await published.publish(generation, cache={}, k=K, year=None, offices=None)
+            await published.publish(generation, cache=SolvedStates(), k=K, year=None, offices=None)
 
         async def every_report() -> None:
-            cache: dict[Any, Any] = {}
+            cache = SolvedStates()
             for whose in [None, *codes]:
                 await published.publish(
                     generation, cache=cache, k=K, year=None, offices=None, project=whose

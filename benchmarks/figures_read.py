@@ -8,7 +8,9 @@ filled as `ruta-analytics-rebuild` does (the same documents, in minutes rather t
 Then it times reads:
 - exact: `exact_figures` without filters, and with year + office + region + crime type;
 - suppressed: `figures.published.publish` for all time and for one year, cold (the solution
-  recomputed, as after every projected batch) and warm (the same projection state).
+  computed: the first read of a scope, and what the background solve after each batch
+  costs), warm (the same projection state), and after a batch (one small batch projected
+  before each read: the reader gets the latest solution while the new one is solved).
 Prints p50/p99 per read and size, and per read the ratio of the p99 at the largest size to the
 p99 at the smallest (targets: p99 < 100 ms at 1,000,000 events, ratio <= 1.5). The write
 rate is compared by running the same script with `--write-only` on main's code (see the
@@ -111,11 +113,12 @@ async def one_size(mongo_url: str, size: int, args: argparse.Namespace) -> dict[
         gc.collect()
         # Looked up here so that `--write-only` also runs on main's code, which lacks it.
         publish = importlib.import_module("ruta_analytics.figures.published").publish
+        solved_states = importlib.import_module("ruta_analytics.figures.solved").SolvedStates
         filtered = Filters(year=2017, office="lima", region="15", crime_type="trafficking")
-        warm: dict[Any, Any] = {}
+        warm = solved_states()
 
-        def suppressed(year: int | None, cache: dict[Any, Any] | None) -> Awaitable[Doc]:
-            chosen = {} if cache is None else cache
+        def suppressed(year: int | None, cache: Any) -> Awaitable[Doc]:
+            chosen = solved_states() if cache is None else cache
             read: Awaitable[Doc] = publish(generation, cache=chosen, k=K, year=year, offices=None)
             return read
 
@@ -131,14 +134,34 @@ async def one_size(mongo_url: str, size: int, args: argparse.Namespace) -> dict[
         for label, read in reads.items():
             note(f"{size:,}: {label} ...")
             results[label] = await timed(read, args.reads)
-            say(
-                f"{size:>10,} {label:<34} p50 {percentile(results[label], 50):9.1f} ms"
-                f"  p99 {percentile(results[label], 99):9.1f} ms"
-            )
+            show(size, label, results[label])
+        # What a reader pays right after each projected batch: the scope's latest solution,
+        # while the new state is solved in the background.
+        label = "suppressed, all time, after a batch"
+        after = solved_states()
+        await suppressed(None, after)
+        rng = random.Random(args.seed + 1)
+        durations = []
+        for index in range(args.reads):
+            more = random_stream(rng, cases=2, years=YEARS, sessions=0, prefix=f"after{index}")
+            await project(generation, more)
+            started = time.perf_counter()
+            await suppressed(None, after)
+            durations.append(time.perf_counter() - started)
+        results[label] = durations
+        show(size, label, durations)
         return results
     finally:
         await client.drop_database(name)
         await client.close()
+
+
+def show(size: int, label: str, durations: list[float]) -> None:
+    """One read's p50 and p99 at one size."""
+    say(
+        f"{size:>10,} {label:<36} p50 {percentile(durations, 50):9.1f} ms"
+        f"  p99 {percentile(durations, 99):9.1f} ms"
+    )
 
 
 async def run(running: Servers, args: argparse.Namespace) -> None:
@@ -151,7 +174,7 @@ async def run(running: Servers, args: argparse.Namespace) -> None:
     small, large = by_size[min(sizes)], by_size[max(sizes)]
     for label in small:
         ratio = percentile(large[label], 99) / percentile(small[label], 99)
-        say(f"p99 ratio {max(sizes):,}/{min(sizes):,} events, {label:<34} {ratio:8.2f}")
+        say(f"p99 ratio {max(sizes):,}/{min(sizes):,} events, {label:<36} {ratio:8.2f}")
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ from ruta_shared.service import ServiceContext
 
 from ruta_analytics.audit.checkpoints import CHECKPOINTS, LATEST, checkpoint_id
 from ruta_analytics.audit.signing import AuditKeys, load_audit_keys
+from ruta_analytics.figures.solved import SolvedStates
 from ruta_analytics.projection.models import Document
 from ruta_analytics.projection.store import Generation, active_generation
 from ruta_analytics.settings import AnalyticsSettings
@@ -36,7 +37,7 @@ class Runtime:
     audit_failures_by_reason: Counter
     audit_keys: AuditKeys
     # The suppressed view solved per projection state (`figures.published`).
-    published: dict[Any, Any] = field(default_factory=dict, compare=False)
+    published: SolvedStates = field(default_factory=SolvedStates, compare=False)
     # The dashboard's figures of the latest projection state, shared by every open stream.
     dashboard: dict[str, Any] = field(default_factory=dict, compare=False)
     dashboard_lock: asyncio.Lock = field(default_factory=asyncio.Lock, compare=False)

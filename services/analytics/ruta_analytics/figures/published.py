@@ -5,11 +5,16 @@ sets) of every period of an office scope, of all its facts and of each project's
 solves the suppression once per projection state (generation, batches applied, Lima day,
 scope, k) and answers every request from that one mask: the suppressed view, the annual
 report and every project's donor report. N requests (or N open pages) between two batches
-cost one computation, and no two of them differ in what they release about a number.
+cost one computation, and no two of them differ in what they release about a number. After
+a batch, requests are answered from the scope's latest solution (figures and mask of that
+earlier state) while the new state is solved in the background, so no reader waits for a
+solve but the first one of a scope.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass, replace
 from typing import Any, Final, Literal
 
@@ -23,12 +28,13 @@ from ruta_analytics.figures.cells import Shared, projects_in
 from ruta_analytics.figures.models import Document, Filters
 from ruta_analytics.figures.publication import ALL, Key, Period, build, per_year_rows, release
 from ruta_analytics.figures.service import exact_figures, known_years
+from ruta_analytics.figures.solved import SolvedStates
 from ruta_analytics.figures.suppression import solve
 from ruta_analytics.projection.store import Generation
 from ruta_analytics.runtime import Runtime
 
 XLSX_MEDIA: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CACHED_STATES: Final = 8  # scopes kept per process (one per distinct set of offices)
+log = logging.getLogger(__name__)
 
 
 def scope_of(principal: Principal) -> tuple[str, ...] | None:
@@ -60,22 +66,21 @@ async def published_figures(
 async def publish(
     generation: Generation,
     *,
-    cache: dict[Any, Any],
+    cache: SolvedStates,
     k: int,
     year: int | None,
     offices: tuple[str, ...] | None,
     project: str | None = None,
 ) -> Document:
     """`published_figures` on a given generation and cache (also used by the benchmark)."""
-    state = (generation.name, await generation.progress(), today_lima(), offices, k)
-    solved = cache.get(state)
-    if solved is None:
-        solved = await solution(generation, offices, k)
-        if len(cache) >= CACHED_STATES:
-            cache.clear()
-        cache[state] = solved
+    solved, current = await _solved(generation, cache, offices, k)
     period: Period = (project, ALL if year is None else year)
     figures = solved.by_period.get(period)
+    if figures is None and not current:
+        # Not in the latest solution: a year or project that may have facts by now, and a
+        # mask solved without them must not release them. Solve this state now.
+        solved, current = await _solved(generation, cache, offices, k, wait=True)
+        figures = solved.by_period.get(period)
     if figures is None:  # no fact of that year (or project) in the scope: zeros, but for
         # what is overdue now (the same every year: in the mask if the project has facts)
         chosen = Filters(year=year, offices=offices, project=project)
@@ -88,6 +93,41 @@ async def publish(
     if project is not None:
         out["filters"]["project"] = project
     return out
+
+
+async def _solved(
+    generation: Generation,
+    cache: SolvedStates,
+    offices: tuple[str, ...] | None,
+    k: int,
+    *,
+    wait: bool = False,
+) -> tuple[Solution, bool]:
+    """The solution of the projection state now, and True; or, while that one is solved in
+    the background, the latest solved for the scope (figures and mask of one earlier state,
+    consistent with each other), and False. Readers never wait for a solve but the first of
+    a scope (or `wait`)."""
+    state = (generation.name, await generation.progress(), today_lima(), offices, k)
+    solved = cache.states.get(state)
+    if solved is not None:
+        return solved, True
+    scope = (generation.name, offices, k)
+    latest = cache.latest.get(scope)
+    if latest is None or wait:
+        solved = await solution(generation, offices, k)
+        cache.keep(state, scope, solved)
+        return solved, True
+    running = cache.refreshing.get(scope)
+    if running is None or running.done():
+
+        async def refresh() -> None:
+            try:
+                cache.keep(state, scope, await solution(generation, offices, k))
+            except Exception:  # the next read tries again; nothing is released from it
+                log.exception("suppressed view: background solve failed")
+
+        cache.refreshing[scope] = asyncio.get_running_loop().create_task(refresh())
+    return latest, False
 
 
 @dataclass(frozen=True)
@@ -120,7 +160,9 @@ async def solution(generation: Generation, offices: tuple[str, ...] | None, k: i
                 generation, filters, whole=True, shared=shared
             )
     problem = build(by_period)
-    return Solution(by_period, solve(problem.values, problem.lines, k, problem.unreleased))
+    # Solved in a thread: the event loop keeps answering reads meanwhile.
+    hidden = await asyncio.to_thread(solve, problem.values, problem.lines, k, problem.unreleased)
+    return Solution(by_period, hidden)
 
 
 async def report_tables(

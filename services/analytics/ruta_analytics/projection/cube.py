@@ -163,8 +163,7 @@ def _spots(place: Where) -> tuple[tuple[str, str, bool], ...]:
     """(document, cell path prefix, all-time document?) of every roll-up covering `place`
     (computed once per distinct place: a rebuild spreads millions of counters)."""
     spots = []
-    for office, region, crime, project in place.places():
-        cell = cell_key(crime, project)
+    for office, region, cell in roll_ups(place.office, place.region, place.crimes, place.project):
         for level in LEVELS:
             target = doc_id(level, period_of(level, place.year, place.month), office, region)
             spots.append((target, f"c.{cell}.", level == "a"))

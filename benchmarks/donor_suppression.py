@@ -3,7 +3,7 @@
 Starts its own servers (`support.servers`; only FerretDB is used), projects a synthetic stream
 (`random_stream` with routes of care, its facts spread over `--projects` funded projects by
 `with_projects`, over `--years` years) through the live write path, then times, cold (the mask
-recomputed, as after every projected batch):
+recomputed, as after every projected batch; stored solutions are dropped before each call):
 - the national view: `figures.published.publish` for all time, one request;
 - every report: that request, then each project's donor report for all time, with one cache
   (one mask serves them all when the country and the projects are one problem; solved one
@@ -69,10 +69,16 @@ async def run(mongo_url: str, args: argparse.Namespace) -> None:
         say(f"{len(events):,} events projected in {time.perf_counter() - started:.1f}s")
         codes = [f"PRJ-{n:02d}" for n in range(1, args.projects + 1)]
 
+        async def forget() -> None:
+            # Cold: no solution stored by an earlier call (this branch stores them).
+            await generation.collection("solved").delete_many({})
+
         async def national() -> None:
+            await forget()
             await published.publish(generation, cache=SolvedStates(), k=K, year=None, offices=None)
 
         async def every_report() -> None:
+            await forget()
             cache = SolvedStates()
             for whose in [None, *codes]:
                 await published.publish(

@@ -7,10 +7,14 @@ included) into a fresh database, timing it (the write rate); sizes above `--live
 filled as `ruta-analytics-rebuild` does (the same documents, in minutes rather than an hour).
 Then it times reads:
 - exact: `exact_figures` without filters, and with year + office + region + crime type;
-- suppressed: `figures.published.publish` for all time and for one year, cold (the solution
-  computed: the first read of a scope, and what the background solve after each batch
-  costs), warm (the same projection state), and after a batch (one small batch projected
-  before each read: the reader gets the latest solution while the new one is solved).
+- suppressed: `figures.published.publish` for all time and for one year, in a new process
+  (the scope's stored solution: what another replica or a restarted one reads), warm (the
+  same projection state, in memory), and after a batch (one small batch projected before
+  each read: the reader gets the latest solution while the new one is solved in the
+  background);
+- not a read, printed after them: the solve of one state (`published.solution`), what the
+  background refresh costs once per state and scope (and the first read of a scope in a
+  generation, when nothing is stored yet).
 Prints p50/p99 per read and size, and per read the ratio of the p99 at the largest size to the
 p99 at the smallest (targets: p99 < 100 ms at 1,000,000 events, ratio <= 1.5). The write
 rate is compared by running the same script with `--write-only` on main's code (see the
@@ -85,48 +89,56 @@ async def timed(read: Callable[[], Awaitable[Any]], count: int) -> list[float]:
     return out
 
 
+async def load(generation: Any, size: int, args: argparse.Namespace) -> None:
+    """Project `size` synthetic events (live, or as a rebuild above `--live-up-to`) and print
+    the write rate."""
+    events = synthetic(size, args.seed)
+    started = time.perf_counter()
+    if size > args.live_up_to:
+        await fill_as_rebuild(generation, events)
+        seconds = time.perf_counter() - started
+        say(f"{size:>10,} events filled as a rebuild does in {seconds:8.1f}s")
+    else:
+        for index, batch in enumerate(chunked(events, args.batch)):
+            await project(generation, batch)
+            if index % 20 == 0:
+                note(f"{size:,}: {(index + 1) * args.batch:,} events projected")
+        seconds = time.perf_counter() - started
+        rate = size / seconds
+        say(f"{size:>10,} events projected in {seconds:8.1f}s: {rate:8,.0f} events/s")
+    # A reading service does not hold the synthetic input: drop it, so that collecting the
+    # millions of objects it is made of is not what the reads are timed on.
+    del events
+    gc.collect()
+
+
 async def one_size(mongo_url: str, size: int, args: argparse.Namespace) -> dict[str, list[float]]:
     """Load `size` events, print the write rate, and time the reads."""
     client: AsyncMongoClient[Doc] = AsyncMongoClient(mongo_url, tz_aware=True)
     name = f"bench_figures_{uuid.uuid4().hex[:8]}"
     try:
         generation = await active_generation(client[name])
-        events = synthetic(size, args.seed)
-        started = time.perf_counter()
-        if size > args.live_up_to:
-            await fill_as_rebuild(generation, events)
-            seconds = time.perf_counter() - started
-            say(f"{size:>10,} events filled as a rebuild does in {seconds:8.1f}s")
-        else:
-            for index, batch in enumerate(chunked(events, args.batch)):
-                await project(generation, batch)
-                if index % 20 == 0:
-                    note(f"{size:,}: {(index + 1) * args.batch:,} events projected")
-            seconds = time.perf_counter() - started
-            rate = size / seconds
-            say(f"{size:>10,} events projected in {seconds:8.1f}s: {rate:8,.0f} events/s")
+        await load(generation, size, args)
         if args.write_only:
             return {}
-        # A reading service does not hold the synthetic input: drop it, so that collecting
-        # the millions of objects it is made of is not what the reads below are timed on.
-        del events
-        gc.collect()
         # Looked up here so that `--write-only` also runs on main's code, which lacks it.
-        publish = importlib.import_module("ruta_analytics.figures.published").publish
+        published = importlib.import_module("ruta_analytics.figures.published")
         solved_states = importlib.import_module("ruta_analytics.figures.solved").SolvedStates
         filtered = Filters(year=2017, office="lima", region="15", crime_type="trafficking")
         warm = solved_states()
 
         def suppressed(year: int | None, cache: Any) -> Awaitable[Doc]:
             chosen = solved_states() if cache is None else cache
-            read: Awaitable[Doc] = publish(generation, cache=chosen, k=K, year=year, offices=None)
+            read: Awaitable[Doc] = published.publish(
+                generation, cache=chosen, k=K, year=year, offices=None
+            )
             return read
 
         reads: dict[str, Callable[[], Awaitable[Any]]] = {
             "exact, no filter": lambda: exact_figures(generation, Filters()),
             "exact, year+office+region+crime": lambda: exact_figures(generation, filtered),
-            "suppressed, all time, cold": lambda: suppressed(None, None),
-            "suppressed, one year, cold": lambda: suppressed(2017, None),
+            "suppressed, all time, new process": lambda: suppressed(None, None),
+            "suppressed, one year, new process": lambda: suppressed(2017, None),
             "suppressed, all time, warm": lambda: suppressed(None, warm),
             "suppressed, one year, warm": lambda: suppressed(2017, warm),
         }
@@ -150,6 +162,13 @@ async def one_size(mongo_url: str, size: int, args: argparse.Namespace) -> dict[
             durations.append(time.perf_counter() - started)
         results[label] = durations
         show(size, label, durations)
+        # Not a read: what the background solve of one state costs (once per state and
+        # scope, under the scope's lease, whatever the number of readers and replicas).
+        label = "solve of a state (background)"
+        solves = await timed(
+            lambda: published.solution(generation, None, K), max(args.reads // 10, 5)
+        )
+        show(size, label, solves)
         return results
     finally:
         await client.drop_database(name)

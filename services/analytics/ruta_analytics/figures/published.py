@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, Final, Literal
 
 from ruta_shared.lima import today_lima
@@ -26,9 +26,20 @@ from ruta_analytics.audit.service import annual_anchor
 from ruta_analytics.figures import reports
 from ruta_analytics.figures.cells import Shared, projects_in
 from ruta_analytics.figures.models import Document, Filters
-from ruta_analytics.figures.publication import ALL, Key, Period, build, per_year_rows, release
+from ruta_analytics.figures.publication import ALL, Period, build, per_year_rows, release
 from ruta_analytics.figures.service import exact_figures, known_years
-from ruta_analytics.figures.solved import SolvedStates
+from ruta_analytics.figures.solved import (
+    Solution,
+    SolvedStates,
+    State,
+    load,
+    release_lease,
+    scope_id,
+    store,
+    stored_solution,
+    stored_state,
+    take_lease,
+)
 from ruta_analytics.figures.suppression import solve
 from ruta_analytics.projection.store import Generation
 from ruta_analytics.runtime import Runtime
@@ -105,41 +116,65 @@ async def _solved(
 ) -> tuple[Solution, bool]:
     """The solution of the projection state now, and True; or, while that one is solved in
     the background, the latest solved for the scope (figures and mask of one earlier state,
-    consistent with each other), and False. Readers never wait for a solve but the first of
-    a scope (or `wait`)."""
-    state = (generation.name, await generation.progress(), today_lima(), offices, k)
+    consistent with each other), and False. A process that has none of the scope takes the
+    stored one (`figures.solved`); readers never wait for a solve but the first one of a
+    scope in a generation (or `wait`)."""
+    now: State = (await generation.progress(), today_lima().isoformat())
+    state = (generation.name, *now, offices, k)
     solved = cache.states.get(state)
     if solved is not None:
         return solved, True
-    scope = (generation.name, offices, k)
+    scope, stored_as = (generation.name, offices, k), scope_id(offices, k)
     latest = cache.latest.get(scope)
+    if latest is None and not wait:
+        stored = await stored_solution(generation, stored_as)
+        if stored is not None:
+            cache.keep((generation.name, *stored[0], offices, k), scope, stored[1])
+            if stored[0] == now:
+                return stored[1], True
+            latest = stored[1]
     if latest is None or wait:
         solved = await solution(generation, offices, k)
         cache.keep(state, scope, solved)
+        await store(generation, stored_as, now, solved)
         return solved, True
     running = cache.refreshing.get(scope)
     if running is None or running.done():
-
-        async def refresh() -> None:
-            try:
-                cache.keep(state, scope, await solution(generation, offices, k))
-            except Exception:  # the next read tries again; nothing is released from it
-                log.exception("suppressed view: background solve failed")
-
-        cache.refreshing[scope] = asyncio.get_running_loop().create_task(refresh())
+        task = _refresh(generation, cache, offices, k, now)
+        cache.refreshing[scope] = asyncio.get_running_loop().create_task(task)
     return latest, False
 
 
-@dataclass(frozen=True)
-class Solution:
-    """The exact figures of every (whose, period) of a scope, and the keys hidden in them."""
-
-    by_period: dict[Period, Document]
-    hidden: set[Key]
-
-    def years(self, whose: str | None) -> list[int]:
-        """The years with facts of `whose` (a project's code, or None: every fact)."""
-        return sorted(year for who, year in self.by_period if who == whose and year != ALL)
+async def _refresh(
+    generation: Generation,
+    cache: SolvedStates,
+    offices: tuple[str, ...] | None,
+    k: int,
+    now: State,
+) -> None:
+    """Solve the state `now` of a scope in the background: take the stored solution if
+    another process solved it already; otherwise solve it under the scope's lease and store
+    it (without the lease, another process is solving it: the next read looks again)."""
+    state = (generation.name, *now, offices, k)
+    scope, stored_as = (generation.name, offices, k), scope_id(offices, k)
+    try:
+        head = await stored_state(generation, stored_as)
+        if head is not None and head[0] == now:
+            solved = await load(generation, head[1])
+            if solved is not None:
+                cache.keep(state, scope, solved)
+                return
+        if not await take_lease(generation, stored_as):
+            return
+        try:
+            solved = await solution(generation, offices, k)
+        except BaseException:
+            await release_lease(generation, stored_as)
+            raise
+        cache.keep(state, scope, solved)
+        await store(generation, stored_as, now, solved)
+    except Exception:  # the next read tries again; nothing is released from it
+        log.exception("suppressed view: background solve failed")
 
 
 async def solution(generation: Generation, offices: tuple[str, ...] | None, k: int) -> Solution:

@@ -39,6 +39,7 @@ Database = AsyncDatabase[Document]
 GENERATIONS: Final = "generations"
 ACTIVE: Final = "active"
 PROGRESS: Final = "progress"  # per generation: a counter bumped after every batch
+SOLVED: Final = "solved"  # per generation: the suppressed view's latest solution per scope
 DUPLICATE_KEY: Final = 11000
 SHARED_PRESENCE: Final = "dp:"
 DEFAULT_WORKER: Final = Worker()
@@ -97,7 +98,7 @@ class Generation:
 
     async def drop(self) -> None:
         """Drop every projection collection of this generation (never the ledger)."""
-        for name in (*FACT_COLLECTIONS, PRESENCE, CUBE, JOURNAL, LOCKS, PROGRESS):
+        for name in (*FACT_COLLECTIONS, PRESENCE, CUBE, JOURNAL, LOCKS, PROGRESS, SOLVED):
             await self.collection(name).drop()
 
     async def progress(self) -> int:

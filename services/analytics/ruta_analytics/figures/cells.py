@@ -18,6 +18,7 @@ from ruta_analytics.projection.cube import (
     ALL,
     CUBE,
     DUE_LEVEL,
+    TRAINING,
     cell_key,
     doc_id,
     period_of,
@@ -86,7 +87,14 @@ def _cell_counts(
     documents: list[dict[str, dict[str, float]]], cell: str, since: int | None = None
 ) -> Counts:
     """The sum of one cell over documents; with `since` (a year range's first year), each
-    year's `q` pairs from years inside the range are taken off (each thing counts once)."""
+    year's `q` pairs from years inside the range are taken off (each thing counts once).
+    Without `since`, the `q` pairs are left in (no figure reads them): the common read of
+    one document is a copy."""
+    if since is None:
+        out = Counts()
+        for document in documents:
+            out.update(document.get(cell, {}))
+        return out
     out = Counts()
     for document in documents:
         for path, amount in document.get(cell, {}).items():
@@ -100,10 +108,16 @@ def _cell_counts(
 
 
 async def years_known(generation: Generation, filters: Filters) -> list[int]:
-    """The years any fact of the filters' offices, region and cell counts in."""
-    counts = await read_counts(generation, filters, period=False)
+    """The years any fact of the filters' offices, region and cell (or training's) counts in."""
+    cells = (cell_of(filters), cell_of(filters, training=True))
+    found = await read(generation, filters, cells, period=False)
     return sorted(
-        int(path.split(".", 1)[1]) for path, n in counts.items() if path.startswith("yr.") and n
+        {
+            int(path.split(".", 1)[1])
+            for cell in cells
+            for path, n in found.counts(cell).items()
+            if path.startswith("yr.") and n
+        }
     )
 
 
@@ -120,8 +134,8 @@ class Read:
 
 
 def cell_of(filters: Filters, *, training: bool = False) -> str:
-    """The cell the filters pick (`training`: without crime type, as training has none)."""
-    crime = ALL if training or filters.crime_type is None else filters.crime_type
+    """The cell the filters pick (`training`: training's, without crime type: it has none)."""
+    crime = TRAINING if training else ALL if filters.crime_type is None else filters.crime_type
     return cell_key(crime, filters.project if filters.project is not None else ALL)
 
 
@@ -182,16 +196,18 @@ async def read_all(
 
 async def projects_in(generation: Generation, filters: Filters) -> list[str]:
     """The codes of the projects with facts in the filters' offices: every fact of a project
-    counts in the all-time cell (`*` crime type, that project) of its office and of `*`, so
-    the all-time `*` crime type documents name them as cells (one small document an office)."""
+    counts in the all-time cell (`*` crime type, or training's slot, and that project) of its
+    office and of `*`, so those documents name them as cells (two small documents an office)."""
     ids = [
-        stored_id(doc_id("a", ALL, office, ALL), cell_key(ALL, ALL)) for office in _offices(filters)
+        stored_id(doc_id("a", ALL, office, ALL), cell_key(crime, ALL))
+        for office in _offices(filters)
+        for crime in (ALL, TRAINING)
     ]
     codes: set[str] = set()
     for document in await find_ids(generation.collection(CUBE), ids):
         for cell, blob in (document.get("c") or {}).items():
             crime, _, code = cell.partition("|")
-            if crime == ALL and code != ALL and blob:
+            if crime in (ALL, TRAINING) and code != ALL and blob:
                 codes.add(code)
     return sorted(codes)
 
@@ -199,20 +215,6 @@ async def projects_in(generation: Generation, filters: Filters) -> list[str]:
 def has_period(filters: Filters) -> bool:
     """Whether the filters restrict the period (otherwise all time is the period)."""
     return any(v is not None for v in (filters.year, filters.year_from, filters.year_to))
-
-
-async def read_counts(
-    generation: Generation,
-    filters: Filters,
-    *,
-    period: bool = True,
-    training: bool = False,
-) -> Counts:
-    """The counters of the cell the filters pick, summed over their period and offices
-    (`period=False`: all time; `training`: the cell without crime type, as training has none)."""
-    cell = cell_of(filters, training=training)
-    found = await read(generation, filters, (cell,), period=period)
-    return found.counts(cell)
 
 
 def under(counts: Counts, prefix: str) -> dict[str, int]:

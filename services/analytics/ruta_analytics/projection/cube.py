@@ -3,7 +3,10 @@
 An aggregate document is one (period, office, region): `m:YYYY-MM`, `y:YYYY` or `a:*` (all
 time), an office or `*` (all offices), a region (of exploitation for case facts, of the
 session for training) or `*`. Inside it, the cell `<crime type>|<project>` (either may be
-`*`) holds the counters of every figure (stored as blobs: `projection.storage`).
+`*`) holds the counters of every figure (stored as blobs: `projection.storage`). Training
+has no crime type: its counters are in the cells of their own slot, `+training|<project>`,
+so that a read filtered by crime type does not load the `*` cells (every case counter) for
+the training figures it shows.
 A fact adds 1 to each counter it belongs to in every document and cell that covers it (its
 own and the `*` roll-ups), so a read takes one cell of one document per period and office it
 asks for, whatever the filters: its cost grows with the number of years and offices asked
@@ -54,6 +57,8 @@ CUBE: Final = "cube"
 PRESENCE: Final = "presence"
 Delta = Counter[tuple[str, str]]  # (aggregate document id, counter path) -> amount
 LEVELS: Final = ("m", "y", "a")
+TRAINING: Final = "+training"  # training's crime-type slot (no crime type is spelt so)
+TRAINING_ONLY: Final = (TRAINING,)
 
 
 def safe(value: Any) -> str:
@@ -94,7 +99,7 @@ class Where(NamedTuple):
         """(office, region, crime, project) of every roll-up that covers the fact."""
         for office in (self.office, ALL):
             for region in (self.region, ALL):
-                for crime in (*self.crimes, ALL):
+                for crime in self.crimes if self.crimes == TRAINING_ONLY else (*self.crimes, ALL):
                     for project in (self.project, ALL) if self.project else (ALL,):
                         yield office, region, crime, project
 
@@ -105,7 +110,7 @@ def where(doc: Document, *, training: bool = False) -> Where | None:
     if not isinstance(year, int) or not isinstance(month, int) or not office:
         return None
     region = doc.get("region") if training else doc.get("region_of_exploitation")
-    crimes = () if training else _crimes(tuple(doc.get("crime_types") or ()))
+    crimes = TRAINING_ONLY if training else _crimes(tuple(doc.get("crime_types") or ()))
     project = doc.get("project_code") or doc.get("case_project")
     return Where(
         year, month, safe(office), safe(region), crimes, safe(project) if project else None

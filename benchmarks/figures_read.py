@@ -20,7 +20,7 @@ p99 at the smallest (targets: p99 < 100 ms at 1,000,000 events, ratio <= 1.5). T
 rate is compared by running the same script with `--write-only` on main's code (see the
 analytics README); target >= 0.8 of today's.
 
-    uv run python benchmarks/figures_read.py [--sizes 10000,100000] [--reads 100] [--batch 500]
+    uv run python benchmarks/figures_read.py [--sizes 10000,100000] [--reads 300] [--batch 500]
         [--write-only] [--seed 7]
 
 Progress goes to stderr; the figures to stdout. Not a test: nothing here asserts a speed.
@@ -200,7 +200,7 @@ def main() -> None:
     """Start the servers in a temporary folder, run, stop them."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sizes", default="10000,100000,1000000")
-    parser.add_argument("--reads", type=int, default=100, help="timed reads per kind and size")
+    parser.add_argument("--reads", type=int, default=300, help="timed reads per kind and size")
     parser.add_argument("--batch", type=int, default=500, help="events per projected batch")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--write-only", action="store_true", help="only the write rate")

@@ -107,7 +107,8 @@ async def stored_state(generation: Generation, scope: str) -> tuple[State, str] 
 async def load(generation: Generation, body: str) -> Solution | None:
     """The stored solution `body` (None if a newer one replaced it meanwhile)."""
     found = await generation.collection(SOLVED).find_one({"_id": body})
-    return None if found is None else decode(bytes(found["blob"]))
+    # Decoded in a thread: the event loop keeps answering other reads meanwhile.
+    return None if found is None else await asyncio.to_thread(decode, bytes(found["blob"]))
 
 
 async def stored_solution(generation: Generation, scope: str) -> tuple[State, Solution] | None:
@@ -144,7 +145,8 @@ async def store(generation: Generation, scope: str, state: State, solved: Soluti
     body before the one it replaces is dropped."""
     collection = generation.collection(SOLVED)
     body = f"{scope}@{state[0]}@{state[1]}"
-    await collection.replace_one({"_id": body}, {"blob": Binary(encode(solved))}, upsert=True)
+    blob = Binary(await asyncio.to_thread(encode, solved))
+    await collection.replace_one({"_id": body}, {"blob": blob}, upsert=True)
     before = await collection.find_one_and_update(
         {"_id": scope},
         {"$set": {"state": list(state), "body": body, "lease": RELEASED}},

@@ -68,10 +68,13 @@ class Effect:
         deletes: list[tuple[str, str]],
         delta: Delta,
     ) -> Effect:
-        increments: dict[str, dict[str, float]] = {}
-        for (target, path), amount in sorted(delta.items()):
+        """The effect of a batch, its increments by document and path, both in sorted order
+        (grouped first: sorting each document's paths is far cheaper than sorting all pairs)."""
+        grouped: dict[str, list[tuple[str, float]]] = {}
+        for (target, path), amount in delta.items():
             if amount:
-                increments.setdefault(target, {})[path] = amount
+                grouped.setdefault(target, []).append((path, amount))
+        increments = {target: dict(sorted(grouped[target])) for target in sorted(grouped)}
         return cls(replaces, deletes, increments)
 
     def operations(self) -> list[Document]:

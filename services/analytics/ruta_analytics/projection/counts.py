@@ -23,6 +23,7 @@ from ruta_analytics.projection.storage import decode_cell, encode_cell, split_pa
 
 Document = dict[str, Any]
 Increments = Mapping[str, Mapping[str, float]]  # document -> counter path -> amount
+Cells = dict[str, dict[str, float]]  # cell -> counter -> amount
 DUPLICATE_KEY: Final = 11000
 
 
@@ -69,18 +70,16 @@ async def apply_increments(
     cache: CubeCache | None = None,
 ) -> None:
     """Add each aggregate document's increments once for journal `number` of `worker`."""
-    pending: dict[str, dict[str, float]] = {}
-    for target, paths in increments.items():
-        for path, amount in paths.items():
-            pending.setdefault(stored_id(target, split_path(path)[0]), {})[path] = amount
+    pending = by_stored(increments)
     trusted = cache is not None
     if cache is not None:
         cache.use(str(cube.name))  # a cache belongs to one generation's collection
+    today = today_lima().isoformat()
     while pending:
         current = {i: cache[i] for i in pending if i in cache} if cache and trusted else {}
         missing = [i for i in pending if i not in current]
         current.update({str(d["_id"]): d for d in await find_ids(cube, missing)})
-        replaces, inserts = _changes(pending, current, worker, number, cache)
+        replaces, inserts = _changes(pending, current, worker, number, cache, today=today)
         if await _write(cube, replaces, inserts):
             return
         trusted = False  # another writer changed some: read them all again (marks tell)
@@ -89,13 +88,32 @@ async def apply_increments(
                 cache.drop(target)
 
 
+def by_stored(increments: Increments) -> dict[str, Cells]:
+    """The increments per stored document (`storage.stored_id`), cell and counter; each
+    document's cells in the order of their first path."""
+    pending: dict[str, Cells] = {}
+    for target, paths in increments.items():
+        cells: Cells = {}
+        for path, amount in paths.items():
+            cell, counter = split_path(path)
+            cells.setdefault(cell, {})[counter] = amount
+        for cell, amounts in cells.items():
+            pending.setdefault(stored_id(target, cell), {})[cell] = amounts
+    return pending
+
+
 def _changes(
-    pending: dict[str, dict[str, float]],
+    pending: dict[str, Cells],
     current: dict[str, Document],
     worker: str,
     number: int,
     cache: CubeCache | None,
+    *,
+    today: str,
 ) -> tuple[list[Any], list[Document]]:
+    """The compare-and-set replaces and the inserts that add `pending` to the `current`
+    documents (put in `cache`); a document holding this journal's mark is dropped from
+    `pending`."""
     replaces: list[Any] = []
     inserts: list[Document] = []
     for target in sorted(pending):
@@ -104,7 +122,7 @@ def _changes(
         if marks.get(worker, 0) >= number:
             del pending[target]  # this journal's counts are in it already
             continue
-        new = add_counts(document or {"_id": target}, pending[target])
+        new = add_counts(document or {"_id": target}, pending[target], today)
         new["w"] = {**marks, worker: number}
         new["v"] = int((document or {}).get("v") or 0) + 1
         if document is None:
@@ -133,17 +151,13 @@ async def _write(cube: Any, replaces: list[Any], inserts: list[Document]) -> boo
     return clean
 
 
-def add_counts(document: Document, paths: Mapping[str, float]) -> Document:
-    """`document` with `paths` (`c.<cell>.<counter>`) added to its counters; only the cells
-    they reach are decoded and encoded again; counters at zero and empty cells removed."""
-    by_cell: dict[str, dict[str, float]] = {}
-    for path, amount in paths.items():
-        cell, counter = split_path(path)
-        by_cell.setdefault(cell, {})[counter] = amount
+def add_counts(document: Document, cells: Cells, today: str) -> Document:
+    """`document` with `cells` (cell -> counter -> amount) added to its counters; only the
+    cells they reach are decoded and encoded again; counters at zero and empty cells removed
+    (`today`: Lima's, for the all-time documents' due months)."""
     stored = dict(document.get("c") or {})
     all_time = str(document["_id"]).startswith("a:")
-    today = today_lima().isoformat()
-    for cell, amounts in by_cell.items():
+    for cell, amounts in cells.items():
         counters = decode_cell(stored.get(cell))
         for counter, amount in amounts.items():
             value = counters.get(counter, 0) + amount

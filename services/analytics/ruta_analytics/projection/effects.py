@@ -65,9 +65,9 @@ def settle(batch: FactBatch) -> tuple[list[tuple[str, Document]], list[tuple[str
     deletes: list[tuple[str, str]] = []
     for (collection, doc_id), old, new in _changes(batch):
         if collection == PRESENCE:
-            delta.update(presence_delta(old, new))
+            presence_delta(old, new, delta)
         else:
-            delta.update(fact_delta(collection, old, new))
+            fact_delta(collection, old, new, delta)
         if new is None:
             if old is not None:
                 deletes.append((collection, doc_id))

@@ -15,13 +15,15 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Final
 
 from ruta_shared.lima import today_lima
 
 from ruta_analytics.projection.cube import compact_due
 
 Document = dict[str, Any]
+# A cell's JSON text: keys sorted, no spaces (one encoder, not one built per `json.dumps`).
+CELL_JSON: Final = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 
 
 def stored_id(target: str, cell: str) -> str:
@@ -41,10 +43,10 @@ def split_path(path: str) -> tuple[str, str]:
 def encode_cell(counters: Mapping[str, float]) -> bytes:
     """One cell's counters as stored: one compressed JSON text, zeros left out (empty bytes:
     nothing counts)."""
-    kept = {k: v for k, v in sorted(counters.items()) if v}
+    kept = {k: v for k, v in counters.items() if v}
     if not kept:
         return b""
-    return zlib.compress(json.dumps(kept, separators=(",", ":")).encode(), 1)
+    return zlib.compress(CELL_JSON.encode(kept).encode(), 1)
 
 
 def decode_cell(stored: bytes | None) -> dict[str, float]:

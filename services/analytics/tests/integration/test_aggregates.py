@@ -7,7 +7,9 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+import bson
 import pytest
+from bson import Binary
 from ruta_analytics.figures.models import Filters
 from ruta_analytics.figures.service import exact_figures
 from ruta_analytics.projection import journal
@@ -125,6 +127,32 @@ async def test_a_worker_killed_between_its_facts_and_its_counts_is_finished_once
     # Another worker gets the partitions; the dead one's journal is finished first, then the
     # redelivered events change nothing more.
     await project(generation, tail, worker=Worker())
+    assert await live_state(generation) == rebuilt_state(events)
+    assert [d async for d in generation.collection(journal.JOURNAL).find()] == []
+
+
+async def test_a_journal_left_uncompressed_by_an_older_worker_is_replayed(
+    generation: Generation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = random.Random(7)
+    events = random_stream(rng, cases=30, years=(2016, 2017), sessions=3)
+    real_increments, real_pack = journal.apply_increments, journal._pack
+
+    async def killed(*args: Any, **kwargs: Any) -> None:
+        raise SystemExit  # dies after the journal and the facts, before the counts
+
+    # Journals were plain BSON under `ops` before they were compressed.
+    monkeypatch.setattr(journal, "PACKED", "ops")
+    monkeypatch.setattr(journal, "_pack", lambda ops: Binary(bson.encode({"ops": ops})))
+    monkeypatch.setattr(journal, "apply_increments", killed)
+    with pytest.raises(SystemExit):
+        await project(generation, events, worker=Worker(lease_seconds=0.0))
+    left = [d async for d in generation.collection(journal.JOURNAL).find()]
+    assert [("ops" in d, "zops" in d) for d in left] == [(True, False)]
+    monkeypatch.setattr(journal, "PACKED", "zops")
+    monkeypatch.setattr(journal, "_pack", real_pack)
+    monkeypatch.setattr(journal, "apply_increments", real_increments)
+    await project(generation, events, worker=Worker())
     assert await live_state(generation) == rebuilt_state(events)
     assert [d async for d in generation.collection(journal.JOURNAL).find()] == []
 

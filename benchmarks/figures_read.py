@@ -32,11 +32,13 @@ import argparse
 import asyncio
 import gc
 import importlib
+import multiprocessing
 import os
 import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Final
 
 from pymongo import AsyncMongoClient
@@ -112,18 +114,23 @@ async def load(generation: Any, size: int, args: argparse.Namespace) -> None:
     gc.collect()
 
 
-async def one_size(mongo_url: str, size: int, args: argparse.Namespace) -> dict[str, list[float]]:
-    """Load `size` events, print the write rate, and time the reads."""
+def reads_apart(mongo_url: str, name: str, size: int, args: argparse.Namespace) -> dict[str, Any]:
+    """`time_reads` in this (fresh) process."""
+    return asyncio.run(time_reads(mongo_url, name, size, args))
+
+
+async def time_reads(
+    mongo_url: str, name: str, size: int, args: argparse.Namespace
+) -> dict[str, list[float]]:
+    """Time every read on the database `name` (filled by the parent process)."""
     client: AsyncMongoClient[Doc] = AsyncMongoClient(mongo_url, tz_aware=True)
-    name = f"bench_figures_{uuid.uuid4().hex[:8]}"
     try:
-        generation = await active_generation(client[name])
-        await load(generation, size, args)
-        if args.write_only:
-            return {}
+        generation = await active_generation(client[name], create=False)
         # Looked up here so that `--write-only` also runs on main's code, which lacks it.
         published = importlib.import_module("ruta_analytics.figures.published")
         solved_states = importlib.import_module("ruta_analytics.figures.solved").SolvedStates
+        # As the analytics service does once started (`ruta_shared.service`).
+        getattr(importlib.import_module("ruta_shared.service"), "freeze_start_up", lambda: None)()
         filtered = Filters(year=2017, office="lima", region="15", crime_type="trafficking")
         warm = solved_states()
 
@@ -170,6 +177,26 @@ async def one_size(mongo_url: str, size: int, args: argparse.Namespace) -> dict[
         )
         show(size, label, solves)
         return results
+    finally:
+        await client.close()
+
+
+async def one_size(mongo_url: str, size: int, args: argparse.Namespace) -> dict[str, list[float]]:
+    """Load `size` events, print the write rate, and time the reads."""
+    client: AsyncMongoClient[Doc] = AsyncMongoClient(mongo_url, tz_aware=True)
+    name = f"bench_figures_{uuid.uuid4().hex[:8]}"
+    try:
+        generation = await active_generation(client[name])
+        await load(generation, size, args)
+        if args.write_only:
+            return {}
+        # Read by a fresh process, as a reading service (another replica of analytics) is: it
+        # holds none of the writer's caches, and the heap the fill left is not what its
+        # reads are timed on.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(1, mp_context=context) as pool:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(pool, reads_apart, mongo_url, name, size, args)
     finally:
         await client.drop_database(name)
         await client.close()

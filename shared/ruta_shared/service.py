@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -89,6 +90,20 @@ def get_context(request: Request) -> ServiceContext:
     return context
 
 
+_FROZEN: list[bool] = []  # whether this process froze its start-up objects already
+
+
+def freeze_start_up() -> None:
+    """Move what start-up made (modules, settings, clients, the runtime: it lives as long as
+    the process) out of the garbage collector's full passes, once per process. Those passes
+    scan every tracked object: with the start-up's hundreds of thousands in, each paused the
+    event loop for 100-200 ms whenever reads allocated much (the suppressed view's stored
+    solutions), and they are what set a read's p99."""
+    if not _FROZEN:
+        gc.freeze()
+        _FROZEN.append(True)
+
+
 def create_service_app(
     settings: ServiceSettings,
     *,
@@ -125,6 +140,7 @@ def create_service_app(
             relay_task = asyncio.create_task(context.relay.run(), name="outbox-relay")
         for hook in on_startup:
             await hook(context)
+        freeze_start_up()
         log.info("service started", extra={"port": settings.port})
         try:
             yield

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 import traceback
@@ -90,18 +91,14 @@ def get_context(request: Request) -> ServiceContext:
     return context
 
 
-_FROZEN: list[bool] = []  # whether this process froze its start-up objects already
-
-
+@functools.cache  # once per process
 def freeze_start_up() -> None:
     """Move what start-up made (modules, settings, clients, the runtime: it lives as long as
     the process) out of the garbage collector's full passes, once per process. Those passes
     scan every tracked object: with the start-up's hundreds of thousands in, each paused the
     event loop for 100-200 ms whenever reads allocated much (the suppressed view's stored
     solutions), and they are what set a read's p99."""
-    if not _FROZEN:
-        gc.freeze()
-        _FROZEN.append(True)
+    gc.freeze()
 
 
 def create_service_app(

@@ -90,12 +90,11 @@ def _cell_counts(
     year's `q` pairs from years inside the range are taken off (each thing counts once).
     Without `since`, the `q` pairs are left in (no figure reads them): the common read of
     one document is a copy."""
+    out = Counts()
     if since is None:
-        out = Counts()
         for document in documents:
             out.update(document.get(cell, {}))
         return out
-    out = Counts()
     for document in documents:
         for path, amount in document.get(cell, {}).items():
             if not path.startswith("q."):

@@ -120,16 +120,16 @@ async def _solved(
     stored one (`figures.solved`); readers never wait for a solve but the first one of a
     scope in a generation (or `wait`)."""
     now: State = (await generation.progress(), today_lima().isoformat())
-    state = (generation.name, *now, offices, k)
+    state, scope = _keys(generation, offices, k, now)
     solved = cache.states.get(state)
     if solved is not None:
         return solved, True
-    scope, stored_as = (generation.name, offices, k), scope_id(offices, k)
+    stored_as = scope_id(offices, k)
     latest = cache.latest.get(scope)
     if latest is None and not wait:
         stored = await stored_solution(generation, stored_as)
         if stored is not None:
-            cache.keep((generation.name, *stored[0], offices, k), scope, stored[1])
+            cache.keep(_keys(generation, offices, k, stored[0])[0], scope, stored[1])
             if stored[0] == now:
                 return stored[1], True
             latest = stored[1]
@@ -145,6 +145,13 @@ async def _solved(
     return latest, False
 
 
+def _keys(
+    generation: Generation, offices: tuple[str, ...] | None, k: int, state: State
+) -> tuple[Any, Any]:
+    """The cache's keys of a scope's projection state and of the scope."""
+    return (generation.name, *state, offices, k), (generation.name, offices, k)
+
+
 async def _refresh(
     generation: Generation,
     cache: SolvedStates,
@@ -155,8 +162,7 @@ async def _refresh(
     """Solve the state `now` of a scope in the background: take the stored solution if
     another process solved it already; otherwise solve it under the scope's lease and store
     it (without the lease, another process is solving it: the next read looks again)."""
-    state = (generation.name, *now, offices, k)
-    scope, stored_as = (generation.name, offices, k), scope_id(offices, k)
+    (state, scope), stored_as = _keys(generation, offices, k, now), scope_id(offices, k)
     try:
         head = await stored_state(generation, stored_as)
         if head is not None and head[0] == now:

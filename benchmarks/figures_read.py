@@ -6,12 +6,15 @@ through the live write path (`projection.store.project`, batches of `--batch`, a
 included) into a fresh database, timing it (the write rate); sizes above `--live-up-to` are
 filled as `ruta-analytics-rebuild` does (the same documents, in minutes rather than an hour).
 Then it times reads:
-- exact: `exact_figures` without filters, and with year + office + region + crime type;
+- exact: `exact_figures` without filters, and with year + office + region + crime type (the
+  same filters again: the query of their documents, figures computed once per stored
+  content), and with the memos emptied before each read (what a read of changed cells
+  costs: every cell decoded, every figure computed);
 - suppressed: `figures.published.publish` for all time and for one year, in a new process
   (the scope's stored solution: what another replica or a restarted one reads), warm (the
   same projection state, in memory), and after a batch (one small batch projected before
   each read: the reader gets the latest solution while the new one is solved in the
-  background);
+  background); the exact figures without filters after a batch too (their cells changed);
 - not a read, printed after them: the solve of one state (`published.solution`), what the
   background refresh costs once per state and scope (and the first read of a scope in a
   generation, when nothing is stored yet).
@@ -154,21 +157,45 @@ async def time_reads(
             note(f"{size:,}: {label} ...")
             results[label] = await timed(read, args.reads)
             show(size, label, results[label])
-        # What a reader pays right after each projected batch: the scope's latest solution,
-        # while the new state is solved in the background.
-        label = "suppressed, all time, after a batch"
+        # The same read with the memos of decoded cells and computed figures emptied before
+        # each (what a read costs when its cells changed since the last read of the same
+        # filters): every cell decoded, every figure computed. Looked up by name: main's code
+        # before the memos lacks them.
+        memos = [
+            getattr(importlib.import_module(f"ruta_analytics.figures.{module}"), name, None)
+            for module, name in (("service", "_figures"), ("cells", "decoded"))
+        ]
+
+        async def unmemoised() -> Doc:
+            for memo in memos:
+                if memo is not None:
+                    memo.cache_clear()
+            return await exact_figures(generation, filtered)
+
+        label = "exact, filtered, not memoised"
+        results[label] = await timed(unmemoised, args.reads)
+        show(size, label, results[label])
+        # What a reader pays right after each projected batch: the exact figures of the
+        # changed cells; the suppressed view's latest solution, while the new state is solved
+        # in the background.
         after = solved_states()
         await suppressed(None, after)
         rng = random.Random(args.seed + 1)
-        durations = []
-        for index in range(args.reads):
-            more = random_stream(rng, cases=2, years=YEARS, sessions=0, prefix=f"after{index}")
-            await project(generation, more)
-            started = time.perf_counter()
-            await suppressed(None, after)
-            durations.append(time.perf_counter() - started)
-        results[label] = durations
-        show(size, label, durations)
+        batched: dict[str, Callable[[], Awaitable[Any]]] = {
+            "exact, no filter, after a batch": lambda: exact_figures(generation, Filters()),
+            "suppressed, all time, after a batch": lambda: suppressed(None, after),
+        }
+        for label, read in batched.items():
+            durations = []
+            for index in range(args.reads):
+                prefix = f"after{label[:5]}{index}"
+                more = random_stream(rng, cases=2, years=YEARS, sessions=0, prefix=prefix)
+                await project(generation, more)
+                started = time.perf_counter()
+                await read()
+                durations.append(time.perf_counter() - started)
+            results[label] = durations
+            show(size, label, durations)
         # Not a read: what the background solve of one state costs (once per state and
         # scope, under the scope's lease, whatever the number of readers and replicas).
         label = "solve of a state (background)"

@@ -8,9 +8,11 @@ for a range of years, times the offices of a scope. Nothing here scans facts.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 
 from ruta_analytics.figures.models import Filters
@@ -25,7 +27,7 @@ from ruta_analytics.projection.cube import (
     safe,
 )
 from ruta_analytics.projection.reads import find_ids
-from ruta_analytics.projection.storage import cells_of, stored_id
+from ruta_analytics.projection.storage import decode_cell, stored_id
 from ruta_analytics.projection.store import Generation
 
 
@@ -56,9 +58,18 @@ def _offices(filters: Filters) -> list[str]:
     return [ALL]
 
 
-# The decoded cells a group of reads shares (the suppressed view reads every period's
-# figures at once, and each of them the all-time documents): (id, cell) -> counters.
-Shared = dict[tuple[str, str], dict[str, float]]
+# The stored cells a group of reads shares (the suppressed view reads every period's
+# figures at once, and each of them the all-time documents): (id, cell) -> stored bytes.
+Shared = dict[tuple[str, str], bytes]
+# A document's cells as read: (cell, stored bytes) pairs (b"": absent or empty).
+Stored = tuple[tuple[str, bytes], ...]
+
+
+@lru_cache(maxsize=1_024)
+def decoded(blob: bytes) -> Mapping[str, float]:
+    """A stored cell's counters, decoded once per distinct stored value (read-only: every read
+    of an unchanged cell shares it, so a read of unchanged documents decodes nothing)."""
+    return MappingProxyType(decode_cell(blob))
 
 
 async def _documents(
@@ -66,43 +77,49 @@ async def _documents(
     ids: Iterable[str],
     cells: tuple[str, ...],
     shared: Shared | None = None,
-) -> list[dict[str, dict[str, float]]]:
+) -> tuple[Stored, ...]:
     """The cells `cells` of the (period, office, region) documents `ids` (absent: empty), in
-    one query (`_id` list) for those not in `shared`, which loads only those cells."""
+    one query (`_id` list) for those not in `shared`."""
     ids = list(ids)
     known: Shared = shared if shared is not None else {}
-    missing = sorted({(i, cell) for i in ids for cell in cells if (i, cell) not in known})
-    if missing:
-        projection = {f"c.{cell}": 1 for cell in cells}
-        stored = [stored_id(target, cell) for target, cell in missing]
-        found = await find_ids(generation.collection(CUBE), stored, projection)
-        by_id = {str(document["_id"]): document for document in found}
-        for target, cell in missing:
-            document = by_id.get(stored_id(target, cell)) or {}
-            known[(target, cell)] = cells_of(document, (cell,)).get(cell, {})
-    return [{cell: known[(i, cell)] for cell in cells} for i in ids]
+    await _cells(generation, [(i, cell) for i in ids for cell in cells], known)
+    return tuple(tuple((cell, known[(i, cell)]) for cell in cells) for i in ids)
 
 
-def _cell_counts(
-    documents: list[dict[str, dict[str, float]]], cell: str, since: int | None = None
-) -> Counts:
+async def _cells(generation: Generation, wanted: Iterable[tuple[str, str]], known: Shared) -> None:
+    """Put the stored bytes of the (document, cell) pairs `wanted` that `known` lacks into it
+    (absent: empty), in one query (`_id` list) that loads only those cells."""
+    missing = sorted({pair for pair in wanted if pair not in known})
+    if not missing:
+        return
+    projection = {f"c.{cell}": 1 for cell in sorted({cell for _, cell in missing})}
+    stored = [stored_id(target, cell) for target, cell in missing]
+    found = await find_ids(generation.collection(CUBE), stored, projection)
+    by_id = {str(document["_id"]): document.get("c") or {} for document in found}
+    for target, cell in missing:
+        known[(target, cell)] = bytes(by_id.get(stored_id(target, cell), {}).get(cell) or b"")
+
+
+def _cell_counts(documents: tuple[Stored, ...], cell: str, since: int | None = None) -> Counts:
     """The sum of one cell over documents; with `since` (a year range's first year), each
     year's `q` pairs from years inside the range are taken off (each thing counts once).
     Without `since`, the `q` pairs are left in (no figure reads them): the common read of
     one document is a copy."""
     out = Counts()
-    if since is None:
-        for document in documents:
-            out.update(document.get(cell, {}))
-        return out
     for document in documents:
-        for path, amount in document.get(cell, {}).items():
-            if not path.startswith("q."):
-                out[path] += amount  # type: ignore[assignment]
-            elif since is not None:
-                _, previous, counter = path.split(".", 2)
-                if int(previous) >= since:
-                    out[counter] -= amount  # type: ignore[assignment]
+        for name, blob in document:
+            if name != cell or not blob:
+                continue
+            if since is None:
+                out.update(decoded(blob))
+                continue
+            for path, amount in decoded(blob).items():
+                if not path.startswith("q."):
+                    out[path] += amount  # type: ignore[assignment]
+                else:
+                    _, previous, counter = path.split(".", 2)
+                    if int(previous) >= since:
+                        out[counter] -= amount  # type: ignore[assignment]
     return out
 
 
@@ -122,9 +139,10 @@ async def years_known(generation: Generation, filters: Filters) -> list[int]:
 
 @dataclass(frozen=True)
 class Read:
-    """The cells a query takes of the documents it covers (read once, several cells taken)."""
+    """The cells a query takes of the documents it covers, as stored (read once, several cells
+    taken; equal reads are equal and hash alike: what a figure read's memo is keyed on)."""
 
-    documents: list[dict[str, dict[str, float]]]
+    documents: tuple[Stored, ...]
     since: int | None = None  # a year range's first year (its `q` pairs are taken off)
 
     def counts(self, cell: str) -> Counts:
@@ -179,18 +197,20 @@ def _due_ids(filters: Filters, today: date) -> list[str]:
 async def read_all(
     generation: Generation, filters: Filters, today: date, *, shared: Shared | None = None
 ) -> tuple[Read, Read, Read]:
-    """The period's, all time's and today's due month's documents of one figure read (the
-    filters' cell and its training cell), in one query (`shared`: cells already read by the
-    same group of reads)."""
+    """The period's documents (the filters' cell and its training cell), all time's and today's
+    due month's (the filters' cell: training has neither per-year rows nor due days) of one
+    figure read, in one query (`shared`: cells already read by the same group of reads)."""
     known: Shared = shared if shared is not None else {}
-    cells = tuple(dict.fromkeys((cell_of(filters), cell_of(filters, training=True))))
+    cell = cell_of(filters)
+    cells = (cell, cell_of(filters, training=True))
     ids, since = await _ids(generation, filters)
     whole = (await _ids(generation, filters, period=False))[0] if has_period(filters) else []
     due = _due_ids(filters, today)
-    await _documents(generation, [*ids, *whole, *due], cells, known)
+    wanted = [(i, c) for i in ids for c in cells] + [(i, cell) for i in (*whole, *due)]
+    await _cells(generation, wanted, known)
     found = Read(await _documents(generation, ids, cells, known), since=since)
-    whole_time = Read(await _documents(generation, whole, cells, known)) if whole else found
-    return found, whole_time, Read(await _documents(generation, due, cells, known))
+    whole_time = Read(await _documents(generation, whole, (cell,), known)) if whole else found
+    return found, whole_time, Read(await _documents(generation, due, (cell,), known))
 
 
 async def projects_in(generation: Generation, filters: Filters) -> list[str]:

@@ -4,13 +4,16 @@ moves between cells, medians from histograms."""
 from __future__ import annotations
 
 import math
+import pickle
 import random
 from collections import Counter
 from datetime import date, timedelta
 
-from ruta_analytics.figures.cells import Counts
+from ruta_analytics.figures.cells import Counts, Read, decoded
+from ruta_analytics.figures.models import Filters
 from ruta_analytics.figures.route import overdue_now
 from ruta_analytics.figures.rules import median_of_histogram, percentile_of_histogram
+from ruta_analytics.figures.service import _figures
 from ruta_analytics.projection.cube import (
     ALL,
     CARE,
@@ -22,6 +25,7 @@ from ruta_analytics.projection.cube import (
     occurrences,
     presence_counters,
 )
+from ruta_analytics.projection.storage import encode_cell
 
 
 def care(care_id: str, victim: str, year: int, office: str = "lima") -> dict[str, object]:
@@ -177,3 +181,27 @@ def nest(delta: Delta, today: date) -> dict[str, dict[str, float]]:
 def _cell(nested: dict[str, dict[str, float]], target: str) -> dict[str, float]:
     prefix = f"c.{ALL}|{ALL}."
     return {k[len(prefix) :]: n for k, n in nested.get(target, {}).items() if k.startswith(prefix)}
+
+
+def test_figures_are_computed_once_per_stored_content_and_each_caller_gets_its_own_copy() -> None:
+    cell, today = "*|*", date(2026, 12, 1)
+
+    def reads(cases: int) -> tuple[Read, Read, Read]:
+        # One document whose cell holds `cases`; no due month stored.
+        found = Read((((cell, encode_cell({"cases": cases, "v.female.minor": cases})),),))
+        return found, found, Read((((cell, b""),),))
+
+    def figures(cases: int) -> dict[str, object]:
+        return pickle.loads(_figures(Filters(), today, False, reads(cases)))
+
+    _figures.cache_clear()
+    decoded.cache_clear()
+    first = figures(3)
+    assert first["cases_opened"] == 3
+    first["cases_opened"] = 99  # a caller changing its copy changes nobody else's
+    assert figures(3)["cases_opened"] == 3
+    assert _figures.cache_info().hits == 1
+    assert _figures.cache_info().misses == 1
+    # Another stored content (a batch changed the cell) is computed anew, never the old one.
+    assert figures(4)["cases_opened"] == 4
+    assert _figures.cache_info().misses == 2

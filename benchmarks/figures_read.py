@@ -7,9 +7,9 @@ included) into a fresh database, timing it (the write rate); sizes above `--live
 filled as `ruta-analytics-rebuild` does (the same documents, in minutes rather than an hour).
 Then it times reads:
 - exact: `exact_figures` without filters, and with year + office + region + crime type (the
-  same filters again: the query of their documents, figures computed once per stored
-  content), and with the memos emptied before each read (what a read of changed cells
-  costs: every cell decoded, every figure computed);
+  same filters again in the same projection state: the progress document, the cells read
+  kept for that state), and with every memo emptied before each read (what a read of
+  changed cells costs: their documents read, every cell decoded, every figure computed);
 - suppressed: `figures.published.publish` for all time and for one year, in a new process
   (the scope's stored solution: what another replica or a restarted one reads), warm (the
   same projection state, in memory), and after a batch (one small batch projected before
@@ -157,18 +157,23 @@ async def time_reads(
             note(f"{size:,}: {label} ...")
             results[label] = await timed(read, args.reads)
             show(size, label, results[label])
-        # The same read with the memos of decoded cells and computed figures emptied before
-        # each (what a read costs when its cells changed since the last read of the same
-        # filters): every cell decoded, every figure computed. Looked up by name: main's code
-        # before the memos lacks them.
+        # The same read with every memo emptied before each (the cells read per projection
+        # state, the figures per stored content, the decoded cells): what a read costs when
+        # its cells changed since the last read of the same filters, every cell decoded and
+        # every figure computed. Looked up by name: main's code before the memos lacks them.
+        service = importlib.import_module("ruta_analytics.figures.service")
+        cells = importlib.import_module("ruta_analytics.figures.cells")
         memos = [
-            getattr(importlib.import_module(f"ruta_analytics.figures.{module}"), name, None)
-            for module, name in (("service", "_figures"), ("cells", "decoded"))
+            getattr(service, "_STATE_READS", None),
+            getattr(service, "_figures", None),
+            getattr(cells, "decoded", None),
         ]
 
         async def unmemoised() -> Doc:
             for memo in memos:
-                if memo is not None:
+                if isinstance(memo, dict):
+                    memo.clear()
+                elif memo is not None:
                     memo.cache_clear()
             return await exact_figures(generation, filtered)
 

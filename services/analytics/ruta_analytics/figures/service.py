@@ -8,9 +8,10 @@ amount of data: no fact is scanned.
 from __future__ import annotations
 
 import pickle
+from collections import OrderedDict
 from datetime import date
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
 from ruta_shared.lima import today_lima
 from ruta_shared.reference import (
@@ -45,6 +46,12 @@ from ruta_analytics.figures.rules import growth, median_of_histogram, table, vec
 from ruta_analytics.projection.store import Generation
 from ruta_analytics.runtime import Runtime
 
+# The cells each filter set read, by (generation, batches applied, filters, Lima day): the
+# latest ones of each filter set (a batch bumps the count; a journal replayed after a crash
+# too, `projection.store.recover`), so a read is never served from a state left behind.
+STATE_READS: Final = 512
+_STATE_READS: OrderedDict[tuple[str, int, Filters, date], tuple[Read, Read, Read]] = OrderedDict()
+
 
 async def read_figures(*, runtime: Runtime, filters: Filters) -> Document:
     """The exact figures for `filters` (coordinators)."""
@@ -61,13 +68,35 @@ async def exact_figures(
 ) -> Document:
     """Every figure of the dashboard and the reports, exact (`whole`: every vector and
     table lists its whole key set, as the suppressed view needs). Computed once per distinct
-    stored content of the cells read (`_figures`): a read of documents unchanged since an
-    earlier read of the same filters costs their query and a copy."""
+    stored content of the cells read (`_figures`); the cells one filter set read are kept per
+    projection state (`_STATE_READS`): between two batches, a read of the same filters costs
+    the progress document and a copy."""
     today = today or today_lima()
-    reads = await read_all(generation, filters, today, shared=shared)
+    if shared is not None:  # a group of reads of one state (the suppressed view's solve)
+        reads = await read_all(generation, filters, today, shared=shared)
+    else:
+        reads = await _state_reads(generation, filters, today)
     # Pickled by `_figures` in this process, from the cells it read: never outside data.
     figures: Document = pickle.loads(_figures(filters, today, whole, reads))  # noqa: S301
     return figures
+
+
+async def _state_reads(
+    generation: Generation, filters: Filters, today: date
+) -> tuple[Read, Read, Read]:
+    """The cells a filter set reads, once per projection state. The state is read first: a
+    read that overlaps a batch is kept under the state before it, which the batch's end (its
+    progress bump) leaves behind."""
+    state = (generation.name, await generation.progress(), filters, today)
+    kept = _STATE_READS.get(state)
+    if kept is not None:
+        _STATE_READS.move_to_end(state)
+        return kept
+    reads = await read_all(generation, filters, today)
+    _STATE_READS[state] = reads
+    while len(_STATE_READS) > STATE_READS:
+        _STATE_READS.popitem(last=False)
+    return reads
 
 
 @lru_cache(maxsize=512)

@@ -176,10 +176,12 @@ async def _heartbeat(collection: Collection, worker: Worker, journal_id: str) ->
             )
 
 
-async def recover(collection: Collection, worker: Worker) -> None:
+async def recover(collection: Collection, worker: Worker) -> int:
     """Apply every committed journal that is this worker's or whose writer's lease ran out;
-    wait for the others (a live worker finishes its own). Uncommitted parts are dropped."""
+    wait for the others (a live worker finishes its own). Uncommitted parts are dropped.
+    Returns how many were applied."""
     journal = collection(JOURNAL)
+    replayed = 0
     while True:
         found = [doc async for doc in journal.find({})]  # normally empty: a tiny collection
         heads = [doc for doc in found if doc.get("head")]
@@ -201,8 +203,9 @@ async def recover(collection: Collection, worker: Worker) -> None:
                 collection, Effect.from_operations(operations), head["worker"], head["number"]
             )
             await _drop(journal, head["_id"], head["parts"])
+            replayed += 1
         if not waiting:
-            return
+            return replayed
         await asyncio.sleep(0.2)
 
 

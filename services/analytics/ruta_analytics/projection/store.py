@@ -197,6 +197,19 @@ async def write_rest(generation: Generation, batch: FactBatch) -> None:
             [ReplaceOne({"_id": i}, batch.docs[(c, i)], upsert=True) for c, i in heads],
             ordered=False,
         )
+    await bump_progress(generation)
+
+
+async def recover(generation: Generation, worker: Worker) -> None:
+    """Apply the committed journals left by this worker or by a dead one (`journal.recover`);
+    a batch applied so is a new state for readers, as a batch's own end is."""
+    if await journal.recover(generation.collection, worker):
+        await bump_progress(generation)
+
+
+async def bump_progress(generation: Generation) -> None:
+    """Count one more change of the projection (what readers key their state on: the live
+    dashboard, the suppressed view's solutions, the exact figures' reads)."""
     await generation.collection(PROGRESS).update_one(
         {"_id": "batches"}, {"$inc": {"count": 1}}, upsert=True
     )
@@ -274,7 +287,7 @@ async def project(
     presences and counts are written through the redo journal (`journal.commit`).
     """
     worker = worker or DEFAULT_WORKER
-    await journal.recover(generation.collection, worker)
+    await recover(generation, worker)
     batch = await load_batch(generation, envelopes, audit=audit)
     for envelope in envelopes:
         apply_event(batch, envelope)

@@ -19,7 +19,7 @@ from ruta_analytics.projection.handlers import apply_event
 from ruta_analytics.projection.journal import Worker
 from ruta_analytics.projection.models import FactBatch
 from ruta_analytics.projection.storage import decode_presence
-from ruta_analytics.projection.store import Generation, project
+from ruta_analytics.projection.store import Generation, project, recover
 from ruta_analytics.testing.cube_state import stored_counters
 from ruta_analytics.testing.fact_oracle import oracle_figures
 from ruta_analytics.testing.route_stream import with_routes
@@ -155,6 +155,30 @@ async def test_a_journal_left_uncompressed_by_an_older_worker_is_replayed(
     await project(generation, events, worker=Worker())
     assert await live_state(generation) == rebuilt_state(events)
     assert [d async for d in generation.collection(journal.JOURNAL).find()] == []
+
+
+async def test_a_read_kept_for_a_state_gives_way_once_a_dead_workers_journal_is_replayed(
+    generation: Generation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = random.Random(9)
+    events = random_stream(rng, cases=30, years=(2016, 2017), sessions=3)
+    real_increments = journal.apply_increments
+
+    async def killed(*args: Any, **kwargs: Any) -> None:
+        raise SystemExit  # dies after the journal and the facts, before the counts
+
+    monkeypatch.setattr(journal, "apply_increments", killed)
+    with pytest.raises(SystemExit):
+        await project(generation, events, worker=Worker(lease_seconds=0.0))
+    monkeypatch.setattr(journal, "apply_increments", real_increments)
+    before = await exact_figures(generation, Filters(), today=TODAY)  # kept for this state
+    assert before["cases_opened"] == 0  # the counts were never applied
+    batches = await generation.progress()
+    await recover(generation, Worker())  # another worker replays the dead one's journal
+    assert await generation.progress() == batches + 1
+    after = await exact_figures(generation, Filters(), today=TODAY)
+    assert after["cases_opened"] == 30
+    assert after == await oracle_figures(generation, Filters(), today=TODAY)
 
 
 async def test_a_worker_killed_after_its_counts_is_not_counted_twice(

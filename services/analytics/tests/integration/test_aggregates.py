@@ -131,27 +131,37 @@ async def test_a_worker_killed_between_its_facts_and_its_counts_is_finished_once
     assert [d async for d in generation.collection(journal.JOURNAL).find()] == []
 
 
+async def dies_at(
+    monkeypatch: pytest.MonkeyPatch, step: str, generation: Generation, events: Any
+) -> None:
+    """Project `events` with a worker that dies when it reaches `journal.<step>` (its lease
+    already run out), then put the step back."""
+    real = getattr(journal, step)
+
+    async def killed(*args: Any, **kwargs: Any) -> None:
+        raise SystemExit
+
+    monkeypatch.setattr(journal, step, killed)
+    with pytest.raises(SystemExit):
+        await project(generation, events, worker=Worker(lease_seconds=0.0))
+    monkeypatch.setattr(journal, step, real)
+
+
 async def test_a_journal_left_uncompressed_by_an_older_worker_is_replayed(
     generation: Generation, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rng = random.Random(7)
     events = random_stream(rng, cases=30, years=(2016, 2017), sessions=3)
-    real_increments, real_pack = journal.apply_increments, journal._pack
-
-    async def killed(*args: Any, **kwargs: Any) -> None:
-        raise SystemExit  # dies after the journal and the facts, before the counts
-
+    real_pack = journal._pack
     # Journals were plain BSON under `ops` before they were compressed.
     monkeypatch.setattr(journal, "PACKED", "ops")
     monkeypatch.setattr(journal, "_pack", lambda ops: Binary(bson.encode({"ops": ops})))
-    monkeypatch.setattr(journal, "apply_increments", killed)
-    with pytest.raises(SystemExit):
-        await project(generation, events, worker=Worker(lease_seconds=0.0))
+    # Dies after the journal and the facts, before the counts.
+    await dies_at(monkeypatch, "apply_increments", generation, events)
     left = [d async for d in generation.collection(journal.JOURNAL).find()]
     assert [("ops" in d, "zops" in d) for d in left] == [(True, False)]
     monkeypatch.setattr(journal, "PACKED", "zops")
     monkeypatch.setattr(journal, "_pack", real_pack)
-    monkeypatch.setattr(journal, "apply_increments", real_increments)
     await project(generation, events, worker=Worker())
     assert await live_state(generation) == rebuilt_state(events)
     assert [d async for d in generation.collection(journal.JOURNAL).find()] == []
@@ -162,15 +172,8 @@ async def test_a_read_kept_for_a_state_gives_way_once_a_dead_workers_journal_is_
 ) -> None:
     rng = random.Random(9)
     events = random_stream(rng, cases=30, years=(2016, 2017), sessions=3)
-    real_increments = journal.apply_increments
-
-    async def killed(*args: Any, **kwargs: Any) -> None:
-        raise SystemExit  # dies after the journal and the facts, before the counts
-
-    monkeypatch.setattr(journal, "apply_increments", killed)
-    with pytest.raises(SystemExit):
-        await project(generation, events, worker=Worker(lease_seconds=0.0))
-    monkeypatch.setattr(journal, "apply_increments", real_increments)
+    # Dies after the journal and the facts, before the counts.
+    await dies_at(monkeypatch, "apply_increments", generation, events)
     before = await exact_figures(generation, Filters(), today=TODAY)  # kept for this state
     assert before["cases_opened"] == 0  # the counts were never applied
     batches = await generation.progress()
@@ -186,16 +189,7 @@ async def test_a_worker_killed_after_its_counts_is_not_counted_twice(
 ) -> None:
     rng = random.Random(6)
     events = random_stream(rng, cases=30, years=(2016, 2017), sessions=3)
-    real_drop = journal._drop
-
-    async def killed(*args: Any, **kwargs: Any) -> None:
-        raise SystemExit  # dies after every write, before dropping the journal
-
-    monkeypatch.setattr(journal, "_drop", killed)
-    dead = Worker(lease_seconds=0.0)
-    with pytest.raises(SystemExit):
-        await project(generation, events, worker=dead)
-    monkeypatch.setattr(journal, "_drop", real_drop)
+    await dies_at(monkeypatch, "_drop", generation, events)  # after every write, before the drop
     await project(generation, events, worker=Worker())  # replays the journal: no count twice
     assert await live_state(generation) == rebuilt_state(events)
     figures = await exact_figures(generation, Filters(), today=TODAY)

@@ -46,11 +46,13 @@ from ruta_analytics.figures.rules import growth, median_of_histogram, table, vec
 from ruta_analytics.projection.store import Generation
 from ruta_analytics.runtime import Runtime
 
-# The cells each filter set read, by (generation, batches applied, filters, Lima day): the
-# latest ones of each filter set (a batch bumps the count; a journal replayed after a crash
-# too, `projection.store.recover`), so a read is never served from a state left behind.
+# The cells each filter set read, by (database, generation, batches applied, filters, Lima
+# day): the latest ones of each filter set (a batch bumps the count; a journal replayed after
+# a crash too, `projection.store.recover`), so a read is never served from a state left behind.
 STATE_READS: Final = 512
-_STATE_READS: OrderedDict[tuple[str, int, Filters, date], tuple[Read, Read, Read]] = OrderedDict()
+_STATE_READS: OrderedDict[tuple[str, str, int, Filters, date], tuple[Read, Read, Read]] = (
+    OrderedDict()
+)
 
 
 async def read_figures(*, runtime: Runtime, filters: Filters) -> Document:
@@ -87,7 +89,7 @@ async def _state_reads(
     """The cells a filter set reads, once per projection state. The state is read first: a
     read that overlaps a batch is kept under the state before it, which the batch's end (its
     progress bump) leaves behind."""
-    state = (generation.name, await generation.progress(), filters, today)
+    state = (generation.db.name, generation.name, await generation.progress(), filters, today)
     kept = _STATE_READS.get(state)
     if kept is not None:
         _STATE_READS.move_to_end(state)

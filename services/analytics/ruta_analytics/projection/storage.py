@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, Final
 
 from ruta_shared.lima import today_lima
@@ -54,11 +54,9 @@ def decode_cell(stored: bytes | None) -> dict[str, float]:
     return dict(json.loads(zlib.decompress(stored))) if stored else {}
 
 
-def cells_of(document: Document, only: Iterable[str] | None = None) -> dict[str, dict[str, float]]:
-    """A stored document's cells (`only`: those cells, the ones it has)."""
-    stored = document.get("c") or {}
-    names = stored if only is None else [cell for cell in only if cell in stored]
-    return {cell: decode_cell(stored[cell]) for cell in names}
+def cells_of(document: Document) -> dict[str, dict[str, float]]:
+    """A stored document's cells, decoded."""
+    return {cell: decode_cell(blob) for cell, blob in (document.get("c") or {}).items()}
 
 
 def nest(cells: Mapping[tuple[str, str], dict[str, Any]]) -> dict[str, Document]:
